@@ -1,0 +1,71 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "Rollcall",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rollcall", targets: ["rollcall"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenLDAP",
+            pkgConfig: "ldap",
+            providers: [.apt(["libldap2-dev"])]
+        ),
+        .target(name: "RollcallCore", swiftSettings: swiftSettings),
+        .target(
+            name: "RollcallDirectory",
+            dependencies: ["RollcallCore", "COpenLDAP", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "RollcallHR", dependencies: ["RollcallCore"], swiftSettings: swiftSettings),
+        .target(
+            name: "RollcallStore",
+            dependencies: ["RollcallCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "RollcallDaemon",
+            dependencies: [
+                "RollcallCore", "RollcallDirectory", "RollcallHR", "RollcallStore",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "rollcall",
+            dependencies: [
+                "RollcallDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "RollcallTestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "RollcallCoreTests", dependencies: ["RollcallCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RollcallDirectoryTests",
+            dependencies: ["RollcallDirectory", "RollcallTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "RollcallHRTests", dependencies: ["RollcallHR"], swiftSettings: swiftSettings),
+        .testTarget(name: "RollcallStoreTests", dependencies: ["RollcallStore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RollcallDaemonTests",
+            dependencies: ["RollcallDaemon", "RollcallTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

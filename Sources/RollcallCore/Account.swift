@@ -1,0 +1,54 @@
+/// One directory account as read in this run.
+///
+/// `anchor` is the directory's immutable identifier (entryUUID on OpenLDAP); a DN can change, the
+/// anchor cannot. `correlationValue` is the value of the configured correlation attribute (for
+/// example `employeeNumber`), if the entry has one.
+public struct DirectoryAccount: Sendable, Hashable, Codable {
+    public var anchor: String
+    public var dn: String
+    public var correlationValue: String?
+    public var attributes: [String: [String]]
+
+    public init(anchor: String, dn: String, correlationValue: String?, attributes: [String: [String]] = [:]) {
+        self.anchor = anchor
+        self.dn = dn
+        self.correlationValue = correlationValue
+        self.attributes = attributes
+    }
+}
+
+/// One directory account as stored after the last applied run.
+public struct StoredAccount: Sendable, Hashable, Codable {
+    public var account: DirectoryAccount
+    /// Whether an `account.orphaned` event was already emitted for this account while it had no person.
+    public var orphanReported: Bool
+
+    public init(account: DirectoryAccount, orphanReported: Bool) {
+        self.account = account
+        self.orphanReported = orphanReported
+    }
+}
+
+/// A remembered correlation between a person and an account, keyed by the account's anchor.
+public struct Link: Sendable, Hashable, Codable {
+    public var employeeID: String
+    public var anchor: String
+
+    public init(employeeID: String, anchor: String) {
+        self.employeeID = employeeID
+        self.anchor = anchor
+    }
+}
+
+/// Everything the store knows before a run: the "actual" side of the diff.
+public struct StoredState: Sendable {
+    public var persons: [String: StoredPerson]
+    public var accounts: [String: StoredAccount]
+    public var links: [Link]
+
+    public init(persons: [String: StoredPerson] = [:], accounts: [String: StoredAccount] = [:], links: [Link] = []) {
+        self.persons = persons
+        self.accounts = accounts
+        self.links = links
+    }
+}

@@ -1,0 +1,57 @@
+/// The kinds of events Rollcall emits. The full CloudEvents `type` is `EventKind.prefix + rawValue`.
+/// docs/events.md lists each with an example; add a case there when you add one here.
+public enum EventKind: String, Sendable, Codable, CaseIterable {
+    /// Active in HR, no directory account: downstream should provision one.
+    case joiner = "identity.joiner"
+    /// Department, title or manager changed for an active person.
+    case mover = "identity.mover"
+    /// Name, e-mail, hire date or termination date changed for an active person.
+    case updated = "identity.updated"
+    /// An active person became terminated (status or termination date reached).
+    case leaver = "identity.leaver"
+    /// A terminated person is active again in HR; same identity, same link.
+    case rehire = "identity.rehire"
+    /// A person was correlated with a directory account for the first time.
+    case linked = "account.linked"
+    /// A directory account has no HR person.
+    case orphaned = "account.orphaned"
+    /// A stored account is no longer in a complete directory read.
+    case removed = "account.removed"
+
+    /// One reverse-DNS prefix for every type Rollcall emits.
+    public static let prefix = "dev.rollcall."
+
+    public var cloudEventType: String { EventKind.prefix + rawValue }
+}
+
+/// An event as planned by Core: what happened and to whom. The store gives it its sequence number,
+/// id, source and time when the plan is applied.
+public struct EventDraft: Sendable, Hashable, Codable {
+    public var kind: EventKind
+    /// The CloudEvents `subject`: the HR employee id for identity events, the anchor for account events.
+    public var subject: String
+    public var data: JSONValue
+
+    public init(kind: EventKind, subject: String, data: JSONValue) {
+        self.kind = kind
+        self.subject = subject
+        self.data = data
+    }
+}
+
+/// One attribute's value before and after a change.
+public struct AttributeChange: Sendable, Hashable, Codable {
+    public var attribute: String
+    public var before: String?
+    public var after: String?
+
+    public init(attribute: String, before: String?, after: String?) {
+        self.attribute = attribute
+        self.before = before
+        self.after = after
+    }
+
+    var json: JSONValue {
+        .object(["attribute": .string(attribute), "before": JSONValue(before), "after": JSONValue(after)])
+    }
+}

@@ -1,0 +1,62 @@
+/// Builds the `data` of identity and account events, so every event type carries the same shape:
+/// `hr_id`, `anchor`, `dn`, the person's HR attributes, and for movers and updates the `changes`.
+struct EventPayload {
+    let record: HRRecord
+    let account: DirectoryAccount?
+
+    func json(changes: [AttributeChange] = []) -> JSONValue {
+        let a = record.attributes
+        var fields: [String: JSONValue] = [
+            "hr_id": .string(record.employeeID),
+            "anchor": JSONValue(account?.anchor),
+            "dn": JSONValue(account?.dn),
+            "person": .object([
+                "given_name": JSONValue(a.givenName),
+                "family_name": JSONValue(a.familyName),
+                "email": JSONValue(a.email),
+                "department": JSONValue(a.department),
+                "title": JSONValue(a.title),
+                "manager_id": JSONValue(a.managerID),
+                "status": .string(a.status.rawValue),
+                "hire_date": JSONValue(a.hireDate?.description),
+                "termination_date": JSONValue(a.terminationDate?.description),
+            ]),
+        ]
+        if !changes.isEmpty { fields["changes"] = .array(changes.map(\.json)) }
+        return .object(fields)
+    }
+
+    static func account(_ account: DirectoryAccount, employeeID: String?) -> JSONValue {
+        .object([
+            "hr_id": JSONValue(employeeID),
+            "anchor": .string(account.anchor),
+            "dn": .string(account.dn),
+            "correlation_value": JSONValue(account.correlationValue),
+        ])
+    }
+}
+
+/// Which HR-owned attributes changed between two snapshots, split into job attributes (a mover)
+/// and record attributes: names, e-mail and dates (an update).
+enum AttributeDiff {
+    static func changes(from old: PersonAttributes, to new: PersonAttributes) -> (job: [AttributeChange], record: [AttributeChange]) {
+        func diff(_ pairs: [(String, String?, String?)]) -> [AttributeChange] {
+            pairs.compactMap { name, before, after in
+                before == after ? nil : AttributeChange(attribute: name, before: before, after: after)
+            }
+        }
+        let job = diff([
+            ("department", old.department, new.department),
+            ("title", old.title, new.title),
+            ("manager_id", old.managerID, new.managerID),
+        ])
+        let record = diff([
+            ("given_name", old.givenName, new.givenName),
+            ("family_name", old.familyName, new.familyName),
+            ("email", old.email, new.email),
+            ("hire_date", old.hireDate?.description, new.hireDate?.description),
+            ("termination_date", old.terminationDate?.description, new.terminationDate?.description),
+        ])
+        return (job, record)
+    }
+}

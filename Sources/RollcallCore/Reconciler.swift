@@ -1,0 +1,160 @@
+/// The pure heart of a run: correlate HR persons with directory accounts, decide each person's
+/// situation as of `today`, and diff the result against the stored state into a `Plan`.
+///
+/// Deterministic: the same inputs give the same plan (persons are visited in employee-id order,
+/// accounts in anchor order). No I/O, no clock.
+public struct Reconciler: Sendable {
+    public init() {}
+
+    public func plan(records: [HRRecord], accounts: [DirectoryAccount], state: StoredState,
+                     today: Day) throws(ReconcileRefusal) -> Plan {
+        try checkInputs(records: records, accounts: accounts, state: state)
+        var plan = Plan()
+        plan.summary.personsRead = records.count
+        plan.summary.entriesRead = accounts.count
+
+        var accountByAnchor: [String: DirectoryAccount] = [:]
+        accountByAnchor.reserveCapacity(accounts.count)
+        for account in accounts { accountByAnchor[account.anchor] = account }
+
+        var anchorByPerson: [String: String] = [:]
+        var personByAnchor: [String: String] = [:]
+        for link in state.links {
+            anchorByPerson[link.employeeID] = link.anchor
+            personByAnchor[link.anchor] = link.employeeID
+        }
+        // Unlinked accounts by correlation value: candidates for persons without a link.
+        var candidates: [String: [String]] = [:]
+        for account in accounts where personByAnchor[account.anchor] == nil {
+            if let key = account.correlationValue, !key.isEmpty { candidates[key, default: []].append(account.anchor) }
+        }
+
+        var linkedAnchors = Set<String>()
+        for record in records.sorted(by: { $0.employeeID < $1.employeeID }) {
+            let id = record.employeeID
+            var anchor = anchorByPerson[id].flatMap { accountByAnchor[$0] == nil ? nil : $0 }
+            var newlyLinked = false
+            if anchor == nil {
+                let found = (candidates[id] ?? []).sorted()
+                if found.count == 1 {
+                    anchor = found[0]
+                    newlyLinked = true
+                    plan.linkUpserts.append(Link(employeeID: id, anchor: found[0]))
+                } else if found.count > 1 {
+                    plan.ambiguities[id] = found
+                    plan.summary.ambiguous += 1
+                }
+            }
+            let account = anchor.flatMap { accountByAnchor[$0] }
+            if let anchor {
+                linkedAnchors.insert(anchor)
+                plan.summary.matched += 1
+            }
+            decide(record: record, stored: state.persons[id], account: account, newlyLinked: newlyLinked,
+                   today: today, plan: &plan)
+        }
+        let hrIDs = Set(records.map(\.employeeID))
+        plan.summary.missingFromHR = state.persons.keys.reduce(0) { $0 + (hrIDs.contains($1) ? 0 : 1) }
+
+        diffAccounts(accounts: accounts, state: state, personByAnchor: personByAnchor,
+                     linkedAnchors: linkedAnchors, plan: &plan)
+        plan.summary.events = plan.events.count
+        return plan
+    }
+
+    /// A directory or HR read that returned nothing while the store knows about entries is never
+    /// taken as "everything was deleted".
+    private func checkInputs(records: [HRRecord], accounts: [DirectoryAccount], state: StoredState) throws(ReconcileRefusal) {
+        if accounts.isEmpty && !state.accounts.isEmpty {
+            throw ReconcileRefusal("the directory read returned no entries but \(state.accounts.count) accounts are stored; refusing to treat that as deletions")
+        }
+        if records.isEmpty && !state.persons.isEmpty {
+            throw ReconcileRefusal("the HR read returned no persons but \(state.persons.count) persons are stored; refusing to act on an empty feed")
+        }
+        var seen = Set<String>()
+        for account in accounts where !seen.insert(account.anchor).inserted {
+            throw ReconcileRefusal("the directory returned the anchor \(account.anchor) twice (\(account.dn)); the anchor attribute is not unique")
+        }
+        var ids = Set<String>()
+        for record in records where !ids.insert(record.employeeID).inserted {
+            throw ReconcileRefusal("the HR read holds employee id \(record.employeeID) twice (\(record.origin))")
+        }
+    }
+
+    private func decide(record: HRRecord, stored: StoredPerson?, account: DirectoryAccount?, newlyLinked: Bool,
+                        today: Day, plan: inout Plan) {
+        let id = record.employeeID
+        let lifecycle = record.attributes.lifecycle(on: today)
+        let updated = StoredPerson(employeeID: id, attributes: record.attributes, lifecycle: lifecycle)
+        if stored != updated { plan.personUpserts.append(updated) }
+        let payload = EventPayload(record: record, account: account)
+
+        if newlyLinked {
+            plan.events.append(EventDraft(kind: .linked, subject: id, data: payload.json()))
+            plan.summary.linked += 1
+        }
+        guard let stored else {
+            switch (lifecycle, account) {
+            case (.active, nil):
+                plan.events.append(EventDraft(kind: .joiner, subject: id, data: payload.json()))
+                plan.summary.joiners += 1
+            case (.terminated, .some):
+                plan.events.append(EventDraft(kind: .leaver, subject: id, data: payload.json()))
+                plan.summary.leavers += 1
+            case (.active, .some), (.terminated, nil):
+                break
+            }
+            return
+        }
+        switch (stored.lifecycle, lifecycle) {
+        case (.active, .terminated):
+            plan.events.append(EventDraft(kind: .leaver, subject: id, data: payload.json()))
+            plan.summary.leavers += 1
+        case (.terminated, .active):
+            plan.events.append(EventDraft(kind: .rehire, subject: id, data: payload.json()))
+            plan.summary.rehires += 1
+        case (.active, .active):
+            let (job, record) = AttributeDiff.changes(from: stored.attributes, to: record.attributes)
+            if !job.isEmpty {
+                plan.events.append(EventDraft(kind: .mover, subject: id, data: payload.json(changes: job)))
+                plan.summary.movers += 1
+            }
+            if !record.isEmpty {
+                plan.events.append(EventDraft(kind: .updated, subject: id, data: payload.json(changes: record)))
+                plan.summary.updates += 1
+            }
+        case (.terminated, .terminated):
+            break
+        }
+    }
+
+    private func diffAccounts(accounts: [DirectoryAccount], state: StoredState, personByAnchor: [String: String],
+                              linkedAnchors: Set<String>, plan: inout Plan) {
+        for account in accounts.sorted(by: { $0.anchor < $1.anchor }) {
+            let isOrphan = !linkedAnchors.contains(account.anchor) && personByAnchor[account.anchor] == nil
+            let previous = state.accounts[account.anchor]
+            var reported = previous?.orphanReported ?? false
+            if isOrphan {
+                plan.summary.orphans += 1
+                if !reported {
+                    plan.events.append(EventDraft(kind: .orphaned, subject: account.anchor,
+                                                  data: EventPayload.account(account, employeeID: nil)))
+                    reported = true
+                }
+            } else {
+                reported = false
+            }
+            let next = StoredAccount(account: account, orphanReported: reported)
+            if previous != next { plan.accountUpserts.append(next) }
+        }
+        let present = Set(accounts.map(\.anchor))
+        for (anchor, stored) in state.accounts.sorted(by: { $0.key < $1.key }) where !present.contains(anchor) {
+            plan.accountRemovals.append(anchor)
+            let owner = personByAnchor[anchor]
+            if let owner { plan.linkRemovals.append(owner) }
+            plan.events.append(EventDraft(kind: .removed, subject: anchor,
+                                          data: EventPayload.account(stored.account, employeeID: owner)))
+            plan.summary.removedAccounts += 1
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Logging
+import RollcallCore
+import Synchronization
+
+/// Which attributes of an entry become the Core `DirectoryAccount`.
+public struct AccountMapping: Sendable {
+    /// The immutable identifier (entryUUID on OpenLDAP). An entry without it fails the read.
+    public var anchorAttribute: String
+    /// The attribute matched against the HR employee id (e.g. employeeNumber).
+    public var correlationAttribute: String
+    /// Further attributes kept with the account for display (`rollcall identity show`).
+    public var extraAttributes: [String]
+
+    public init(anchorAttribute: String, correlationAttribute: String, extraAttributes: [String] = []) {
+        self.anchorAttribute = anchorAttribute
+        self.correlationAttribute = correlationAttribute
+        self.extraAttributes = extraAttributes
+    }
+
+    var requestedAttributes: [String] {
+        var seen = Set<String>()
+        return ([anchorAttribute, correlationAttribute] + extraAttributes).filter { seen.insert($0.lowercased()).inserted }
+    }
+
+    /// Maps one entry; throws naming the DN when the anchor is missing or not single-valued.
+    public func account(from entry: LDAPEntry) throws -> DirectoryAccount {
+        guard let anchors = entry.strings(anchorAttribute), anchors.count == 1, let anchor = anchors.first, !anchor.isEmpty else {
+            throw LDAPError(step: .decode, code: 0, place: entry.dn,
+                            detail: "the entry has no single \(anchorAttribute) value to use as its anchor")
+        }
+        var extras: [String: [String]] = [:]
+        for name in extraAttributes {
+            if let values = entry.strings(name) { extras[name] = values }
+        }
+        return DirectoryAccount(anchor: anchor, dn: entry.dn,
+                                correlationValue: entry.strings(correlationAttribute)?.first, attributes: extras)
+    }
+}
+
+/// Reads all accounts of one directory: connect, bind, paged search, map to Core types.
+public struct DirectoryReader: Sendable {
+    public var settings: LDAPSettings
+    public var request: SearchRequest
+    public var mapping: AccountMapping
+
+    public init(settings: LDAPSettings, request: SearchRequest, mapping: AccountMapping) {
+        self.settings = settings
+        var request = request
+        request.attributes = mapping.requestedAttributes
+        self.request = request
+        self.mapping = mapping
+    }
+
+    /// A complete read, or an error. Never a partial list.
+    public func readAccounts(logger: Logger) async throws -> [DirectoryAccount] {
+        let connection = try await LDAPConnection.connect(settings)
+        defer { _ = connection }
+        logger.debug("directory connected", metadata: ["ldap.uri": "\(settings.uri)", "ldap.base": "\(request.baseDN)"])
+        let collected = Mutex<[DirectoryAccount]>([])
+        let mapping = self.mapping
+        let total = try await connection.pagedSearch(request) { page in
+            let accounts = try page.map { try mapping.account(from: $0) }
+            collected.withLock { $0.append(contentsOf: accounts) }
+        }
+        await connection.close()
+        logger.info("directory read complete", metadata: ["ldap.entries": "\(total)"])
+        return collected.withLock { $0 }
+    }
+}

@@ -1,0 +1,129 @@
+import COpenLDAP
+import Dispatch
+import Foundation
+
+/// One libldap connection. libldap calls block, so they never run on Swift's cooperative pool:
+/// every use of the handle happens on this connection's private serial queue, one call at a time.
+///
+/// Invariant behind `@unchecked Sendable`: `handle` is only read or written inside `queue.sync` /
+/// `queue.async` blocks (see `perform`), so the C handle is never touched by two threads at once.
+public final class LDAPConnection: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "rollcall.ldap.connection")
+    private var handle: OpaquePointer?
+    public let settings: LDAPSettings
+
+    private init(settings: LDAPSettings) {
+        self.settings = settings
+    }
+
+    deinit {
+        if let handle { ldap_unbind_ext_s(handle, nil, nil) }
+    }
+
+    /// Opens the connection: options, TLS as configured, then a simple bind (or anonymous).
+    public static func connect(_ settings: LDAPSettings) async throws -> LDAPConnection {
+        let connection = LDAPConnection(settings: settings)
+        try await connection.perform { connection in try connection.open() }
+        return connection
+    }
+
+    /// Closes the connection now (also done when the object is released).
+    public func close() async {
+        try? await perform { connection in
+            if let handle = connection.handle { ldap_unbind_ext_s(handle, nil, nil) }
+            connection.handle = nil
+        }
+    }
+
+    /// Runs `body` on the connection's queue without blocking the caller's thread.
+    func perform<T: Sendable>(_ body: @escaping @Sendable (LDAPConnection) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                continuation.resume(with: Result { try body(self) })
+            }
+        }
+    }
+
+    /// The handle, for code already running on the queue.
+    func requireHandle(step: LDAPError.Step) throws -> OpaquePointer {
+        guard let handle else { throw LDAPError(step: step, code: -1, place: settings.uri, detail: "the connection is closed") }
+        return handle
+    }
+
+    private func open() throws {
+        var ld: OpaquePointer?
+        var rc = ldap_initialize(&ld, settings.uri)
+        guard rc == LDAP_SUCCESS, let ld else {
+            throw LDAPError(step: .configure, code: rc, place: settings.uri, detail: "not a usable LDAP URI")
+        }
+        handle = ld
+        try setInt(ld, LDAP_OPT_PROTOCOL_VERSION, 3)
+        try check(rollcall_ldap_set_flag(ld, LDAP_OPT_REFERRALS, 0), "referrals off")
+        var network = timeval(tv_sec: settings.networkTimeoutSeconds, tv_usec: 0)
+        try check(ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &network), "network timeout")
+        var operation = timeval(tv_sec: settings.operationTimeoutSeconds, tv_usec: 0)
+        try check(ldap_set_option(ld, LDAP_OPT_TIMEOUT, &operation), "operation timeout")
+
+        if settings.security != .none {
+            try configureTLS(ld)
+        }
+        if settings.security == .startTLS {
+            rc = ldap_start_tls_s(ld, nil, nil)
+            guard rc == LDAP_SUCCESS else {
+                throw LDAPError(step: .tls, code: rc, diagnostic: diagnostic(ld), place: settings.uri,
+                                detail: "StartTLS failed; check the CA file, the server certificate's names and that the server offers StartTLS")
+            }
+        }
+        try bind(ld)
+    }
+
+    private func configureTLS(_ ld: OpaquePointer) throws {
+        try setInt(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, LDAP_OPT_X_TLS_DEMAND)
+        if let caFile = settings.caFile {
+            guard FileManager.default.isReadableFile(atPath: caFile) else {
+                throw LDAPError(step: .tls, code: -1, place: settings.uri, detail: "the CA file \(caFile) cannot be read")
+            }
+            let rc = caFile.withCString { ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, $0) }
+            try check(rc, "CA file")
+        }
+        // Without a new TLS context the per-handle CA file is silently ignored.
+        try setInt(ld, LDAP_OPT_X_TLS_NEWCTX, 0)
+    }
+
+    private func bind(_ ld: OpaquePointer) throws {
+        let password = settings.bindPassword ?? []
+        let rc: Int32 = password.withUnsafeBufferPointer { buffer in
+            var credential = berval(bv_len: ber_len_t(buffer.count),
+                                    bv_val: UnsafeMutablePointer(mutating: buffer.baseAddress.map {
+                                        UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)
+                                    }))
+            return ldap_sasl_bind_s(ld, settings.bindDN, nil, &credential, nil, nil, nil)
+        }
+        guard rc == LDAP_SUCCESS else {
+            let tlsHint = settings.security == .ldaps && rc == LDAP_SERVER_DOWN
+                ? "TLS handshake or connection failed; check the CA file and that the certificate names this host" : nil
+            throw LDAPError(step: rc == LDAP_SERVER_DOWN && settings.security == .ldaps ? .tls : .bind,
+                            code: rc, diagnostic: diagnostic(ld),
+                            place: "\(settings.uri) as \(settings.bindDN ?? "anonymous")", detail: tlsHint)
+        }
+    }
+
+    func diagnostic(_ ld: OpaquePointer) -> String? {
+        var message: UnsafeMutablePointer<CChar>?
+        guard ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &message) == LDAP_SUCCESS, let message else { return nil }
+        defer { ldap_memfree(message) }
+        let text = String(cString: message)
+        return text.isEmpty ? nil : text
+    }
+
+    private func setInt(_ ld: OpaquePointer, _ option: Int32, _ value: Int32) throws {
+        var v = value
+        try check(ldap_set_option(ld, option, &v), "option \(option)")
+    }
+
+    private func check(_ rc: Int32, _ what: String) throws {
+        guard rc == LDAP_OPT_SUCCESS else {
+            throw LDAPError(step: .configure, code: rc, place: settings.uri, detail: "could not set \(what)")
+        }
+    }
+}

@@ -1,0 +1,70 @@
+/// How to reach and authenticate to one directory. Built by the daemon from configuration.
+public struct LDAPSettings: Sendable {
+    public enum Security: String, Sendable {
+        /// Plain LDAP; allowed only where the configuration says so.
+        case none
+        /// `ldap://` upgraded with the StartTLS extended operation before binding.
+        case startTLS = "starttls"
+        /// `ldaps://`: TLS from the first byte.
+        case ldaps
+    }
+
+    public var uri: String
+    public var security: Security
+    /// PEM file of the certificate authorities to trust; nil uses the system store.
+    public var caFile: String?
+    public var bindDN: String?
+    /// The bind password's bytes, read from a file by the caller. Never printed.
+    public var bindPassword: [UInt8]?
+    public var networkTimeoutSeconds: Int
+    public var operationTimeoutSeconds: Int
+
+    public init(uri: String, security: Security, caFile: String? = nil, bindDN: String? = nil,
+                bindPassword: [UInt8]? = nil, networkTimeoutSeconds: Int = 10, operationTimeoutSeconds: Int = 120) {
+        self.uri = uri
+        self.security = security
+        self.caFile = caFile
+        self.bindDN = bindDN
+        self.bindPassword = bindPassword
+        self.networkTimeoutSeconds = networkTimeoutSeconds
+        self.operationTimeoutSeconds = operationTimeoutSeconds
+    }
+}
+
+/// What to read: base, scope, filter, attributes and page size.
+public struct SearchRequest: Sendable {
+    public enum Scope: String, Sendable {
+        case base, one, sub
+    }
+
+    public var baseDN: String
+    public var scope: Scope
+    public var filter: String
+    public var attributes: [String]
+    public var pageSize: Int
+
+    public init(baseDN: String, scope: Scope = .sub, filter: String, attributes: [String], pageSize: Int = 500) {
+        self.baseDN = baseDN
+        self.scope = scope
+        self.filter = filter
+        self.attributes = attributes
+        self.pageSize = pageSize
+    }
+}
+
+/// One entry as returned by the server: its DN and each attribute's raw values.
+public struct LDAPEntry: Sendable {
+    public var dn: String
+    public var attributes: [String: [[UInt8]]]
+
+    public init(dn: String, attributes: [String: [[UInt8]]]) {
+        self.dn = dn
+        self.attributes = attributes
+    }
+
+    /// The values of an attribute (matched case-insensitively), as UTF-8 text; nil when absent.
+    public func strings(_ name: String) -> [String]? {
+        let values = attributes[name] ?? attributes.first { $0.key.lowercased() == name.lowercased() }?.value
+        return values?.map { String(decoding: $0, as: UTF8.self) }
+    }
+}
