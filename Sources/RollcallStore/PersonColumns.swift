@@ -1,0 +1,41 @@
+import GRDB
+import RollcallCore
+
+/// The `person` table's columns and the mapping to and from `StoredPerson`.
+enum PersonColumns {
+    static let upsertSQL = """
+        INSERT INTO person (employee_id, given_name, family_name, email, department, title, manager_id,
+                            status, hire_date, termination_date, lifecycle, updated_run)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(employee_id) DO UPDATE SET
+            given_name = excluded.given_name, family_name = excluded.family_name, email = excluded.email,
+            department = excluded.department, title = excluded.title, manager_id = excluded.manager_id,
+            status = excluded.status, hire_date = excluded.hire_date, termination_date = excluded.termination_date,
+            lifecycle = excluded.lifecycle, updated_run = excluded.updated_run
+        """
+
+    static func arguments(_ person: StoredPerson, run: Int64) -> StatementArguments {
+        let a = person.attributes
+        return [person.employeeID, a.givenName, a.familyName, a.email, a.department, a.title, a.managerID,
+                a.status.rawValue, a.hireDate?.description, a.terminationDate?.description,
+                person.lifecycle.rawValue, run]
+    }
+
+    static func decode(_ row: Row) throws -> StoredPerson {
+        let id: String = row["employee_id"]
+        func day(_ column: String) throws -> Day? {
+            guard let text: String = row[column] else { return nil }
+            guard let day = Day(iso: text) else { throw StoreError(path: "person \(id)", reason: "\(column) \"\(text)\" is not a date") }
+            return day
+        }
+        guard let status = EmploymentStatus(rawValue: row["status"]),
+              let lifecycle = LifecycleState(rawValue: row["lifecycle"]) else {
+            throw StoreError(path: "person \(id)", reason: "unknown status or lifecycle value")
+        }
+        let attributes = PersonAttributes(
+            givenName: row["given_name"], familyName: row["family_name"], email: row["email"],
+            department: row["department"], title: row["title"], managerID: row["manager_id"],
+            status: status, hireDate: try day("hire_date"), terminationDate: try day("termination_date"))
+        return StoredPerson(employeeID: id, attributes: attributes, lifecycle: lifecycle)
+    }
+}

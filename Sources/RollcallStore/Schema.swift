@@ -1,0 +1,61 @@
+import GRDB
+
+/// The store's migrations. A migration that has shipped is never edited: add a new one.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "run") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("started_at", .text).notNull()
+                t.column("finished_at", .text)
+                // applied | failed
+                t.column("status", .text).notNull()
+                t.column("summary", .text)
+                t.column("report", .text)
+                t.column("error", .text)
+                t.column("first_seq", .integer)
+                t.column("last_seq", .integer)
+            }
+            try db.create(table: "person") { t in
+                t.primaryKey("employee_id", .text)
+                t.column("given_name", .text)
+                t.column("family_name", .text)
+                t.column("email", .text)
+                t.column("department", .text)
+                t.column("title", .text)
+                t.column("manager_id", .text)
+                t.column("status", .text).notNull()
+                t.column("hire_date", .text)
+                t.column("termination_date", .text)
+                t.column("lifecycle", .text).notNull()
+                t.column("updated_run", .integer).notNull().references("run")
+            }
+            try db.create(table: "account") { t in
+                t.primaryKey("anchor", .text)
+                t.column("dn", .text).notNull()
+                t.column("correlation_value", .text).indexed()
+                t.column("attributes", .text).notNull()
+                t.column("orphan_reported", .boolean).notNull()
+                t.column("updated_run", .integer).notNull().references("run")
+            }
+            try db.create(table: "link") { t in
+                t.primaryKey("employee_id", .text)
+                t.column("anchor", .text).notNull().unique()
+                t.column("linked_run", .integer).notNull().references("run")
+            }
+            try db.create(table: "outbox") { t in
+                // Gap-free: assigned as max(seq) + 1 inside the writing transaction.
+                t.primaryKey("seq", .integer)
+                t.column("id", .text).notNull().unique()
+                t.column("run_id", .integer).notNull().references("run")
+                t.column("source", .text).notNull()
+                t.column("type", .text).notNull()
+                t.column("subject", .text).notNull().indexed()
+                t.column("time", .text).notNull()
+                t.column("data", .text).notNull()
+            }
+        }
+        return migrator
+    }
+}

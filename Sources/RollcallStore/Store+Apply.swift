@@ -1,0 +1,87 @@
+import Foundation
+import GRDB
+import RollcallCore
+
+/// What a run is stamped with when it is written.
+public struct RunStamp: Sendable {
+    public var startedAt: Date
+    public var finishedAt: Date
+    /// CloudEvents `source` of the events this run emits.
+    public var eventSource: String
+    /// JSON text of the run report (rejected rows, ambiguities), stored with the run.
+    public var report: String?
+
+    public init(startedAt: Date, finishedAt: Date, eventSource: String, report: String? = nil) {
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.eventSource = eventSource
+        self.report = report
+    }
+}
+
+/// The result of applying a plan.
+public struct AppliedRun: Sendable, Hashable, Codable {
+    public var runID: Int64
+    /// Sequence numbers of the events written, or nil when none were.
+    public var firstSeq: Int64?
+    public var lastSeq: Int64?
+}
+
+extension Store {
+    /// Applies a plan in ONE transaction: state, outbox events and the run record together.
+    public func apply(_ plan: Plan, stamp: RunStamp) throws -> AppliedRun {
+        let summary = String(decoding: try CloudEvent.encoder.encode(plan.summary), as: UTF8.self)
+        let time = Timestamp.string(stamp.finishedAt)
+        let dataEncoder = CloudEvent.encoder
+        return try writer.write { db in
+            try db.execute(sql: "INSERT INTO run (started_at, finished_at, status, summary, report) VALUES (?, ?, 'applied', ?, ?)",
+                           arguments: [Timestamp.string(stamp.startedAt), time, summary, stamp.report])
+            let runID = db.lastInsertedRowID
+
+            let personStatement = try db.cachedStatement(sql: PersonColumns.upsertSQL)
+            for person in plan.personUpserts {
+                try personStatement.execute(arguments: PersonColumns.arguments(person, run: runID))
+            }
+            let accountStatement = try db.cachedStatement(sql: """
+                INSERT INTO account (anchor, dn, correlation_value, attributes, orphan_reported, updated_run)
+                VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(anchor) DO UPDATE SET dn = excluded.dn, correlation_value = excluded.correlation_value,
+                    attributes = excluded.attributes, orphan_reported = excluded.orphan_reported, updated_run = excluded.updated_run
+                """)
+            for stored in plan.accountUpserts {
+                let a = stored.account
+                let attributes = String(decoding: try dataEncoder.encode(a.attributes), as: UTF8.self)
+                try accountStatement.execute(arguments: [a.anchor, a.dn, a.correlationValue, attributes, stored.orphanReported, runID])
+            }
+            let unlink = try db.cachedStatement(sql: "DELETE FROM link WHERE employee_id = ?")
+            for id in plan.linkRemovals { try unlink.execute(arguments: [id]) }
+            let removeAccount = try db.cachedStatement(sql: "DELETE FROM account WHERE anchor = ?")
+            for anchor in plan.accountRemovals { try removeAccount.execute(arguments: [anchor]) }
+            let link = try db.cachedStatement(sql: "INSERT INTO link (employee_id, anchor, linked_run) VALUES (?, ?, ?)")
+            for new in plan.linkUpserts { try link.execute(arguments: [new.employeeID, new.anchor, runID]) }
+
+            var seq = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0
+            let first = plan.events.isEmpty ? nil : seq + 1
+            let insertEvent = try db.cachedStatement(sql: "INSERT INTO outbox (seq, id, run_id, source, type, subject, time, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            for event in plan.events {
+                seq += 1
+                let data = String(decoding: try dataEncoder.encode(event.data), as: UTF8.self)
+                try insertEvent.execute(arguments: [seq, UUID().uuidString.lowercased(), runID, stamp.eventSource,
+                                                    event.kind.cloudEventType, event.subject, time, data])
+            }
+            let last = plan.events.isEmpty ? nil : seq
+            try db.execute(sql: "UPDATE run SET first_seq = ?, last_seq = ? WHERE id = ?", arguments: [first, last, runID])
+            return AppliedRun(runID: runID, firstSeq: first, lastSeq: last)
+        }
+    }
+
+    /// Records a run that failed before anything was applied, so operators can see it in the history.
+    @discardableResult
+    public func recordFailedRun(startedAt: Date, finishedAt: Date, error: String, report: String? = nil) throws -> Int64 {
+        try writer.write { db in
+            try db.execute(sql: "INSERT INTO run (started_at, finished_at, status, error, report) VALUES (?, ?, 'failed', ?, ?)",
+                           arguments: [Timestamp.string(startedAt), Timestamp.string(finishedAt), error, report])
+            return db.lastInsertedRowID
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import GRDB
+import RollcallCore
+
+/// One row of the run history.
+public struct RunRecord: Sendable, Codable, Hashable {
+    public var id: Int64
+    public var startedAt: String
+    public var finishedAt: String?
+    public var status: String
+    public var summary: RunSummary?
+    public var error: String?
+    public var firstSeq: Int64?
+    public var lastSeq: Int64?
+}
+
+/// Everything stored about one person and their account.
+public struct IdentityRecord: Sendable, Codable {
+    public var person: StoredPerson
+    public var account: StoredAccount?
+    public var events: [CloudEvent]
+}
+
+extension Store {
+    /// Outbox events with a sequence number above `after`, in order, rendered as CloudEvents.
+    public func events(after: Int64 = 0, limit: Int = 1000) throws -> [CloudEvent] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [after, limit])
+                .map { try Store.cloudEvent($0) }
+        }
+    }
+
+    /// The person with this HR id, their linked account and the events about them; nil if unknown.
+    public func identity(_ employeeID: String) throws -> IdentityRecord? {
+        try writer.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM person WHERE employee_id = ?", arguments: [employeeID]) else {
+                return nil
+            }
+            let person = try PersonColumns.decode(row)
+            var account: StoredAccount?
+            if let accountRow = try Row.fetchOne(db, sql: """
+                SELECT a.* FROM account a JOIN link l ON l.anchor = a.anchor WHERE l.employee_id = ?
+                """, arguments: [employeeID]) {
+                let attributes = try JSONDecoder().decode([String: [String]].self, from: Data((accountRow["attributes"] as String).utf8))
+                account = StoredAccount(account: DirectoryAccount(anchor: accountRow["anchor"], dn: accountRow["dn"],
+                                                                  correlationValue: accountRow["correlation_value"],
+                                                                  attributes: attributes),
+                                        orphanReported: accountRow["orphan_reported"])
+            }
+            let events = try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE subject = ? OR subject = ? ORDER BY seq",
+                                          arguments: [employeeID, account?.account.anchor ?? ""])
+                .map { try Store.cloudEvent($0) }
+            return IdentityRecord(person: person, account: account, events: events)
+        }
+    }
+
+    /// The most recent runs, newest first.
+    public func runs(limit: Int = 20) throws -> [RunRecord] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM run ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
+                let summary = try (row["summary"] as String?).map { try JSONDecoder().decode(RunSummary.self, from: Data($0.utf8)) }
+                return RunRecord(id: row["id"], startedAt: row["started_at"], finishedAt: row["finished_at"], status: row["status"],
+                                 summary: summary, error: row["error"], firstSeq: row["first_seq"], lastSeq: row["last_seq"])
+            }
+        }
+    }
+
+    static func cloudEvent(_ row: Row) throws -> CloudEvent {
+        let data = try JSONDecoder().decode(JSONValue.self, from: Data((row["data"] as String).utf8))
+        return CloudEvent(id: row["id"], source: row["source"], type: row["type"], subject: row["subject"], time: row["time"],
+                          rollcallseq: row["seq"], data: data)
+    }
+}
