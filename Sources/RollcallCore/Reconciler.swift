@@ -4,7 +4,12 @@
 /// Deterministic: the same inputs give the same plan (persons are visited in employee-id order,
 /// accounts in anchor order). No I/O, no clock.
 public struct Reconciler: Sendable {
-    public init() {}
+    /// Which HR value is compared with the directory's correlation attribute.
+    public var key: CorrelationKey
+
+    public init(key: CorrelationKey = .employeeID) {
+        self.key = key
+    }
 
     public func plan(records: [HRRecord], accounts: [DirectoryAccount], state: StoredState,
                      today: Day) throws(ReconcileRefusal) -> Plan {
@@ -26,7 +31,7 @@ public struct Reconciler: Sendable {
         // Unlinked accounts by correlation value: candidates for persons without a link.
         var candidates: [String: [String]] = [:]
         for account in accounts where personByAnchor[account.anchor] == nil {
-            if let key = account.correlationValue, !key.isEmpty { candidates[key, default: []].append(account.anchor) }
+            if let value = account.correlationValue.flatMap(key.normalize) { candidates[value, default: []].append(account.anchor) }
         }
 
         var linkedAnchors = Set<String>()
@@ -35,7 +40,7 @@ public struct Reconciler: Sendable {
             var anchor = anchorByPerson[id].flatMap { accountByAnchor[$0] == nil ? nil : $0 }
             var newlyLinked = false
             if anchor == nil {
-                let found = (candidates[id] ?? []).sorted()
+                let found = key.value(of: record).flatMap { candidates[$0] }?.sorted() ?? []
                 if found.count == 1 {
                     anchor = found[0]
                     newlyLinked = true

@@ -1,6 +1,6 @@
 /// How to reach and authenticate to one directory. Built by the daemon from configuration.
 public struct LDAPSettings: Sendable {
-    public enum Security: String, Sendable {
+    public enum Security: String, Sendable, CaseIterable {
         /// Plain LDAP; allowed only where the configuration says so.
         case none
         /// `ldap://` upgraded with the StartTLS extended operation before binding.
@@ -33,7 +33,7 @@ public struct LDAPSettings: Sendable {
 
 /// What to read: base, scope, filter, attributes and page size.
 public struct SearchRequest: Sendable {
-    public enum Scope: String, Sendable {
+    public enum Scope: String, Sendable, CaseIterable {
         case base, one, sub
     }
 

@@ -1,0 +1,113 @@
+/// The whole configuration file, as written by the operator. See etc/rollcall.yaml for every key.
+/// Relative paths are resolved against the configuration file's directory.
+public struct Configuration: Sendable, Decodable {
+    public var store: StoreSection
+    public var events: EventsSection
+    public var directory: DirectorySection
+    public var hr: HRSection
+    public var correlation: CorrelationSection
+
+    public struct StoreSection: Sendable, Decodable {
+        public var path: String
+    }
+
+    public struct EventsSection: Sendable, Decodable {
+        /// CloudEvents `source` of every event this instance emits (a URI reference).
+        public var source: String
+    }
+
+    public struct DirectorySection: Sendable, Decodable {
+        public var uri: String
+        /// none | starttls | ldaps
+        public var security: String?
+        public var allowInsecure: Bool?
+        public var caFile: String?
+        public var bindDN: String?
+        public var bindPasswordFile: String?
+        public var baseDN: String
+        /// base | one | sub
+        public var scope: String?
+        public var filter: String?
+        public var pageSize: Int?
+        public var networkTimeoutSeconds: Int?
+        public var operationTimeoutSeconds: Int?
+        public var anchorAttribute: String?
+        public var attributes: [String]?
+
+        enum CodingKeys: String, CodingKey {
+            case uri, security, filter, scope, attributes
+            case allowInsecure = "allow_insecure"
+            case caFile = "ca_file"
+            case bindDN = "bind_dn"
+            case bindPasswordFile = "bind_password_file"
+            case baseDN = "base_dn"
+            case pageSize = "page_size"
+            case networkTimeoutSeconds = "network_timeout_seconds"
+            case operationTimeoutSeconds = "operation_timeout_seconds"
+            case anchorAttribute = "anchor_attribute"
+        }
+    }
+
+    public struct HRSection: Sendable, Decodable {
+        public var csv: CSVSection
+    }
+
+    public struct CSVSection: Sendable, Decodable {
+        public var path: String
+        /// stop (default): a run with bad rows applies nothing; skip: bad rows are left out and listed in the report.
+        public var onBadRows: String?
+        public var dateFormats: [String]?
+        /// Canonical field → column header.
+        public var columns: [String: String]
+        /// HR status text → active | terminated.
+        public var statusValues: [String: String]?
+
+        enum CodingKeys: String, CodingKey {
+            case path, columns
+            case onBadRows = "on_bad_rows"
+            case dateFormats = "date_formats"
+            case statusValues = "status_values"
+        }
+    }
+
+    public struct CorrelationSection: Sendable, Decodable {
+        /// employee_id | email
+        public var hrField: String
+        public var directoryAttribute: String
+
+        enum CodingKeys: String, CodingKey {
+            case hrField = "hr_field"
+            case directoryAttribute = "directory_attribute"
+        }
+    }
+}
+
+/// The keys each section accepts, so that a typo is an error naming the key instead of a silent default.
+enum ConfigurationKeys {
+    indirect enum Shape {
+        case scalar
+        case list
+        /// A mapping with exactly these keys (some optional).
+        case section([String: Shape])
+        /// A mapping whose keys are the operator's (column names, status texts).
+        case freeMapping
+    }
+
+    static let root: Shape = .section([
+        "store": .section(["path": .scalar]),
+        "events": .section(["source": .scalar]),
+        "directory": .section([
+            "uri": .scalar, "security": .scalar, "allow_insecure": .scalar, "ca_file": .scalar,
+            "bind_dn": .scalar, "bind_password_file": .scalar, "base_dn": .scalar, "scope": .scalar,
+            "filter": .scalar, "page_size": .scalar, "network_timeout_seconds": .scalar,
+            "operation_timeout_seconds": .scalar, "anchor_attribute": .scalar, "attributes": .list,
+        ]),
+        "hr": .section([
+            "csv": .section([
+                "path": .scalar, "on_bad_rows": .scalar, "date_formats": .list,
+                "columns": .freeMapping, "status_values": .freeMapping,
+            ]),
+        ]),
+        "correlation": .section(["hr_field": .scalar, "directory_attribute": .scalar]),
+    ])
+}

@@ -1,0 +1,99 @@
+import Foundation
+import RollcallCore
+import RollcallDirectory
+import RollcallHR
+import Yams
+
+/// The configuration after checking: everything a run needs, with paths made absolute.
+public struct ResolvedConfiguration: Sendable {
+    public var file: String
+    public var storePath: String
+    public var eventSource: String
+    public var ldap: LDAPSettings
+    /// Read at the start of each run, so a rotated password is picked up without a restart.
+    public var bindPasswordFile: String?
+    public var search: SearchRequest
+    public var mapping: AccountMapping
+    public var csv: CSVSourceSettings
+    public var skipBadRows: Bool
+    public var correlation: CorrelationKey
+}
+
+/// Reads and checks a configuration file. Every problem names its key.
+public enum ConfigurationLoader {
+    public static func load(path: String) throws(ConfigurationError) -> ResolvedConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(file: path, reason: "cannot be read: \(error.localizedDescription)")
+        }
+        return try parse(text, file: path)
+    }
+
+    public static func parse(_ text: String, file: String) throws(ConfigurationError) -> ResolvedConfiguration {
+        let node: Node
+        do {
+            guard let composed = try Yams.compose(yaml: text) else {
+                throw ConfigurationError(file: file, reason: "the file is empty")
+            }
+            node = composed
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError(file: file, reason: "is not valid YAML: \(error)")
+        }
+        try audit(node, shape: ConfigurationKeys.root, path: [], file: file)
+        let raw: Configuration
+        do {
+            raw = try YAMLDecoder().decode(Configuration.self, from: node)
+        } catch let error as DecodingError {
+            throw describe(error, file: file)
+        } catch {
+            throw ConfigurationError(file: file, reason: "\(error)")
+        }
+        let base = URL(fileURLWithPath: file).deletingLastPathComponent()
+        return try ConfigurationValidator(file: file, base: base).resolve(raw)
+    }
+
+    /// Rejects unknown keys and secrets written inline, naming the key and line.
+    private static func audit(_ node: Node, shape: ConfigurationKeys.Shape, path: [String], file: String) throws(ConfigurationError) {
+        guard case .section(let allowed) = shape else { return }
+        guard case .mapping(let mapping) = node else {
+            throw ConfigurationError(file: file, key: path.joined(separator: "."), line: node.mark.map { $0.line },
+                                     reason: "must be a mapping of keys to values")
+        }
+        for (keyNode, value) in mapping {
+            let key = keyNode.string ?? "\(keyNode)"
+            let dotted = (path + [key]).joined(separator: ".")
+            let line = keyNode.mark.map { $0.line }
+            if key.contains("password") && !key.hasSuffix("_file") {
+                throw ConfigurationError(file: file, key: dotted, line: line,
+                                         reason: "secrets are never written in the configuration; put the secret in a file readable only by rollcall and name it with \(key)_file")
+            }
+            guard let child = allowed[key] else {
+                let known = allowed.keys.sorted().joined(separator: ", ")
+                throw ConfigurationError(file: file, key: dotted, line: line, reason: "unknown key; expected one of: \(known)")
+            }
+            try audit(value, shape: child, path: path + [key], file: file)
+        }
+    }
+
+    private static func describe(_ error: DecodingError, file: String) -> ConfigurationError {
+        func key(_ path: [any CodingKey]) -> String {
+            path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let missing, let context):
+            return ConfigurationError(file: file, key: key(context.codingPath + [missing]), reason: "is required")
+        case .typeMismatch(let type, let context):
+            return ConfigurationError(file: file, key: key(context.codingPath), reason: "must be a \(type)")
+        case .valueNotFound(let type, let context):
+            return ConfigurationError(file: file, key: key(context.codingPath), reason: "must be a \(type), not empty")
+        case .dataCorrupted(let context):
+            return ConfigurationError(file: file, key: key(context.codingPath), reason: context.debugDescription)
+        @unknown default:
+            return ConfigurationError(file: file, reason: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import RollcallCore
+import RollcallDirectory
+import RollcallHR
+
+/// Checks the decoded configuration's values and turns them into module settings.
+struct ConfigurationValidator {
+    let file: String
+    let base: URL
+
+    func fail(_ key: String, _ reason: String) -> ConfigurationError {
+        ConfigurationError(file: file, key: key, reason: reason)
+    }
+
+    func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : base.appendingPathComponent(path).standardizedFileURL.path
+    }
+
+    func resolve(_ raw: Configuration) throws(ConfigurationError) -> ResolvedConfiguration {
+        guard !raw.events.source.isEmpty, !raw.events.source.contains(" ") else {
+            throw fail("events.source", "must be a non-empty URI reference without spaces, e.g. urn:rollcall:prod")
+        }
+        let ldap = try ldapSettings(raw.directory)
+        let directory = raw.directory
+        let scope = try enumValue(directory.scope ?? "sub", key: "directory.scope", SearchRequest.Scope.self)
+        let pageSize = directory.pageSize ?? 500
+        guard (1...100_000).contains(pageSize) else { throw fail("directory.page_size", "must be between 1 and 100000") }
+        guard !directory.baseDN.isEmpty else { throw fail("directory.base_dn", "must not be empty") }
+        let filter = directory.filter ?? "(objectClass=*)"
+        guard filter.hasPrefix("("), filter.hasSuffix(")") else {
+            throw fail("directory.filter", "must be an LDAP filter in parentheses, e.g. (objectClass=inetOrgPerson)")
+        }
+        let correlation = try enumValue(raw.correlation.hrField, key: "correlation.hr_field", CorrelationKey.self)
+        guard !raw.correlation.directoryAttribute.isEmpty else {
+            throw fail("correlation.directory_attribute", "must name an attribute, e.g. employeeNumber")
+        }
+        let mapping = AccountMapping(anchorAttribute: directory.anchorAttribute ?? "entryUUID",
+                                     correlationAttribute: raw.correlation.directoryAttribute,
+                                     extraAttributes: directory.attributes ?? [])
+        let search = SearchRequest(baseDN: directory.baseDN, scope: scope, filter: filter, attributes: [], pageSize: pageSize)
+        let passwordFile = try directory.bindPasswordFile.map { path throws(ConfigurationError) in
+            let resolved = absolute(path)
+            guard FileManager.default.isReadableFile(atPath: resolved) else {
+                throw fail("directory.bind_password_file", "\(resolved) does not exist or cannot be read")
+            }
+            return resolved
+        }
+        if passwordFile != nil && directory.bindDN == nil {
+            throw fail("directory.bind_dn", "is required when directory.bind_password_file is set")
+        }
+        if ldap.security == .none && passwordFile != nil && directory.allowInsecure != true {
+            throw fail("directory.security", "a password bind over plain ldap:// sends the password in clear text; use starttls or ldaps, or set directory.allow_insecure: true")
+        }
+        let (csv, skip) = try csvSettings(raw.hr.csv)
+        if correlation == .email && csv.columns[.email] == nil {
+            throw fail("correlation.hr_field", "email correlation needs hr.csv.columns.email")
+        }
+        return ResolvedConfiguration(file: file, storePath: absolute(raw.store.path), eventSource: raw.events.source,
+                                     ldap: ldap, bindPasswordFile: passwordFile, search: search, mapping: mapping,
+                                     csv: csv, skipBadRows: skip, correlation: correlation)
+    }
+
+    private func ldapSettings(_ directory: Configuration.DirectorySection) throws(ConfigurationError) -> LDAPSettings {
+        let uri = directory.uri
+        let isLDAPS = uri.lowercased().hasPrefix("ldaps://")
+        guard isLDAPS || uri.lowercased().hasPrefix("ldap://") else {
+            throw fail("directory.uri", "must start with ldap:// or ldaps://")
+        }
+        let security = try enumValue(directory.security ?? (isLDAPS ? "ldaps" : "starttls"), key: "directory.security",
+                                     LDAPSettings.Security.self)
+        if isLDAPS != (security == .ldaps) {
+            throw fail("directory.security", "\(security.rawValue) does not fit the URI \(uri); ldaps:// goes with ldaps, ldap:// with starttls or none")
+        }
+        if let caFile = directory.caFile, !FileManager.default.isReadableFile(atPath: absolute(caFile)) {
+            throw fail("directory.ca_file", "\(absolute(caFile)) does not exist or cannot be read")
+        }
+        let network = directory.networkTimeoutSeconds ?? 10
+        let operation = directory.operationTimeoutSeconds ?? 120
+        guard network > 0 else { throw fail("directory.network_timeout_seconds", "must be positive") }
+        guard operation > 0 else { throw fail("directory.operation_timeout_seconds", "must be positive") }
+        return LDAPSettings(uri: uri, security: security, caFile: directory.caFile.map(absolute), bindDN: directory.bindDN,
+                            networkTimeoutSeconds: network, operationTimeoutSeconds: operation)
+    }
+
+    private func csvSettings(_ csv: Configuration.CSVSection) throws(ConfigurationError) -> (CSVSourceSettings, Bool) {
+        var columns: [PersonField: String] = [:]
+        for (name, column) in csv.columns {
+            guard let field = PersonField(rawValue: name) else {
+                let known = PersonField.allCases.map(\.rawValue).joined(separator: ", ")
+                throw fail("hr.csv.columns.\(name)", "is not a person field; expected one of: \(known)")
+            }
+            columns[field] = column
+        }
+        guard columns[.employeeID] != nil else { throw fail("hr.csv.columns.employee_id", "is required") }
+        var statuses: [String: EmploymentStatus] = [:]
+        for (text, value) in csv.statusValues ?? ["Active": "active", "Terminated": "terminated"] {
+            statuses[text] = try enumValue(value, key: "hr.csv.status_values.\(text)", EmploymentStatus.self)
+        }
+        let skip: Bool
+        switch csv.onBadRows ?? "stop" {
+        case "stop": skip = false
+        case "skip": skip = true
+        default: throw fail("hr.csv.on_bad_rows", "must be stop or skip")
+        }
+        let formats = csv.dateFormats ?? ["yyyy-MM-dd"]
+        guard !formats.isEmpty else { throw fail("hr.csv.date_formats", "must list at least one format") }
+        return (CSVSourceSettings(path: absolute(csv.path), columns: columns, statusValues: statuses, dateFormats: formats), skip)
+    }
+
+    private func enumValue<T: RawRepresentable & CaseIterable>(_ text: String, key: String, _ type: T.Type) throws(ConfigurationError) -> T
+    where T.RawValue == String {
+        guard let value = T(rawValue: text) else {
+            throw fail(key, "\"\(text)\" is not one of: \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import Logging
+import RollcallCore
+import RollcallDirectory
+import RollcallHR
+import RollcallStore
+
+/// What a run reports: the summary, where it landed, and the report of rejected rows.
+public struct ReconcileOutcome: Sendable, Codable {
+    public var dryRun: Bool
+    public var runID: Int64?
+    public var firstSeq: Int64?
+    public var lastSeq: Int64?
+    public var summary: RunSummary
+    public var report: RunReport
+}
+
+/// Stored with every run: the rows that were rejected and the persons with several candidate accounts.
+public struct RunReport: Sendable, Codable {
+    public var rejectedRows: [RejectedRow] = []
+    public var badRowsSkipped = false
+    public var ambiguous: [String: [String]] = [:]
+
+    enum CodingKeys: String, CodingKey {
+        case rejectedRows = "rejected_rows"
+        case badRowsSkipped = "bad_rows_skipped"
+        case ambiguous
+    }
+
+    func json() -> String? {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) }
+    }
+}
+
+/// A run that stopped without applying anything, with a one-line reason.
+public struct ReconcileFailure: Error, Sendable, CustomStringConvertible {
+    public var reason: String
+    public var report: RunReport?
+
+    public var description: String { reason }
+}
+
+/// One reconcile: read HR, read the directory, plan in Core, apply in one store transaction.
+///
+/// Reads happen before the store is written, so a failed or partial read applies nothing.
+public struct ReconcileJob: Sendable {
+    public var configuration: ResolvedConfiguration
+    public var logger: Logger
+    /// The clock. Tests set it; production uses the system time.
+    public var now: @Sendable () -> Date
+
+    public init(configuration: ResolvedConfiguration, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.configuration = configuration
+        self.logger = logger
+        self.now = now
+    }
+
+    public func run(dryRun: Bool) async throws -> ReconcileOutcome {
+        let started = now()
+        let store = try Store.open(path: configuration.storePath)
+        var report = RunReport()
+        do {
+            let hr = try readHR(report: &report)
+            let accounts = try await readDirectory()
+            let state = try store.loadState()
+            let today = Day(epochSeconds: Int64(started.timeIntervalSince1970.rounded(.down)))
+            var plan = try Reconciler(key: configuration.correlation).plan(records: hr.records, accounts: accounts,
+                                                                          state: state, today: today)
+            plan.summary.rejectedRows = hr.rejected.count
+            report.ambiguous = plan.ambiguities
+            var outcome = ReconcileOutcome(dryRun: dryRun, summary: plan.summary, report: report)
+            guard !dryRun else { return outcome }
+            let applied = try store.apply(plan, stamp: RunStamp(startedAt: started, finishedAt: now(),
+                                                                eventSource: configuration.eventSource, report: report.json()))
+            outcome.runID = applied.runID
+            outcome.firstSeq = applied.firstSeq
+            outcome.lastSeq = applied.lastSeq
+            logger.info("run applied", metadata: ["run.id": "\(applied.runID)", "run.events": "\(plan.events.count)"])
+            return outcome
+        } catch {
+            let reason = ReconcileJob.oneLine(error)
+            logger.error("run failed", metadata: ["run.error": "\(reason)"])
+            if !dryRun {
+                do {
+                    try store.recordFailedRun(startedAt: started, finishedAt: now(), error: reason, report: report.json())
+                } catch {
+                    logger.error("could not record the failed run", metadata: ["store.error": "\(error)"])
+                }
+            }
+            throw ReconcileFailure(reason: reason, report: report)
+        }
+    }
+
+    private func readHR(report: inout RunReport) throws -> HRReadResult {
+        let result = try CSVSource(settings: configuration.csv).read()
+        report.rejectedRows = result.rejected
+        if !result.rejected.isEmpty {
+            guard configuration.skipBadRows else {
+                let first = result.rejected.prefix(3).map(\.description).joined(separator: "; ")
+                let more = result.rejected.count > 3 ? " (and \(result.rejected.count - 3) more)" : ""
+                throw ReconcileFailure(reason: "\(result.rejected.count) bad HR rows, nothing applied (hr.csv.on_bad_rows is stop): \(first)\(more)")
+            }
+            report.badRowsSkipped = true
+            logger.warning("bad HR rows skipped", metadata: ["hr.rejected": "\(result.rejected.count)"])
+        }
+        return result
+    }
+
+    private func readDirectory() async throws -> [DirectoryAccount] {
+        var settings = configuration.ldap
+        if let file = configuration.bindPasswordFile {
+            settings.bindPassword = try PasswordFile.read(file)
+        }
+        let reader = DirectoryReader(settings: settings, request: configuration.search, mapping: configuration.mapping)
+        return try await reader.readAccounts(logger: logger)
+    }
+
+    static func oneLine(_ error: any Error) -> String {
+        String(describing: error).replacingOccurrences(of: "\n", with: " ")
+    }
+}
+
+/// Reads a secret from a file: the bytes up to a trailing newline. The content never appears in errors.
+enum PasswordFile {
+    static func read(_ path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError(file: path, key: "directory.bind_password_file", reason: "cannot be read")
+        }
+        var bytes = Array(data)
+        while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { bytes.removeLast() }
+        guard !bytes.isEmpty else {
+            throw ConfigurationError(file: path, key: "directory.bind_password_file", reason: "is empty")
+        }
+        return bytes
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import RollcallDaemon
+import RollcallStore
+
+struct EventsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events",
+        abstract: "Read the event outbox.",
+        subcommands: [List.self]
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print events as NDJSON (one CloudEvent per line), in sequence order.")
+
+        @OptionGroup var options: GlobalOptions
+
+        @Option(help: "Only events with a sequence number above this.")
+        var after: Int64 = 0
+
+        @Option(help: "At most this many events.")
+        var limit: Int = 1000
+
+        func validate() throws {
+            guard after >= 0 else { throw ValidationError("--after must be 0 or more") }
+            guard limit > 0 else { throw ValidationError("--limit must be positive") }
+        }
+
+        func run() async throws {
+            let configuration = try options.load()
+            let store = try Store.open(path: configuration.storePath)
+            for event in try store.events(after: after, limit: limit) {
+                print(try event.jsonLine())
+            }
+        }
+    }
+}
+
+struct IdentityCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "identity",
+        abstract: "Look at one identity.",
+        subcommands: [Show.self]
+    )
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print what is stored about one person (by HR id), their account and their events, as JSON.")
+
+        @OptionGroup var options: GlobalOptions
+
+        @Argument(help: "The person's HR employee id.")
+        var id: String
+
+        func run() async throws {
+            let configuration = try options.load()
+            let store = try Store.open(path: configuration.storePath)
+            guard let identity = try store.identity(id) else {
+                throw CLIFailure(message: "no person with HR id \(id) is stored")
+            }
+            try printJSON(identity)
+        }
+    }
+}
+
+struct RunsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runs",
+        abstract: "Print the most recent runs as JSON, newest first."
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(help: "How many runs.")
+    var limit: Int = 20
+
+    func run() async throws {
+        let configuration = try options.load()
+        let store = try Store.open(path: configuration.storePath)
+        try printJSON(try store.runs(limit: limit))
+    }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import RollcallCore
+import RollcallDaemon
+
+struct ReconcileCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconcile",
+        abstract: "Read HR and the directory now, decide, and apply the result with its events."
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    @Flag(help: "Plan and print the summary, but write nothing.")
+    var dryRun = false
+
+    @Flag(help: "Print the outcome as JSON.")
+    var json = false
+
+    func run() async throws {
+        let configuration = try options.load()
+        let job = ReconcileJob(configuration: configuration, logger: options.logger())
+        let outcome: ReconcileOutcome
+        do {
+            outcome = try await job.run(dryRun: dryRun)
+        } catch let failure as ReconcileFailure {
+            if json, let report = failure.report {
+                try printJSON(FailedOutcome(error: failure.reason, report: report))
+            }
+            throw CLIFailure(message: "reconcile failed: \(failure.reason)")
+        }
+        if json {
+            try printJSON(outcome)
+        } else {
+            print(SummaryTable.render(outcome))
+        }
+    }
+
+    struct FailedOutcome: Encodable {
+        var error: String
+        var report: RunReport
+    }
+}
+
+enum SummaryTable {
+    static func render(_ outcome: ReconcileOutcome) -> String {
+        let s = outcome.summary
+        var lines: [String] = []
+        if outcome.dryRun {
+            lines.append("dry run: nothing was written")
+        } else if let run = outcome.runID {
+            let events = outcome.firstSeq.map { "events \($0)–\(outcome.lastSeq ?? $0)" } ?? "no events"
+            lines.append("run \(run) applied, \(events)")
+        }
+        let rows: [(String, Int)] = [
+            ("entries read", s.entriesRead), ("persons read", s.personsRead), ("rejected rows", s.rejectedRows),
+            ("matched", s.matched), ("joiners", s.joiners), ("movers", s.movers), ("updates", s.updates),
+            ("leavers", s.leavers), ("rehires", s.rehires), ("newly linked", s.linked), ("orphans", s.orphans),
+            ("removed accounts", s.removedAccounts), ("ambiguous", s.ambiguous), ("missing from HR", s.missingFromHR),
+            ("events", s.events),
+        ]
+        for (name, value) in rows {
+            lines.append(name.padding(toLength: 18, withPad: " ", startingAt: 0) + String(value))
+        }
+        for row in outcome.report.rejectedRows {
+            lines.append("rejected \(row)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RollcallDaemon
+
+@main
+struct Rollcall: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollcall",
+        abstract: "Reconcile HR feeds with LDAP directories and emit identity lifecycle events.",
+        subcommands: [ReconcileCommand.self, EventsCommand.self, IdentityCommand.self, RunsCommand.self]
+    )
+}
+
+/// Options every command that touches the store shares.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "Configuration file (default: $ROLLCALL_CONFIG or /etc/rollcall/rollcall.yaml).")
+    var config: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .warning
+
+    func load() throws -> ResolvedConfiguration {
+        let path = config ?? ProcessInfo.processInfo.environment["ROLLCALL_CONFIG"] ?? "/etc/rollcall/rollcall.yaml"
+        do {
+            return try ConfigurationLoader.load(path: path)
+        } catch {
+            throw CLIFailure(message: error.description)
+        }
+    }
+
+    func logger() -> Logger {
+        LoggingBootstrap.once(level: logLevel)
+        var logger = Logger(label: "rollcall")
+        logger.logLevel = logLevel
+        return logger
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Logs go to standard error so that standard output stays clean for --json and NDJSON.
+enum LoggingBootstrap {
+    private static let done: Void = {
+        LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
+    }()
+
+    static func once(level: Logger.Level) {
+        _ = done
+    }
+}
+
+/// A failure reported as one line on standard error with a non-zero exit.
+struct CLIFailure: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+func printJSON<T: Encodable>(_ value: T, pretty: Bool = true) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
