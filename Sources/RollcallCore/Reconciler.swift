@@ -61,8 +61,10 @@ public struct Reconciler: Sendable {
         let hrIDs = Set(records.map(\.employeeID))
         plan.summary.missingFromHR = state.persons.keys.reduce(0) { $0 + (hrIDs.contains($1) ? 0 : 1) }
 
+        // Accounts disputed between candidates belong to a person, just not decidably: not orphans.
+        let disputed = Set(plan.ambiguities.values.joined())
         diffAccounts(accounts: accounts, state: state, personByAnchor: personByAnchor,
-                     linkedAnchors: linkedAnchors, plan: &plan)
+                     claimed: linkedAnchors.union(disputed), plan: &plan)
         plan.summary.events = plan.events.count
         return plan
     }
@@ -134,9 +136,9 @@ public struct Reconciler: Sendable {
     }
 
     private func diffAccounts(accounts: [DirectoryAccount], state: StoredState, personByAnchor: [String: String],
-                              linkedAnchors: Set<String>, plan: inout Plan) {
+                              claimed: Set<String>, plan: inout Plan) {
         for account in accounts.sorted(by: { $0.anchor < $1.anchor }) {
-            let isOrphan = !linkedAnchors.contains(account.anchor) && personByAnchor[account.anchor] == nil
+            let isOrphan = !claimed.contains(account.anchor) && personByAnchor[account.anchor] == nil
             let previous = state.accounts[account.anchor]
             var reported = previous?.orphanReported ?? false
             if isOrphan {
