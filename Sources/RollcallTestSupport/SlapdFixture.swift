@@ -1,0 +1,155 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A private slapd for one test: own temporary directory, cn=config loaded with slapadd, mdb with
+/// syncprov, free high ports on 127.0.0.1, foreground mode, stopped by its pid. The set-up is
+/// scripts/slapd-start, the same script the demo and the benchmark use.
+public final class SlapdFixture: Sendable {
+    public let directory: URL
+    public let port: Int
+    public let ldapsPort: Int
+    public let pid: Int32
+
+    public static let suffix = "dc=example,dc=test"
+    public static let peopleBase = "ou=people,dc=example,dc=test"
+    public static let syncDN = "cn=rollcall,dc=example,dc=test"
+    public static let adminDN = "cn=admin,dc=example,dc=test"
+    /// An account limited to 5 entries per search, paged or not.
+    public static let limitedDN = "cn=limited,dc=example,dc=test"
+
+    public var uri: String { "ldap://127.0.0.1:\(port)" }
+    public var ldapsURI: String { "ldaps://127.0.0.1:\(ldapsPort)" }
+    public var caFile: String { directory.appendingPathComponent("tls/ca.pem").path }
+    /// Password file of cn=rollcall and cn=limited.
+    public var syncPasswordFile: String { directory.appendingPathComponent("rollcall.pw").path }
+    public var adminPasswordFile: String { directory.appendingPathComponent("admin.pw").path }
+
+    /// Starts slapd with `ldif` (entries under dc=example,dc=test; ou=people exists already).
+    public static func start(ldif: String) throws -> SlapdFixture {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rollcall-slapd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let data = directory.appendingPathComponent("data.ldif")
+        try ldif.write(to: data, atomically: true, encoding: .utf8)
+        var lastError = ""
+        for _ in 0..<5 {
+            let port = try freePort()
+            let ldapsPort = try freePort()
+            let result = try Shell.run(RepositoryPaths.script("slapd-start"), [directory.path, "\(port)", "\(ldapsPort)", data.path])
+            if result.status == 0, let pid = Int32(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                return SlapdFixture(directory: directory, port: port, ldapsPort: ldapsPort, pid: pid)
+            }
+            lastError = result.error
+        }
+        throw FixtureError("slapd did not start: \(lastError)")
+    }
+
+    init(directory: URL, port: Int, ldapsPort: Int, pid: Int32) {
+        self.directory = directory
+        self.port = port
+        self.ldapsPort = ldapsPort
+        self.pid = pid
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Stops slapd (TERM, by pid).
+    public func stop() {
+        _ = try? Shell.run(RepositoryPaths.script("slapd-stop"), [directory.path])
+    }
+
+    /// Kills slapd at once (SIGKILL), as a crashed or unreachable server.
+    public func kill() {
+        _ = Glibc.kill(pid, SIGKILL)
+    }
+
+    /// Applies an LDIF change as the rootdn with ldapmodify.
+    public func modify(_ ldif: String) throws {
+        let file = directory.appendingPathComponent("change-\(UUID().uuidString).ldif")
+        try ldif.write(to: file, atomically: true, encoding: .utf8)
+        let result = try Shell.run("/usr/bin/ldapmodify", ["-x", "-H", uri, "-D", Self.adminDN, "-y", adminPasswordFile, "-f", file.path])
+        guard result.status == 0 else { throw FixtureError("ldapmodify failed: \(result.error)") }
+    }
+
+    /// A port on 127.0.0.1 that was free a moment ago.
+    public static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw FixtureError("socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw FixtureError("could not find a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+public struct FixtureError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Paths inside this repository, found from this file's location.
+public enum RepositoryPaths {
+    public static var root: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    public static func script(_ name: String) -> String {
+        root.appendingPathComponent("scripts/\(name)").path
+    }
+
+    /// ../shared/testdata/external/NAME when it exists next to the repository.
+    public static func externalTestData(_ name: String) -> URL? {
+        let url = root.deletingLastPathComponent().appendingPathComponent("shared/testdata/external/\(name)")
+        return FileManager.default.fileExists(atPath: url.path) ? url : nil
+    }
+}
+
+/// Runs a program and collects its output. posix_spawn and waitpid directly: Foundation's
+/// Process can hang in waitUntilExit on Linux when many tests spawn at once.
+public enum Shell {
+    public struct Result: Sendable {
+        public var status: Int32
+        public var output: String
+        public var error: String
+    }
+
+    public static func run(_ program: String, _ arguments: [String]) throws -> Result {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("rollcall-shell-\(UUID().uuidString)")
+        let outPath = scratch.path + ".out"
+        let errPath = scratch.path + ".err"
+        defer {
+            unlink(outPath)
+            unlink(errPath)
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, program, &actions, nil, argv, environ)
+        guard spawned == 0 else { throw FixtureError("cannot run \(program): error \(spawned)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { throw FixtureError("waitpid failed for \(program)") }
+        }
+        let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let output = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        let error = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        return Result(status: exit, output: output, error: error)
+    }
+}

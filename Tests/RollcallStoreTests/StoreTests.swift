@@ -1,0 +1,127 @@
+import Foundation
+import GRDB
+import RollcallCore
+@testable import RollcallStore
+import Testing
+
+@Suite struct StoreTests {
+    let directory: URL
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    var path: String { directory.appendingPathComponent("rollcall.sqlite").path }
+
+    static let today = Day(year: 2026, month: 3, day: 15) ?? Day(epochSeconds: 0)
+
+    static func record(_ id: String, department: String = "Sales", status: EmploymentStatus = .active) -> HRRecord {
+        HRRecord(employeeID: id, attributes: PersonAttributes(givenName: "A", familyName: "B", department: department, status: status),
+                 origin: SourceLocation(source: "t.csv", line: 1))
+    }
+
+    static func account(_ anchor: String, _ key: String?) -> DirectoryAccount {
+        DirectoryAccount(anchor: anchor, dn: "uid=\(anchor),dc=t", correlationValue: key, attributes: ["uid": [anchor]])
+    }
+
+    func stamp() -> RunStamp {
+        RunStamp(startedAt: Date(timeIntervalSince1970: 1_773_532_800), finishedAt: Date(timeIntervalSince1970: 1_773_532_801),
+                 eventSource: "urn:rollcall:test")
+    }
+
+    func run(_ store: Store, _ records: [HRRecord], _ accounts: [DirectoryAccount]) throws -> (Plan, AppliedRun) {
+        let plan = try Reconciler().plan(records: records, accounts: accounts, state: try store.loadState(), today: Self.today)
+        return (plan, try store.apply(plan, stamp: stamp()))
+    }
+
+    @Test func stateRoundTripsAndUnchangedInputsWriteZeroEvents() throws {
+        let store = try Store.open(path: path)
+        let records = [Self.record("E1"), Self.record("E2")]
+        let accounts = [Self.account("a1", "E1"), Self.account("svc", nil)]
+        let (first, applied) = try run(store, records, accounts)
+        #expect(first.events.count == 3)
+        #expect(applied.firstSeq == 1 && applied.lastSeq == 3)
+        let state = try store.loadState()
+        #expect(state == StoredState().applying(first))
+        let (second, again) = try run(store, records, accounts)
+        #expect(second.isEmpty)
+        #expect(again.firstSeq == nil)
+        #expect(try store.events(after: 0).count == 3)
+    }
+
+    @Test func sequenceNumbersAreGapFreeAcrossRunsAndEventsAreCloudEvents() throws {
+        let store = try Store.open(path: path)
+        _ = try run(store, [Self.record("E1"), Self.record("E2")], [Self.account("a1", "E1")])
+        _ = try run(store, [Self.record("E1", department: "Legal"), Self.record("E2", status: .terminated)], [Self.account("a1", "E1")])
+        let events = try store.events(after: 0)
+        #expect(events.map(\.rollcallseq) == Array(1...Int64(events.count)))
+        #expect(Set(events.map(\.id)).count == events.count)
+        #expect(events.map(\.type) == ["dev.rollcall.account.linked", "dev.rollcall.identity.joiner",
+                                       "dev.rollcall.identity.mover", "dev.rollcall.identity.leaver"])
+        let mover = events[2]
+        #expect(mover.source == "urn:rollcall:test")
+        #expect(mover.subject == "E1")
+        #expect(mover.time == "2026-03-15T00:00:01Z")
+        #expect(mover.specversion == "1.0")
+        #expect(mover.data["changes"] == .array([.object(["attribute": "department", "before": "Sales", "after": "Legal"])]))
+        // Reading again gives the same ids: ids are stored, not made up on read.
+        #expect(try store.events(after: 2, limit: 1).map(\.id) == [mover.id])
+    }
+
+    @Test func aFailingApplyWritesNothing() throws {
+        let store = try Store.open(path: path)
+        _ = try run(store, [Self.record("E1")], [Self.account("a1", "E1")])
+        var plan = try Reconciler().plan(records: [Self.record("E1", department: "Legal"), Self.record("E2")],
+                                         accounts: [Self.account("a1", "E1")], state: try store.loadState(), today: Self.today)
+        // A second link to the same anchor violates the unique index at the end of the transaction.
+        plan.linkUpserts.append(Link(employeeID: "E2", anchor: "a1"))
+        #expect(throws: (any Error).self) { try store.apply(plan, stamp: stamp()) }
+        #expect(try store.events(after: 0).count == 1)
+        #expect(try store.loadState().persons["E1"]?.attributes.department == "Sales")
+        #expect(try store.loadState().persons["E2"] == nil)
+        #expect(try store.runs().count == 1)
+    }
+
+    @Test func identityShowsPersonAccountAndEvents() throws {
+        let store = try Store.open(path: path)
+        _ = try run(store, [Self.record("E1")], [Self.account("a1", "E1")])
+        let identity = try #require(try store.identity("E1"))
+        #expect(identity.account?.account.dn == "uid=a1,dc=t")
+        #expect(identity.events.map(\.type) == ["dev.rollcall.account.linked"])
+        #expect(try store.identity("nobody") == nil)
+    }
+
+    @Test func failedRunsAreRecorded() throws {
+        let store = try Store.open(path: path)
+        try store.recordFailedRun(startedAt: Date(), finishedAt: Date(), error: "LDAP: size limit")
+        let runs = try store.runs()
+        #expect(runs.first?.status == "failed")
+        #expect(runs.first?.error == "LDAP: size limit")
+    }
+
+    @Test func aStoreFromANewerRollcallIsRefused() throws {
+        _ = try Store.open(path: path)
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')") }
+        do {
+            _ = try Store.open(path: path)
+            Issue.record("expected the newer store to be refused")
+        } catch let error as StoreError {
+            #expect(error.reason.contains("newer Rollcall"))
+            #expect(error.reason.contains("v99-from-the-future"))
+        }
+    }
+
+    @Test func walModeIsOn() throws {
+        let store = try Store.open(path: path)
+        let mode = try store.writer.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
+        #expect(mode == "wal")
+    }
+}
+
+extension StoredState: Equatable {
+    public static func == (lhs: StoredState, rhs: StoredState) -> Bool {
+        lhs.persons == rhs.persons && lhs.accounts == rhs.accounts && Set(lhs.links) == Set(rhs.links)
+    }
+}
