@@ -1,0 +1,179 @@
+import Foundation
+import Logging
+import RollcallCore
+import RollcallDaemon
+import RollcallStore
+import RollcallTestSupport
+import Testing
+
+/// End to end: a real slapd over StartTLS, a CSV file and a SQLite store.
+@Suite struct ReconcileJobTests {
+    static let header = "Employee ID,First Name,Last Name,Department,Job Title,Status,Termination Date\n"
+    static let clock: @Sendable () -> Date = { Date(timeIntervalSince1970: 1_773_576_000) }  // 2026-03-15T12:00:00Z
+
+    static func row(_ i: Int, department: String = "Sales", status: String = "Active", end: String = "") -> String {
+        "E\(i),Given\(i),Family\(i),\(department),\"Analyst, level \(i)\",\(status),\(end)\n"
+    }
+
+    static func entry(_ i: Int) -> String {
+        "dn: uid=p\(i),ou=people,dc=example,dc=test\nobjectClass: inetOrgPerson\nuid: p\(i)\ncn: P \(i)\nsn: P\nemployeeNumber: E\(i)\n\n"
+    }
+
+    struct World {
+        let slapd: SlapdFixture
+        let directory: URL
+        let configuration: ResolvedConfiguration
+
+        var csv: URL { directory.appendingPathComponent("hr.csv") }
+
+        func writeHR(_ rows: String) throws {
+            try (ReconcileJobTests.header + rows).write(to: csv, atomically: true, encoding: .utf8)
+        }
+
+        func run(dryRun: Bool = false) async throws -> ReconcileOutcome {
+            try await ReconcileJob(configuration: configuration, logger: Logger(label: "test"), now: ReconcileJobTests.clock)
+                .run(dryRun: dryRun)
+        }
+
+        func store() throws -> Store { try Store.open(path: configuration.storePath) }
+
+        func events(after: Int64 = 0) throws -> [String] {
+            try store().events(after: after).map { "\($0.type.replacingOccurrences(of: "dev.rollcall.", with: "")) \($0.subject)" }
+        }
+    }
+
+    static func world(people: Int, rows: String, onBadRows: String = "stop") throws -> World {
+        let slapd = try SlapdFixture.start(ldif: (1...people).map(entry).joined())
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let config = """
+            store: {path: rollcall.sqlite}
+            events: {source: "urn:rollcall:test"}
+            directory:
+              uri: \(slapd.uri)
+              security: starttls
+              ca_file: \(slapd.caFile)
+              bind_dn: \(SlapdFixture.syncDN)
+              bind_password_file: \(slapd.syncPasswordFile)
+              base_dn: \(SlapdFixture.peopleBase)
+              filter: (objectClass=inetOrgPerson)
+              page_size: 4
+              attributes: [uid]
+            hr:
+              csv:
+                path: hr.csv
+                on_bad_rows: \(onBadRows)
+                columns:
+                  employee_id: Employee ID
+                  given_name: First Name
+                  family_name: Last Name
+                  department: Department
+                  title: Job Title
+                  status: Status
+                  termination_date: Termination Date
+            correlation: {hr_field: employee_id, directory_attribute: employeeNumber}
+            """
+        let file = directory.appendingPathComponent("rollcall.yaml")
+        try config.write(to: file, atomically: true, encoding: .utf8)
+        try (header + rows).write(to: directory.appendingPathComponent("hr.csv"), atomically: true, encoding: .utf8)
+        return World(slapd: slapd, directory: directory, configuration: try ConfigurationLoader.load(path: file.path))
+    }
+
+    @Test func joinerMoverLeaverOnceEachAndNothingOnARerun() async throws {
+        let world = try Self.world(people: 10, rows: (1...10).map { Self.row($0) }.joined())
+        let first = try await world.run()
+        #expect(first.summary.entriesRead == 10)
+        #expect(first.summary.matched == 10)
+        #expect(first.summary.events == 10)
+
+        let rerun = try await world.run()
+        #expect(rerun.summary.events == 0)
+        #expect(rerun.firstSeq == nil)
+
+        // One hire, one department move, one termination.
+        let changed = (1...10).map { i in
+            i == 3 ? Self.row(3, department: "Legal") : i == 5 ? Self.row(5, status: "Terminated", end: "2026-03-01") : Self.row(i)
+        }.joined() + Self.row(11)
+        try world.writeHR(changed)
+        let third = try await world.run()
+        #expect(try world.events(after: 10) == ["identity.joiner E11", "identity.mover E3", "identity.leaver E5"])
+        #expect(third.firstSeq == 11 && third.lastSeq == 13)
+        #expect(try await world.run().summary.events == 0)
+
+        // The joiner's account appears in the directory: it is linked, once.
+        try world.slapd.modify("dn: uid=p11,ou=people,dc=example,dc=test\nchangetype: add\nobjectClass: inetOrgPerson\nuid: p11\ncn: P 11\nsn: P\nemployeeNumber: E11\n")
+        _ = try await world.run()
+        #expect(try world.events(after: 13) == ["account.linked E11"])
+        let identity = try #require(try world.store().identity("E11"))
+        #expect(identity.account?.account.dn == "uid=p11,ou=people,dc=example,dc=test")
+        #expect(identity.events.map(\.type) == ["dev.rollcall.identity.joiner", "dev.rollcall.account.linked"])
+    }
+
+    @Test func badRowsStopTheRunAndNothingIsApplied() async throws {
+        let world = try Self.world(people: 3, rows: (1...3).map { Self.row($0) }.joined())
+        _ = try await world.run()
+        try world.writeHR(Self.row(1, department: "Legal") + "E2,X,Y,Sales,T,Retired,\n" + Self.row(3))
+        do {
+            _ = try await world.run()
+            Issue.record("a run with a bad row applied")
+        } catch let failure as ReconcileFailure {
+            #expect(failure.reason.contains("hr.csv:3"))
+            #expect(failure.reason.contains("Retired"))
+        }
+        #expect(try world.events().count == 3)
+        #expect(try world.store().loadState().persons["E1"]?.attributes.department == "Sales")
+        let runs = try world.store().runs()
+        #expect(runs.first?.status == "failed")
+        #expect(runs.first?.error?.contains("hr.csv:3") == true)
+    }
+
+    @Test func skippedBadRowsAreListedAndTheRestIsApplied() async throws {
+        let world = try Self.world(people: 3, rows: Self.row(1) + "E2,X,Y,Sales,T,Active,31/02/2026\n" + Self.row(3), onBadRows: "skip")
+        let outcome = try await world.run()
+        #expect(outcome.summary.rejectedRows == 1)
+        #expect(outcome.report.badRowsSkipped)
+        #expect(outcome.report.rejectedRows.map(\.location.line) == [3])
+        #expect(try world.events() == ["account.linked E1", "account.linked E3", "account.orphaned \(try orphanAnchor(world))"])
+    }
+
+    func orphanAnchor(_ world: World) throws -> String {
+        try #require(try world.store().loadState().accounts.values.first { $0.account.correlationValue == "E2" }?.account.anchor)
+    }
+
+    @Test func aDryRunWritesNothing() async throws {
+        let world = try Self.world(people: 2, rows: Self.row(1) + Self.row(2))
+        let outcome = try await world.run(dryRun: true)
+        #expect(outcome.summary.events == 2)
+        #expect(outcome.runID == nil)
+        #expect(try world.events().isEmpty)
+        #expect(try world.store().runs().isEmpty)
+    }
+
+    @Test func aDirectoryThatGoesAwayFailsTheRunWithoutEvents() async throws {
+        let world = try Self.world(people: 4, rows: (1...4).map { Self.row($0) }.joined())
+        _ = try await world.run()
+        try world.writeHR(Self.row(1, status: "Terminated"))
+        world.slapd.kill()
+        do {
+            _ = try await world.run()
+            Issue.record("a run without its directory applied")
+        } catch let failure as ReconcileFailure {
+            #expect(failure.reason.contains("LDAP"))
+        }
+        #expect(try world.events().count == 4)
+        #expect(try world.store().runs().first?.status == "failed")
+    }
+
+    @Test func anHRFeedWithNoRowsIsNotEveryoneLeaving() async throws {
+        let world = try Self.world(people: 3, rows: (1...3).map { Self.row($0) }.joined())
+        _ = try await world.run()
+        try world.writeHR("")
+        do {
+            _ = try await world.run()
+            Issue.record("an empty feed was applied")
+        } catch let failure as ReconcileFailure {
+            #expect(failure.reason.contains("no persons"))
+        }
+        #expect(try world.events().count == 3)
+    }
+}
