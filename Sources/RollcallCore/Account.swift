@@ -17,15 +17,28 @@ public struct DirectoryAccount: Sendable, Hashable, Codable {
     }
 }
 
-/// One directory account as stored after the last applied run.
+/// One directory account as stored after the last applied run. The extra attributes are kept as
+/// canonical JSON text: compared as text when diffing, decoded only for display.
 public struct StoredAccount: Sendable, Hashable, Codable {
-    public var account: DirectoryAccount
+    public var anchor: String
+    public var dn: String
+    public var correlationValue: String?
+    /// `CanonicalJSON.text(attributes)` of the account as read.
+    public var attributesJSON: String
     /// Whether an `account.orphaned` event was already emitted for this account while it had no person.
     public var orphanReported: Bool
 
-    public init(account: DirectoryAccount, orphanReported: Bool) {
-        self.account = account
+    public init(anchor: String, dn: String, correlationValue: String?, attributesJSON: String, orphanReported: Bool) {
+        self.anchor = anchor
+        self.dn = dn
+        self.correlationValue = correlationValue
+        self.attributesJSON = attributesJSON
         self.orphanReported = orphanReported
+    }
+
+    public init(account: DirectoryAccount, orphanReported: Bool) {
+        self.init(anchor: account.anchor, dn: account.dn, correlationValue: account.correlationValue,
+                  attributesJSON: CanonicalJSON.text(account.attributes), orphanReported: orphanReported)
     }
 }
 

@@ -26,12 +26,12 @@ struct EventPayload {
         return .object(fields)
     }
 
-    static func account(_ account: DirectoryAccount, employeeID: String?) -> JSONValue {
+    static func account(anchor: String, dn: String, correlationValue: String?, employeeID: String?) -> JSONValue {
         .object([
             "hr_id": JSONValue(employeeID),
-            "anchor": .string(account.anchor),
-            "dn": .string(account.dn),
-            "correlation_value": JSONValue(account.correlationValue),
+            "anchor": .string(anchor),
+            "dn": .string(dn),
+            "correlation_value": JSONValue(correlationValue),
         ])
     }
 }

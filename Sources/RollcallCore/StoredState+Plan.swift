@@ -5,7 +5,7 @@ extension StoredState {
     public func applying(_ plan: Plan) -> StoredState {
         var next = self
         for person in plan.personUpserts { next.persons[person.employeeID] = person }
-        for account in plan.accountUpserts { next.accounts[account.account.anchor] = account }
+        for account in plan.accountUpserts { next.accounts[account.anchor] = account }
         for anchor in plan.accountRemovals { next.accounts[anchor] = nil }
         let removed = Set(plan.linkRemovals)
         next.links.removeAll { removed.contains($0.employeeID) }

@@ -13,6 +13,8 @@ public struct ReconcileOutcome: Sendable, Codable {
     public var lastSeq: Int64?
     public var summary: RunSummary
     public var report: RunReport
+    /// Seconds spent in each phase (read_hr, read_directory, load_state, plan, apply).
+    public var phaseSeconds: [String: Double] = [:]
 }
 
 /// Stored with every run: the rows that were rejected and the persons with several candidate accounts.
@@ -61,19 +63,25 @@ public struct ReconcileJob: Sendable {
         let started = now()
         let store = try Store.open(path: configuration.storePath)
         var report = RunReport()
+        var phases = PhaseTimer()
         do {
-            let hr = try readHR(report: &report)
-            let accounts = try await readDirectory()
-            let state = try store.loadState()
+            let hr = try phases.measure("read_hr") { try readHR(report: &report) }
+            let accounts = try await phases.measure("read_directory") { try await readDirectory() }
+            let state = try phases.measure("load_state") { try store.loadState() }
             let today = Day(epochSeconds: Int64(started.timeIntervalSince1970.rounded(.down)))
-            var plan = try Reconciler(key: configuration.correlation).plan(records: hr.records, accounts: accounts,
-                                                                          state: state, today: today)
+            var plan = try phases.measure("plan") {
+                try Reconciler(key: configuration.correlation).plan(records: hr.records, accounts: accounts, state: state, today: today)
+            }
             plan.summary.rejectedRows = hr.rejected.count
             report.ambiguous = plan.ambiguities
             var outcome = ReconcileOutcome(dryRun: dryRun, summary: plan.summary, report: report)
-            guard !dryRun else { return outcome }
-            let applied = try store.apply(plan, stamp: RunStamp(startedAt: started, finishedAt: now(),
-                                                                eventSource: configuration.eventSource, report: report.json()))
+            guard !dryRun else {
+                outcome.phaseSeconds = phases.seconds
+                return outcome
+            }
+            let stamp = RunStamp(startedAt: started, finishedAt: now(), eventSource: configuration.eventSource, report: report.json())
+            let applied = try phases.measure("apply") { try store.apply(plan, stamp: stamp) }
+            outcome.phaseSeconds = phases.seconds
             outcome.runID = applied.runID
             outcome.firstSeq = applied.firstSeq
             outcome.lastSeq = applied.lastSeq
@@ -119,6 +127,28 @@ public struct ReconcileJob: Sendable {
 
     static func oneLine(_ error: any Error) -> String {
         String(describing: error).replacingOccurrences(of: "\n", with: " ")
+    }
+}
+
+/// Wall-clock seconds per phase of a run, reported with the outcome so an operator sees where time goes.
+struct PhaseTimer {
+    private(set) var seconds: [String: Double] = [:]
+
+    mutating func measure<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+        let start = ContinuousClock.now
+        defer { record(name, start) }
+        return try body()
+    }
+
+    mutating func measure<T>(_ name: String, _ body: () async throws -> T) async rethrows -> T {
+        let start = ContinuousClock.now
+        defer { record(name, start) }
+        return try await body()
+    }
+
+    private mutating func record(_ name: String, _ start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        seconds[name] = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 }
 

@@ -36,20 +36,40 @@ extension LDAPConnection {
             defer { ldap_control_free(control) }
             var serverControls: [UnsafeMutablePointer<LDAPControl>?] = [control, nil]
             var timeout = timeval(tv_sec: settings.operationTimeoutSeconds, tv_usec: 0)
-            var result: OpaquePointer?
+            var messageID: Int32 = 0
             rc = attributes.withUnsafeMutableBufferPointer { attrs in
                 serverControls.withUnsafeMutableBufferPointer { controls in
-                    ldap_search_ext_s(ld, request.baseDN, LDAPConnection.scope(request.scope), request.filter,
-                                      attrs.baseAddress, 0, controls.baseAddress, nil, &timeout, 0, &result)
+                    ldap_search_ext(ld, request.baseDN, LDAPConnection.scope(request.scope), request.filter,
+                                    attrs.baseAddress, 0, controls.baseAddress, nil, &timeout, 0, &messageID)
                 }
             }
-            defer { if let result { ldap_msgfree(result) } }
-            guard let result else {
+            guard rc == LDAP_SUCCESS else {
                 throw LDAPError(step: .search, code: rc, diagnostic: diagnostic(ld), place: place,
                                 detail: LDAPConnection.partialReadDetail(total: total, pages: pages))
             }
-            let entries = try decodeEntries(ld, result)
-            try finishPage(ld, result, place: place, total: total + entries.count, pages: pages, cookie: &cookie)
+            // Entries are decoded as they arrive, so the server produces the page while we decode it.
+            var entries: [LDAPEntry] = []
+            entries.reserveCapacity(request.pageSize)
+            while true {
+                var message: OpaquePointer?
+                var wait = timeval(tv_sec: settings.operationTimeoutSeconds, tv_usec: 0)
+                let kind = ldap_result(ld, messageID, LDAP_MSG_ONE, &wait, &message)
+                guard kind > 0, let message else {
+                    if let message { ldap_msgfree(message) }
+                    let code = kind == 0 ? LDAP_TIMEOUT : LDAPConnection.resultCode(ld)
+                    throw LDAPError(step: .search, code: code, diagnostic: diagnostic(ld), place: place,
+                                    detail: (kind == 0 ? "no answer within \(settings.operationTimeoutSeconds) s; " : "")
+                                        + LDAPConnection.partialReadDetail(total: total + entries.count, pages: pages))
+                }
+                defer { ldap_msgfree(message) }
+                if kind == 0x64 {
+                    entries.append(try decodeEntry(ld, message))
+                } else if kind == 0x65 {
+                    try finishPage(ld, message, place: place, total: total + entries.count, pages: pages, cookie: &cookie)
+                    break
+                }
+                // 0x73 (continuation reference): referrals are off and are not followed.
+            }
             total += entries.count
             pages += 1
             try onPage(entries)
@@ -91,17 +111,6 @@ extension LDAPConnection {
         }
     }
 
-    private func decodeEntries(_ ld: OpaquePointer, _ result: OpaquePointer) throws -> [LDAPEntry] {
-        var entries: [LDAPEntry] = []
-        entries.reserveCapacity(Int(ldap_count_entries(ld, result)))
-        var message = ldap_first_entry(ld, result)
-        while let entry = message {
-            entries.append(try decodeEntry(ld, entry))
-            message = ldap_next_entry(ld, entry)
-        }
-        return entries
-    }
-
     private func decodeEntry(_ ld: OpaquePointer, _ entry: OpaquePointer) throws -> LDAPEntry {
         var ber: OpaquePointer?
         var dnValue = berval(bv_len: 0, bv_val: nil)
@@ -132,6 +141,13 @@ extension LDAPConnection {
             attributes[LDAPConnection.string(name), default: []].append(contentsOf: list)
         }
         return LDAPEntry(dn: dn, attributes: attributes)
+    }
+
+    /// The handle's last result code (a negative API code when the connection was lost).
+    static func resultCode(_ ld: OpaquePointer) -> Int32 {
+        var code: Int32 = 0
+        _ = ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &code)
+        return code == 0 ? LDAP_OTHER : code
     }
 
     static func string(_ value: berval) -> String {

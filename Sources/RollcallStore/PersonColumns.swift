@@ -21,21 +21,29 @@ enum PersonColumns {
                 person.lifecycle.rawValue, run]
     }
 
+    /// The columns `decode` reads, in the order it reads them by position (name lookups per row
+    /// were a third of loading 100 k persons).
+    static let selectSQL = """
+        SELECT employee_id, given_name, family_name, email, department, title, manager_id,
+               status, hire_date, termination_date, lifecycle FROM person
+        """
+
+    /// Decodes a row of `selectSQL`.
     static func decode(_ row: Row) throws -> StoredPerson {
-        let id: String = row["employee_id"]
-        func day(_ column: String) throws -> Day? {
-            guard let text: String = row[column] else { return nil }
+        let id: String = row[0]
+        func day(_ index: Int, _ column: String) throws -> Day? {
+            guard let text: String = row[index] else { return nil }
             guard let day = Day(iso: text) else { throw StoreError(path: "person \(id)", reason: "\(column) \"\(text)\" is not a date") }
             return day
         }
-        guard let status = EmploymentStatus(rawValue: row["status"]),
-              let lifecycle = LifecycleState(rawValue: row["lifecycle"]) else {
+        guard let status = EmploymentStatus(rawValue: row[7]),
+              let lifecycle = LifecycleState(rawValue: row[10]) else {
             throw StoreError(path: "person \(id)", reason: "unknown status or lifecycle value")
         }
         let attributes = PersonAttributes(
-            givenName: row["given_name"], familyName: row["family_name"], email: row["email"],
-            department: row["department"], title: row["title"], managerID: row["manager_id"],
-            status: status, hireDate: try day("hire_date"), terminationDate: try day("termination_date"))
+            givenName: row[1], familyName: row[2], email: row[3],
+            department: row[4], title: row[5], managerID: row[6],
+            status: status, hireDate: try day(8, "hire_date"), terminationDate: try day(9, "termination_date"))
         return StoredPerson(employeeID: id, attributes: attributes, lifecycle: lifecycle)
     }
 }

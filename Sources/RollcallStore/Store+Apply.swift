@@ -32,7 +32,6 @@ extension Store {
     public func apply(_ plan: Plan, stamp: RunStamp) throws -> AppliedRun {
         let summary = String(decoding: try CloudEvent.encoder.encode(plan.summary), as: UTF8.self)
         let time = Timestamp.string(stamp.finishedAt)
-        let dataEncoder = CloudEvent.encoder
         return try writer.write { db in
             try db.execute(sql: "INSERT INTO run (started_at, finished_at, status, summary, report) VALUES (?, ?, 'applied', ?, ?)",
                            arguments: [Timestamp.string(stamp.startedAt), time, summary, stamp.report])
@@ -48,10 +47,8 @@ extension Store {
                 ON CONFLICT(anchor) DO UPDATE SET dn = excluded.dn, correlation_value = excluded.correlation_value,
                     attributes = excluded.attributes, orphan_reported = excluded.orphan_reported, updated_run = excluded.updated_run
                 """)
-            for stored in plan.accountUpserts {
-                let a = stored.account
-                let attributes = String(decoding: try dataEncoder.encode(a.attributes), as: UTF8.self)
-                try accountStatement.execute(arguments: [a.anchor, a.dn, a.correlationValue, attributes, stored.orphanReported, runID])
+            for a in plan.accountUpserts {
+                try accountStatement.execute(arguments: [a.anchor, a.dn, a.correlationValue, a.attributesJSON, a.orphanReported, runID])
             }
             let unlink = try db.cachedStatement(sql: "DELETE FROM link WHERE employee_id = ?")
             for id in plan.linkRemovals { try unlink.execute(arguments: [id]) }
@@ -65,7 +62,7 @@ extension Store {
             let insertEvent = try db.cachedStatement(sql: "INSERT INTO outbox (seq, id, run_id, source, type, subject, time, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
             for event in plan.events {
                 seq += 1
-                let data = String(decoding: try dataEncoder.encode(event.data), as: UTF8.self)
+                let data = CanonicalJSON.text(event.data)
                 try insertEvent.execute(arguments: [seq, UUID().uuidString.lowercased(), runID, stamp.eventSource,
                                                     event.kind.cloudEventType, event.subject, time, data])
             }

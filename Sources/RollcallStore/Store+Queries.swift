@@ -17,8 +17,17 @@ public struct RunRecord: Sendable, Codable, Hashable {
 /// Everything stored about one person and their account.
 public struct IdentityRecord: Sendable, Codable {
     public var person: StoredPerson
-    public var account: StoredAccount?
+    public var account: AccountView?
     public var events: [CloudEvent]
+}
+
+/// A stored account for display, its attributes decoded.
+public struct AccountView: Sendable, Codable {
+    public var anchor: String
+    public var dn: String
+    public var correlationValue: String?
+    public var attributes: JSONValue
+    public var orphanReported: Bool
 }
 
 extension Store {
@@ -33,22 +42,20 @@ extension Store {
     /// The person with this HR id, their linked account and the events about them; nil if unknown.
     public func identity(_ employeeID: String) throws -> IdentityRecord? {
         try writer.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM person WHERE employee_id = ?", arguments: [employeeID]) else {
+            guard let row = try Row.fetchOne(db, sql: PersonColumns.selectSQL + " WHERE employee_id = ?", arguments: [employeeID]) else {
                 return nil
             }
             let person = try PersonColumns.decode(row)
-            var account: StoredAccount?
-            if let accountRow = try Row.fetchOne(db, sql: """
+            var account: AccountView?
+            if let row = try Row.fetchOne(db, sql: """
                 SELECT a.* FROM account a JOIN link l ON l.anchor = a.anchor WHERE l.employee_id = ?
                 """, arguments: [employeeID]) {
-                let attributes = try JSONDecoder().decode([String: [String]].self, from: Data((accountRow["attributes"] as String).utf8))
-                account = StoredAccount(account: DirectoryAccount(anchor: accountRow["anchor"], dn: accountRow["dn"],
-                                                                  correlationValue: accountRow["correlation_value"],
-                                                                  attributes: attributes),
-                                        orphanReported: accountRow["orphan_reported"])
+                let attributes = try JSONDecoder().decode(JSONValue.self, from: Data((row["attributes"] as String).utf8))
+                account = AccountView(anchor: row["anchor"], dn: row["dn"], correlationValue: row["correlation_value"],
+                                      attributes: attributes, orphanReported: row["orphan_reported"])
             }
             let events = try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE subject = ? OR subject = ? ORDER BY seq",
-                                          arguments: [employeeID, account?.account.anchor ?? ""])
+                                          arguments: [employeeID, account?.anchor ?? ""])
                 .map { try Store.cloudEvent($0) }
             return IdentityRecord(person: person, account: account, events: events)
         }

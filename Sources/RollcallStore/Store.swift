@@ -19,6 +19,12 @@ public struct Store: Sendable {
         do {
             var configuration = Configuration()
             configuration.busyMode = .timeout(10)
+            configuration.prepareDatabase { db in
+                // 64 MiB page cache per connection: a 100 k-person run touches several indexes with
+                // random keys (UUID anchors and event ids), which thrash SQLite's 2 MiB default.
+                try db.execute(sql: "PRAGMA cache_size = -65536")
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
             let pool = try DatabasePool(path: path, configuration: configuration)
             try checkNotNewer(pool, path: path)
             try Schema.migrator.migrate(pool)
@@ -44,21 +50,22 @@ public struct Store: Sendable {
     public func loadState() throws -> StoredState {
         try writer.read { db in
             var state = StoredState()
-            let persons = try Row.fetchCursor(db, sql: "SELECT * FROM person")
+            state.persons.reserveCapacity(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM person") ?? 0)
+            state.accounts.reserveCapacity(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM account") ?? 0)
+            let persons = try Row.fetchCursor(db, sql: PersonColumns.selectSQL)
             while let row = try persons.next() {
                 let person = try PersonColumns.decode(row)
                 state.persons[person.employeeID] = person
             }
-            let decoder = JSONDecoder()
             let accounts = try Row.fetchCursor(db, sql: "SELECT anchor, dn, correlation_value, attributes, orphan_reported FROM account")
             while let row = try accounts.next() {
-                let attributes = try decoder.decode([String: [String]].self, from: Data((row["attributes"] as String).utf8))
-                let account = DirectoryAccount(anchor: row["anchor"], dn: row["dn"],
-                                               correlationValue: row["correlation_value"], attributes: attributes)
-                state.accounts[account.anchor] = StoredAccount(account: account, orphanReported: row["orphan_reported"])
+                let account = StoredAccount(anchor: row[0], dn: row[1], correlationValue: row[2],
+                                            attributesJSON: row[3], orphanReported: row[4])
+                state.accounts[account.anchor] = account
             }
-            state.links = try Row.fetchAll(db, sql: "SELECT employee_id, anchor FROM link").map {
-                Link(employeeID: $0["employee_id"], anchor: $0["anchor"])
+            let links = try Row.fetchCursor(db, sql: "SELECT employee_id, anchor FROM link")
+            while let row = try links.next() {
+                state.links.append(Link(employeeID: row[0], anchor: row[1]))
             }
             return state
         }

@@ -105,7 +105,7 @@ import Testing
         _ = try await world.run()
         #expect(try world.events(after: 13) == ["account.linked E11"])
         let identity = try #require(try world.store().identity("E11"))
-        #expect(identity.account?.account.dn == "uid=p11,ou=people,dc=example,dc=test")
+        #expect(identity.account?.dn == "uid=p11,ou=people,dc=example,dc=test")
         #expect(identity.events.map(\.type) == ["dev.rollcall.identity.joiner", "dev.rollcall.account.linked"])
     }
 
@@ -137,7 +137,7 @@ import Testing
     }
 
     func orphanAnchor(_ world: World) throws -> String {
-        try #require(try world.store().loadState().accounts.values.first { $0.account.correlationValue == "E2" }?.account.anchor)
+        try #require(try world.store().loadState().accounts.values.first { $0.correlationValue == "E2" }?.anchor)
     }
 
     @Test func aDryRunWritesNothing() async throws {

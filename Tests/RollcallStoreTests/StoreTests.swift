@@ -87,7 +87,7 @@ import Testing
         let store = try Store.open(path: path)
         _ = try run(store, [Self.record("E1")], [Self.account("a1", "E1")])
         let identity = try #require(try store.identity("E1"))
-        #expect(identity.account?.account.dn == "uid=a1,dc=t")
+        #expect(identity.account?.dn == "uid=a1,dc=t")
         #expect(identity.events.map(\.type) == ["dev.rollcall.account.linked"])
         #expect(try store.identity("nobody") == nil)
     }
