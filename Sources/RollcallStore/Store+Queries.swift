@@ -9,6 +9,8 @@ public struct RunRecord: Sendable, Codable, Hashable {
     public var finishedAt: String?
     public var status: String
     public var summary: RunSummary?
+    /// The run report: rejected rows (file:line and reason), ambiguous correlations.
+    public var report: JSONValue?
     public var error: String?
     public var firstSeq: Int64?
     public var lastSeq: Int64?
@@ -65,9 +67,12 @@ extension Store {
     public func runs(limit: Int = 20) throws -> [RunRecord] {
         try writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM run ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
-                let summary = try (row["summary"] as String?).map { try JSONDecoder().decode(RunSummary.self, from: Data($0.utf8)) }
+                let decoder = JSONDecoder()
+                let summary = try (row["summary"] as String?).map { try decoder.decode(RunSummary.self, from: Data($0.utf8)) }
+                let report = try (row["report"] as String?).map { try decoder.decode(JSONValue.self, from: Data($0.utf8)) }
                 return RunRecord(id: row["id"], startedAt: row["started_at"], finishedAt: row["finished_at"], status: row["status"],
-                                 summary: summary, error: row["error"], firstSeq: row["first_seq"], lastSeq: row["last_seq"])
+                                 summary: summary, report: report, error: row["error"], firstSeq: row["first_seq"],
+                                 lastSeq: row["last_seq"])
             }
         }
     }

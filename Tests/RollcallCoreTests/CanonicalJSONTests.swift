@@ -27,3 +27,14 @@ import Testing
         #expect(Set(texts).count == 1)
     }
 }
+
+@Suite struct EventCatalogueTests {
+    /// docs/events.md must describe every event type Rollcall can emit.
+    @Test(arguments: EventKind.allCases)
+    func everyKindIsDocumented(_ kind: EventKind) throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let catalogue = try String(contentsOf: root.appendingPathComponent("docs/events.md"), encoding: .utf8)
+        #expect(catalogue.contains("### `\(kind.cloudEventType)`"))
+        #expect(catalogue.contains("\"type\":\"\(kind.cloudEventType)\""), "an example of \(kind.cloudEventType)")
+    }
+}

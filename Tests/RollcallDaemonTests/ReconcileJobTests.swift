@@ -133,6 +133,9 @@ import Testing
         #expect(outcome.summary.rejectedRows == 1)
         #expect(outcome.report.badRowsSkipped)
         #expect(outcome.report.rejectedRows.map(\.location.line) == [3])
+        // The report is stored with the run, for `rollcall runs`.
+        let stored = try #require(try world.store().runs().first?.report)
+        #expect(stored["rejected_rows"].map { "\($0)" }?.contains("31/02/2026") == true)
         #expect(try world.events() == ["account.linked E1", "account.linked E3", "account.orphaned \(try orphanAnchor(world))"])
     }
 
