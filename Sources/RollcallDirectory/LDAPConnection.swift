@@ -67,6 +67,13 @@ public final class LDAPConnection: @unchecked Sendable {
         if settings.security != .none {
             try configureTLS(ld)
         }
+        // Connect explicitly, so that an unreachable server is not reported as a TLS or bind failure.
+        rc = ldap_connect(ld)
+        guard rc == LDAP_SUCCESS else {
+            let ldaps = settings.security == .ldaps
+            throw LDAPError(step: ldaps ? .tls : .connect, code: rc, diagnostic: diagnostic(ld), place: settings.uri,
+                            detail: ldaps ? LDAPConnection.ldapsHint(diagnostic(ld)) : "is the server running and reachable on that host and port?")
+        }
         if settings.security == .startTLS {
             rc = ldap_start_tls_s(ld, nil, nil)
             guard rc == LDAP_SUCCESS else {
@@ -100,12 +107,20 @@ public final class LDAPConnection: @unchecked Sendable {
             return ldap_sasl_bind_s(ld, settings.bindDN, nil, &credential, nil, nil, nil)
         }
         guard rc == LDAP_SUCCESS else {
-            let tlsHint = settings.security == .ldaps && rc == LDAP_SERVER_DOWN
-                ? "TLS handshake or connection failed; check the CA file and that the certificate names this host" : nil
-            throw LDAPError(step: rc == LDAP_SERVER_DOWN && settings.security == .ldaps ? .tls : .bind,
-                            code: rc, diagnostic: diagnostic(ld),
-                            place: "\(settings.uri) as \(settings.bindDN ?? "anonymous")", detail: tlsHint)
+            throw LDAPError(step: .bind, code: rc, diagnostic: diagnostic(ld),
+                            place: "\(settings.uri) as \(settings.bindDN ?? "anonymous")",
+                            detail: rc == 49 ? "wrong bind DN or password (the password file's content is not shown)" : nil)
         }
+    }
+
+    /// With ldaps:// the TCP connection and the TLS handshake are one step; libldap's diagnostic
+    /// tells them apart when it can.
+    static func ldapsHint(_ diagnostic: String?) -> String {
+        let text = diagnostic?.lowercased() ?? ""
+        if text.contains("certificate") || text.contains("tls") || text.contains("handshake") || text.contains("gnutls") {
+            return "the TLS handshake failed; check directory.ca_file and that the server certificate names this host (an IP needs an IP SAN)"
+        }
+        return "could not connect or complete the TLS handshake; is the server listening for ldaps on that port, and does directory.ca_file sign its certificate?"
     }
 
     func diagnostic(_ ld: OpaquePointer) -> String? {

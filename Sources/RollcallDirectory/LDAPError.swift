@@ -5,6 +5,7 @@ import COpenLDAP
 public struct LDAPError: Error, Sendable, CustomStringConvertible {
     public enum Step: String, Sendable {
         case configure = "configure the connection"
+        case connect = "connect"
         case tls = "establish TLS"
         case bind = "bind"
         case search = "search"

@@ -160,7 +160,16 @@ import Testing
 
     @Test func anUnreachableServerFailsTheConnection() async throws {
         let port = try SlapdFixture.freePort()
-        let settings = LDAPSettings(uri: "ldap://127.0.0.1:\(port)", security: .none, networkTimeoutSeconds: 2)
-        await #expect(throws: LDAPError.self) { _ = try await LDAPConnection.connect(settings) }
+        for security in [LDAPSettings.Security.none, .startTLS] {
+            let settings = LDAPSettings(uri: "ldap://127.0.0.1:\(port)", security: security, networkTimeoutSeconds: 2)
+            do {
+                _ = try await LDAPConnection.connect(settings)
+                Issue.record("connected to a closed port")
+            } catch let error as LDAPError {
+                // Not a TLS or bind problem: the server is not there.
+                #expect(error.step == .connect, "\(error)")
+                #expect(error.description.contains("reachable"))
+            }
+        }
     }
 }
