@@ -3,17 +3,25 @@
 /// `anchor` is the directory's immutable identifier (entryUUID on OpenLDAP); a DN can change, the
 /// anchor cannot. `correlationValue` is the value of the configured correlation attribute (for
 /// example `employeeNumber`), if the entry has one.
+///
+/// The further attributes kept for display are carried as canonical JSON text (an object of arrays
+/// of strings): Core only compares them, and the reader builds the text on its own queue while it
+/// waits for the server.
 public struct DirectoryAccount: Sendable, Hashable, Codable {
     public var anchor: String
     public var dn: String
     public var correlationValue: String?
-    public var attributes: [String: [String]]
+    public var attributesJSON: String
 
-    public init(anchor: String, dn: String, correlationValue: String?, attributes: [String: [String]] = [:]) {
+    public init(anchor: String, dn: String, correlationValue: String?, attributesJSON: String) {
         self.anchor = anchor
         self.dn = dn
         self.correlationValue = correlationValue
-        self.attributes = attributes
+        self.attributesJSON = attributesJSON
+    }
+
+    public init(anchor: String, dn: String, correlationValue: String?, attributes: [String: [String]] = [:]) {
+        self.init(anchor: anchor, dn: dn, correlationValue: correlationValue, attributesJSON: CanonicalJSON.text(attributes))
     }
 }
 
@@ -38,7 +46,7 @@ public struct StoredAccount: Sendable, Hashable, Codable {
 
     public init(account: DirectoryAccount, orphanReported: Bool) {
         self.init(anchor: account.anchor, dn: account.dn, correlationValue: account.correlationValue,
-                  attributesJSON: CanonicalJSON.text(account.attributes), orphanReported: orphanReported)
+                  attributesJSON: account.attributesJSON, orphanReported: orphanReported)
     }
 }
 

@@ -17,6 +17,33 @@ public enum CanonicalJSON {
         text(.object(attributes.mapValues { .array($0.map(JSONValue.string)) }))
     }
 
+    /// An attribute map written straight from values: `names` must be sorted by UTF-8 bytes and
+    /// `values[i]` belongs to `names[i]` (nil: the attribute is absent and left out). The same text
+    /// as `text(_: [String: [String]])` without building a dictionary per entry.
+    public static func attributes(sortedNames names: [String], values: [[String]?]) -> String {
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        var first = true
+        for (name, list) in zip(names, values) {
+            guard let list else { continue }
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            writeString(name, into: &out)
+            out.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: "[")])
+            for (index, value) in list.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                writeString(value, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Sorts names the way canonical JSON orders object keys.
+    public static func sortedKeys(_ names: [String]) -> [String] {
+        names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
     static func write(_ value: JSONValue, into out: inout [UInt8]) {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
@@ -32,7 +59,7 @@ public enum CanonicalJSON {
             out.append(UInt8(ascii: "]"))
         case .object(let fields):
             out.append(UInt8(ascii: "{"))
-            for (index, key) in fields.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+            for (index, key) in sortedKeys(Array(fields.keys)).enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
                 writeString(key, into: &out)
                 out.append(UInt8(ascii: ":"))

@@ -1,8 +1,9 @@
 /// The pure heart of a run: correlate HR persons with directory accounts, decide each person's
 /// situation as of `today`, and diff the result against the stored state into a `Plan`.
 ///
-/// Deterministic: the same inputs give the same plan (persons are visited in employee-id order,
-/// accounts in anchor order). No I/O, no clock.
+/// Deterministic: the same inputs in any order give the same events in the same order (person
+/// events by employee id, then orphans and removals by anchor). Inputs are visited as they come and
+/// only the events are sorted, so a quiet run sorts nothing. No I/O, no clock.
 public struct Reconciler: Sendable {
     /// Which HR value is compared with the directory's correlation attribute.
     public var key: CorrelationKey
@@ -31,9 +32,7 @@ public struct Reconciler: Sendable {
         }
 
         var linkedAnchors = Set<String>()
-        // Sort positions, not records: moving 100 k structs costs more than comparing their ids.
-        for position in records.indices.sorted(by: { records[$0].employeeID < records[$1].employeeID }) {
-            let record = records[position]
+        for record in records {
             let id = record.employeeID
             var anchor = anchorByPerson[id].flatMap { accountByAnchor[$0] == nil ? nil : $0 }
             var newlyLinked = false
@@ -56,6 +55,7 @@ public struct Reconciler: Sendable {
             decide(record: record, stored: state.persons[id], account: account, newlyLinked: newlyLinked,
                    today: today, plan: &plan)
         }
+        plan.events = Reconciler.sortedBySubject(plan.events)
         plan.summary.missingFromHR = state.persons.keys.reduce(0) { $0 + (hrIDs.contains($1) ? 0 : 1) }
 
         // Accounts disputed between candidates belong to a person, just not decidably: not orphans.
@@ -138,15 +138,15 @@ public struct Reconciler: Sendable {
 
     private func diffAccounts(accounts: [DirectoryAccount], accountByAnchor: [String: DirectoryAccount], state: StoredState, personByAnchor: [String: String],
                               claimed: Set<String>, plan: inout Plan) {
-        for position in accounts.indices.sorted(by: { accounts[$0].anchor < accounts[$1].anchor }) {
-            let account = accounts[position]
+        var orphanEvents: [EventDraft] = []
+        for account in accounts {
             let isOrphan = !claimed.contains(account.anchor) && personByAnchor[account.anchor] == nil
             let previous = state.accounts[account.anchor]
             var reported = previous?.orphanReported ?? false
             if isOrphan {
                 plan.summary.orphans += 1
                 if !reported {
-                    plan.events.append(EventDraft(kind: .orphaned, subject: account.anchor,
+                    orphanEvents.append(EventDraft(kind: .orphaned, subject: account.anchor,
                                                   data: EventPayload.account(anchor: account.anchor, dn: account.dn,
                                                                              correlationValue: account.correlationValue, employeeID: nil)))
                     reported = true
@@ -157,6 +157,7 @@ public struct Reconciler: Sendable {
             let next = StoredAccount(account: account, orphanReported: reported)
             if previous != next { plan.accountUpserts.append(next) }
         }
+        plan.events.append(contentsOf: Reconciler.sortedBySubject(orphanEvents))
         let gone = state.accounts.keys.filter { accountByAnchor[$0] == nil }.sorted()
         for anchor in gone {
             guard let stored = state.accounts[anchor] else { continue }
@@ -168,5 +169,14 @@ public struct Reconciler: Sendable {
                                                                      correlationValue: stored.correlationValue, employeeID: owner)))
             plan.summary.removedAccounts += 1
         }
+    }
+
+    /// Events ordered by subject; events of one subject keep the order they were planned in.
+    static func sortedBySubject(_ events: [EventDraft]) -> [EventDraft] {
+        guard events.count > 1 else { return events }
+        let order = events.indices.sorted { a, b in
+            events[a].subject != events[b].subject ? events[a].subject < events[b].subject : a < b
+        }
+        return order.map { events[$0] }
     }
 }

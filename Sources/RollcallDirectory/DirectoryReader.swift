@@ -11,10 +11,14 @@ public struct AccountMapping: Sendable {
     /// Further attributes kept with the account for display (`rollcall identity show`).
     public var extraAttributes: [String]
 
+    /// `extraAttributes` in canonical JSON key order, computed once.
+    private let sortedExtras: [String]
+
     public init(anchorAttribute: String, correlationAttribute: String, extraAttributes: [String] = []) {
         self.anchorAttribute = anchorAttribute
         self.correlationAttribute = correlationAttribute
         self.extraAttributes = extraAttributes
+        self.sortedExtras = CanonicalJSON.sortedKeys(Array(Set(extraAttributes)))
     }
 
     var requestedAttributes: [String] {
@@ -28,12 +32,9 @@ public struct AccountMapping: Sendable {
             throw LDAPError(step: .decode, code: 0, place: entry.dn,
                             detail: "the entry has no single \(anchorAttribute) value to use as its anchor")
         }
-        var extras: [String: [String]] = [:]
-        for name in extraAttributes {
-            if let values = entry.strings(name) { extras[name] = values }
-        }
+        let json = CanonicalJSON.attributes(sortedNames: sortedExtras, values: sortedExtras.map { entry.strings($0) })
         return DirectoryAccount(anchor: anchor, dn: entry.dn,
-                                correlationValue: entry.strings(correlationAttribute)?.first, attributes: extras)
+                                correlationValue: entry.strings(correlationAttribute)?.first, attributesJSON: json)
     }
 }
 

@@ -38,3 +38,12 @@ import Testing
         #expect(catalogue.contains("\"type\":\"\(kind.cloudEventType)\""), "an example of \(kind.cloudEventType)")
     }
 }
+
+@Suite struct CanonicalAttributeTests {
+    @Test func writingFromValuesEqualsWritingTheMap() {
+        let names = CanonicalJSON.sortedKeys(["uid", "cn", "mail", "Title"])
+        let values: [[String]?] = names.map { ["uid": ["p1"], "cn": ["A \"B\"", "C"], "Title": []][$0] }
+        let map: [String: [String]] = ["uid": ["p1"], "cn": ["A \"B\"", "C"], "Title": []]
+        #expect(CanonicalJSON.attributes(sortedNames: names, values: values) == CanonicalJSON.text(map))
+    }
+}

@@ -48,7 +48,7 @@ import Testing
         #expect(accounts.allSatisfy { UUID(uuidString: $0.anchor) != nil })
         let p7 = try #require(accounts.first { $0.correlationValue == "E7" })
         #expect(p7.dn == "uid=p7,ou=people,dc=example,dc=test")
-        #expect(p7.attributes["title"] == ["Title 7"])
+        #expect(p7.attributesJSON == #"{"title":["Title 7"],"uid":["p7"]}"#)
     }
 
     @Test func pagesArriveOneAtATime() async throws {
