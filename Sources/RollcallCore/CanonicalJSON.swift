@@ -59,19 +59,26 @@ public enum CanonicalJSON {
             out.append(UInt8(ascii: "]"))
         case .object(let fields):
             out.append(UInt8(ascii: "{"))
-            for (index, key) in sortedKeys(Array(fields.keys)).enumerated() {
+            let sorted = fields.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            for (index, field) in sorted.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                writeString(key, into: &out)
+                writeString(field.key, into: &out)
                 out.append(UInt8(ascii: ":"))
-                if let field = fields[key] { write(field, into: &out) }
+                write(field.value, into: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
     }
 
     static func writeString(_ text: String, into out: inout [UInt8]) {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
         out.append(UInt8(ascii: "\""))
+        // Most values need no escaping: copy them in one go.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: text.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])

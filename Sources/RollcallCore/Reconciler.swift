@@ -21,6 +21,8 @@ public struct Reconciler: Sendable {
 
         var anchorByPerson: [String: String] = [:]
         var personByAnchor: [String: String] = [:]
+        anchorByPerson.reserveCapacity(state.links.count)
+        personByAnchor.reserveCapacity(state.links.count)
         for link in state.links {
             anchorByPerson[link.employeeID] = link.anchor
             personByAnchor[link.anchor] = link.employeeID
@@ -31,7 +33,7 @@ public struct Reconciler: Sendable {
             if let value = account.correlationValue.flatMap(key.normalize) { candidates[value, default: []].append(account.anchor) }
         }
 
-        var linkedAnchors = Set<String>()
+        var linkedAnchors = Set<String>(minimumCapacity: accounts.count)
         for record in records {
             let id = record.employeeID
             var anchor = anchorByPerson[id].flatMap { accountByAnchor[$0] == nil ? nil : $0 }
@@ -121,7 +123,7 @@ public struct Reconciler: Sendable {
         case (.terminated, .active):
             plan.events.append(EventDraft(kind: .rehire, subject: id, data: payload.json()))
             plan.summary.rehires += 1
-        case (.active, .active):
+        case (.active, .active) where stored.attributes != record.attributes:
             let (job, record) = AttributeDiff.changes(from: stored.attributes, to: record.attributes)
             if !job.isEmpty {
                 plan.events.append(EventDraft(kind: .mover, subject: id, data: payload.json(changes: job)))
@@ -131,7 +133,7 @@ public struct Reconciler: Sendable {
                 plan.events.append(EventDraft(kind: .updated, subject: id, data: payload.json(changes: record)))
                 plan.summary.updates += 1
             }
-        case (.terminated, .terminated):
+        case (.active, .active), (.terminated, .terminated):
             break
         }
     }

@@ -52,19 +52,27 @@ public struct SearchRequest: Sendable {
     }
 }
 
-/// One entry as returned by the server: its DN and each attribute's raw values.
+/// One entry as returned by the server: its DN and each attribute's raw values, in the server's
+/// order. A list, not a dictionary: entries have a handful of attributes, and hashing them cost more
+/// than scanning (measured with scripts/bench).
 public struct LDAPEntry: Sendable {
     public var dn: String
-    public var attributes: [String: [[UInt8]]]
+    public var attributes: [(name: String, values: [[UInt8]])]
 
-    public init(dn: String, attributes: [String: [[UInt8]]]) {
+    public init(dn: String, attributes: [(name: String, values: [[UInt8]])]) {
         self.dn = dn
         self.attributes = attributes
     }
 
-    /// The values of an attribute (matched case-insensitively), as UTF-8 text; nil when absent.
+    /// The raw values of an attribute (names match case-insensitively, as in LDAP); nil when absent.
+    public func values(_ name: String) -> [[UInt8]]? {
+        if let exact = attributes.first(where: { $0.name == name }) { return exact.values }
+        let lowered = name.lowercased()
+        return attributes.first { $0.name.lowercased() == lowered }?.values
+    }
+
+    /// The values of an attribute as UTF-8 text; nil when absent.
     public func strings(_ name: String) -> [String]? {
-        let values = attributes[name] ?? attributes.first { $0.key.lowercased() == name.lowercased() }?.value
-        return values?.map { String(decoding: $0, as: UTF8.self) }
+        values(name)?.map { String(decoding: $0, as: UTF8.self) }
     }
 }

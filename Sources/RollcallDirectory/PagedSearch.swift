@@ -120,7 +120,8 @@ extension LDAPConnection {
             throw LDAPError(step: .decode, code: rc, detail: "an entry without a readable DN")
         }
         let dn = LDAPConnection.string(dnValue)
-        var attributes: [String: [[UInt8]]] = [:]
+        var attributes: [(name: String, values: [[UInt8]])] = []
+        attributes.reserveCapacity(8)
         while true {
             var name = berval(bv_len: 0, bv_val: nil)
             var values: UnsafeMutablePointer<berval>?
@@ -138,7 +139,7 @@ extension LDAPConnection {
                 }
                 ber_memfree(values)
             }
-            attributes[LDAPConnection.string(name), default: []].append(contentsOf: list)
+            attributes.append((name: LDAPConnection.string(name), values: list))
         }
         return LDAPEntry(dn: dn, attributes: attributes)
     }
