@@ -89,7 +89,8 @@ public struct ReconcileJob: Sendable {
             return outcome
         } catch {
             let reason = ReconcileJob.oneLine(error)
-            logger.error("run failed", metadata: ["run.error": "\(reason)"])
+            // notice, not error: the caller reports the failure itself (the CLI as its one-line exit message).
+            logger.notice("run failed", metadata: ["run.error": "\(reason)"])
             if !dryRun {
                 do {
                     try store.recordFailedRun(startedAt: started, finishedAt: now(), error: reason, report: report.json())

@@ -55,6 +55,13 @@ import Testing
         #expect(lines.count == 1, "\(result.error)")
         #expect(result.error.contains("directory.bindpw"))
 
+        let world = try ReconcileJobTests.world(people: 1, rows: ReconcileJobTests.row(1))
+        world.slapd.kill()
+        let unreachable = try rollcall(["reconcile", "--config", world.directory.appendingPathComponent("rollcall.yaml").path])
+        #expect(unreachable.status != 0)
+        #expect(unreachable.error.split(separator: "\n").count == 1, "\(unreachable.error)")
+        #expect(unreachable.error.contains("reconcile failed: LDAP: could not connect"))
+
         let bad = try rollcall(["events", "list", "--config", config.path, "--limit", "0"])
         #expect(bad.status != 0)
         #expect(bad.error.contains("--limit must be positive"))
