@@ -11,6 +11,9 @@ public final class SlapdFixture: Sendable {
     public let port: Int
     public let ldapsPort: Int
     public let pid: Int32
+    public let suffix: String
+    /// cn=rollcall under this instance's suffix (unlimited, read-only).
+    public var syncBindDN: String { "cn=rollcall,\(suffix)" }
 
     public static let suffix = "dc=example,dc=test"
     public static let peopleBase = "ou=people,dc=example,dc=test"
@@ -27,7 +30,11 @@ public final class SlapdFixture: Sendable {
     public var adminPasswordFile: String { directory.appendingPathComponent("admin.pw").path }
 
     /// Starts slapd with `ldif` (entries under dc=example,dc=test; ou=people exists already).
-    public static func start(ldif: String) throws -> SlapdFixture {
+    ///
+    /// `suffix`, `sizeLimit` (the frontend default; slapd's own is 500) and `dataHasRoot` (the LDIF
+    /// brings its own suffix entry, e.g. OpenLDAP's test data) serve foreign test data.
+    public static func start(ldif: String, suffix: String = "dc=example,dc=test", sizeLimit: Int = 2000,
+                             dataHasRoot: Bool = false) throws -> SlapdFixture {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rollcall-slapd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let data = directory.appendingPathComponent("data.ldif")
@@ -36,16 +43,19 @@ public final class SlapdFixture: Sendable {
         for _ in 0..<5 {
             let port = try freePort()
             let ldapsPort = try freePort()
-            let result = try Shell.run(RepositoryPaths.script("slapd-start"), [directory.path, "\(port)", "\(ldapsPort)", data.path])
+            let result = try Shell.run(RepositoryPaths.script("slapd-start"), [directory.path, "\(port)", "\(ldapsPort)", data.path],
+                                       environment: ["ROLLCALL_SLAPD_SUFFIX": suffix, "ROLLCALL_SLAPD_SIZELIMIT": "\(sizeLimit)",
+                                                     "ROLLCALL_SLAPD_DATA_HAS_ROOT": dataHasRoot ? "1" : "0"])
             if result.status == 0, let pid = Int32(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) {
-                return SlapdFixture(directory: directory, port: port, ldapsPort: ldapsPort, pid: pid)
+                return SlapdFixture(directory: directory, port: port, ldapsPort: ldapsPort, pid: pid, suffix: suffix)
             }
             lastError = result.error
         }
         throw FixtureError("slapd did not start: \(lastError)")
     }
 
-    init(directory: URL, port: Int, ldapsPort: Int, pid: Int32) {
+    init(directory: URL, port: Int, ldapsPort: Int, pid: Int32, suffix: String) {
+        self.suffix = suffix
         self.directory = directory
         self.port = port
         self.ldapsPort = ldapsPort
@@ -124,7 +134,7 @@ public enum Shell {
         public var error: String
     }
 
-    public static func run(_ program: String, _ arguments: [String]) throws -> Result {
+    public static func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("rollcall-shell-\(UUID().uuidString)")
         let outPath = scratch.path + ".out"
         let errPath = scratch.path + ".err"
@@ -154,7 +164,11 @@ public enum Shell {
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, program, &actions, &attributes, argv, environ)
+        var merged = ProcessInfo.processInfo.environment
+        merged.merge(environment) { $1 }
+        let envp: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
+        let spawned = posix_spawn(&pid, program, &actions, &attributes, argv, envp)
         guard spawned == 0 else { throw FixtureError("cannot run \(program): error \(spawned)") }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {

@@ -1,0 +1,53 @@
+import Foundation
+import Logging
+import RollcallCore
+import RollcallDirectory
+import RollcallTestSupport
+import Testing
+
+/// OpenLDAP's own test data (../shared/testdata/external/openldap-tests), which nobody here wrote.
+@Suite(.enabled(if: RepositoryPaths.externalTestData("openldap-tests") != nil,
+                "../shared/testdata/external/openldap-tests is not present next to the repository"))
+struct OpenLDAPTestDataTests {
+    static func data(_ name: String) throws -> String {
+        let folder = try #require(RepositoryPaths.externalTestData("openldap-tests"))
+        return try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
+    }
+
+    static func syncSettings(_ slapd: SlapdFixture) throws -> LDAPSettings {
+        LDAPSettings(uri: slapd.uri, security: .none, bindDN: slapd.syncBindDN,
+                     bindPassword: Array(try Data(contentsOf: URL(fileURLWithPath: slapd.syncPasswordFile))))
+    }
+
+    /// test.ldif: a base64 value with leading and trailing spaces, folded DNs, multi-valued cn.
+    @Test func base64AndFoldedValuesArriveIntact() async throws {
+        let slapd = try SlapdFixture.start(ldif: try Self.data("test.ldif"), suffix: "dc=example,dc=com", dataHasRoot: true)
+        let reader = DirectoryReader(
+            settings: try Self.syncSettings(slapd),
+            request: SearchRequest(baseDN: "ou=People,dc=example,dc=com", filter: "(objectClass=OpenLDAPperson)", attributes: []),
+            mapping: AccountMapping(anchorAttribute: "entryUUID", correlationAttribute: "uid", extraAttributes: ["sn", "cn"]))
+        let accounts = try await reader.readAccounts(logger: Logger(label: "test"))
+        #expect(accounts.count == 10)
+        let babs = try #require(accounts.first { $0.correlationValue == "bjensen" })
+        #expect(babs.dn == "cn=Barbara Jensen,ou=Information Technology Division,ou=People,dc=example,dc=com")
+        #expect(babs.attributesJSON == #"{"cn":["Barbara Jensen","Babs Jensen"],"sn":[" Jensen "]}"#)
+    }
+
+    /// its9282: 999 people behind slapd's default 500-entry size limit.
+    @Test func aSizeLimitedAnonymousReadFailsAndTheSyncAccountReadsAll() async throws {
+        let slapd = try SlapdFixture.start(ldif: try Self.data("its9282-exampledb.ldif"), suffix: "dc=example,dc=com",
+                                           sizeLimit: 500, dataHasRoot: true)
+        let request = SearchRequest(baseDN: "dc=example,dc=com", filter: "(objectClass=inetOrgPerson)", attributes: [], pageSize: 100)
+        let mapping = AccountMapping(anchorAttribute: "entryUUID", correlationAttribute: "uid")
+        let anonymous = DirectoryReader(settings: LDAPSettings(uri: slapd.uri, security: .none), request: request, mapping: mapping)
+        do {
+            let accounts = try await anonymous.readAccounts(logger: Logger(label: "test"))
+            Issue.record("a size-limited read returned \(accounts.count) accounts")
+        } catch let error as LDAPError {
+            #expect(error.isSizeLimit)
+            #expect(error.description.contains("after 500 entries"))
+        }
+        let sync = DirectoryReader(settings: try Self.syncSettings(slapd), request: request, mapping: mapping)
+        #expect(try await sync.readAccounts(logger: Logger(label: "test")).count == 999)
+    }
+}
