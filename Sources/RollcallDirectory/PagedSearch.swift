@@ -111,7 +111,7 @@ extension LDAPConnection {
         }
     }
 
-    private func decodeEntry(_ ld: OpaquePointer, _ entry: OpaquePointer) throws -> LDAPEntry {
+    func decodeEntry(_ ld: OpaquePointer, _ entry: OpaquePointer) throws -> LDAPEntry {
         var ber: OpaquePointer?
         var dnValue = berval(bv_len: 0, bv_val: nil)
         let rc = ldap_get_dn_ber(ld, entry, &ber, &dnValue)

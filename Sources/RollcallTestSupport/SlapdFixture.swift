@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,7 +11,9 @@ public final class SlapdFixture: Sendable {
     public let directory: URL
     public let port: Int
     public let ldapsPort: Int
-    public let pid: Int32
+    private let currentPID: Mutex<Int32>
+    /// The running slapd's pid (changes after `restart()`).
+    public var pid: Int32 { currentPID.withLock { $0 } }
     public let suffix: String
     /// cn=rollcall under this instance's suffix (unlimited, read-only).
     public var syncBindDN: String { "cn=rollcall,\(suffix)" }
@@ -59,7 +62,7 @@ public final class SlapdFixture: Sendable {
         self.directory = directory
         self.port = port
         self.ldapsPort = ldapsPort
-        self.pid = pid
+        self.currentPID = Mutex(pid)
     }
 
     deinit {
@@ -70,6 +73,18 @@ public final class SlapdFixture: Sendable {
     /// Stops slapd (TERM, by pid).
     public func stop() {
         _ = try? Shell.run(RepositoryPaths.script("slapd-stop"), [directory.path])
+    }
+
+    /// Stops slapd and starts it again on the same data and ports: the syncprov session log is lost,
+    /// as after any server restart.
+    public func restart() throws {
+        stop()
+        let result = try Shell.run(RepositoryPaths.script("slapd-start"), [directory.path, "\(port)", "\(ldapsPort)"],
+                                   environment: ["ROLLCALL_SLAPD_RESTART": "1"])
+        guard result.status == 0, let pid = Int32(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw FixtureError("slapd did not restart: \(result.error)")
+        }
+        currentPID.withLock { $0 = pid }
     }
 
     /// Kills slapd at once (SIGKILL), as a crashed or unreachable server.

@@ -1,0 +1,99 @@
+import Foundation
+import RollcallDirectory
+import RollcallTestSupport
+import Testing
+
+/// RFC 4533 refreshOnly against a real slapd with syncprov and a session log.
+@Suite struct SyncReplTests {
+    static let request = SearchRequest(baseDN: SlapdFixture.peopleBase, filter: "(objectClass=inetOrgPerson)",
+                                       attributes: ["entryUUID", "employeeNumber", "title"])
+
+    func connect(_ slapd: SlapdFixture) async throws -> LDAPConnection {
+        let password = try Array(Data(contentsOf: URL(fileURLWithPath: slapd.syncPasswordFile)))
+        return try await LDAPConnection.connect(LDAPSettings(uri: slapd.uri, security: .none, bindDN: SlapdFixture.syncDN,
+                                                             bindPassword: password))
+    }
+
+    func refresh(_ slapd: SlapdFixture, cookie: [UInt8]?) async throws -> SyncReplRefresh {
+        let connection = try await connect(slapd)
+        guard case .refreshed(let result) = try await connection.syncReplRefresh(Self.request, cookie: cookie) else {
+            throw FixtureError("the server asked for a full refresh")
+        }
+        return result
+    }
+
+    static func uuid(_ entry: LDAPEntry) -> String { entry.strings("entryUUID")?.first ?? "" }
+
+    @Test func aFirstRefreshListsEverythingAndADeltaOnlyWhatChanged() async throws {
+        let slapd = try SlapdFixture.start(ldif: DirectoryReadTests.people(20))
+        let initial = try await refresh(slapd, cookie: nil)
+        #expect(initial.changed.count == 20)
+        #expect(initial.completeness == .presentsListed)
+        #expect(!initial.cookie.isEmpty)
+        let uuidOf = Dictionary(uniqueKeysWithValues: initial.changed.map { ($0.dn, Self.uuid($0)) })
+
+        // Nothing changed: nothing is sent.
+        let quiet = try await refresh(slapd, cookie: initial.cookie)
+        #expect(quiet.changed.isEmpty)
+        #expect(quiet.deleted.isEmpty)
+
+        try slapd.modify("""
+            dn: uid=p3,ou=people,dc=example,dc=test
+            changetype: modify
+            replace: title
+            title: Promoted
+
+            dn: uid=p5,ou=people,dc=example,dc=test
+            changetype: delete
+
+            dn: uid=p21,ou=people,dc=example,dc=test
+            changetype: add
+            objectClass: inetOrgPerson
+            uid: p21
+            cn: Person 21
+            sn: P21
+            employeeNumber: E21
+
+            """)
+        let delta = try await refresh(slapd, cookie: quiet.cookie)
+        #expect(Set(delta.changed.map(\.dn)) == ["uid=p3,ou=people,dc=example,dc=test", "uid=p21,ou=people,dc=example,dc=test"])
+        #expect(delta.changed.first { $0.dn.hasPrefix("uid=p3,") }?.strings("title") == ["Promoted"])
+        #expect(delta.deleted == [uuidOf["uid=p5,ou=people,dc=example,dc=test"] ?? "?"])
+        #expect(delta.completeness == .changesOnly)
+        #expect(delta.cookie != quiet.cookie)
+    }
+
+    @Test func afterARestartTheStaleCookieGetsAPresentList() async throws {
+        let slapd = try SlapdFixture.start(ldif: DirectoryReadTests.people(10))
+        let initial = try await refresh(slapd, cookie: nil)
+        let uuidOf = Dictionary(uniqueKeysWithValues: initial.changed.map { ($0.dn, Self.uuid($0)) })
+        // The delete happens before the restart, so only the lost session log knew about it.
+        try slapd.modify("dn: uid=p2,ou=people,dc=example,dc=test\nchangetype: delete\n")
+        try slapd.restart()
+        let after = try await refresh(slapd, cookie: initial.cookie)
+        // slapd 2.5 without its session log answers with the list of present entries.
+        #expect(after.completeness == .presentsListed)
+        #expect(after.changed.isEmpty && after.present.count == 9)
+        switch after.completeness {
+        case .presentsListed:
+            let alive = after.present.union(after.changed.map(Self.uuid))
+            #expect(alive.count == 9)
+            #expect(!alive.contains(uuidOf["uid=p2,ou=people,dc=example,dc=test"] ?? "?"))
+        case .changesOnly:
+            #expect(after.deleted == [uuidOf["uid=p2,ou=people,dc=example,dc=test"] ?? "?"])
+        }
+    }
+
+    @Test func anUnknownCookieIsAFullRefreshOrARefreshRequired() async throws {
+        let slapd = try SlapdFixture.start(ldif: DirectoryReadTests.people(4))
+        let connection = try await connect(slapd)
+        let outcome = try await connection.syncReplRefresh(Self.request, cookie: Array("rid=000,csn=20000101000000.000000Z#000000#000#000000".utf8))
+        switch outcome {
+        case .refreshRequired:
+            break
+        case .refreshed(let result):
+            #expect(result.completeness == .presentsListed)
+            #expect(result.present.union(result.changed.map(Self.uuid)).count == 4)
+        }
+    }
+}
