@@ -33,6 +33,9 @@ public struct Configuration: Sendable, Decodable {
         public var operationTimeoutSeconds: Int?
         public var anchorAttribute: String?
         public var attributes: [String]?
+        /// none (default: every run reads everything) | syncrepl (RFC 4533 deltas between full reads)
+        public var delta: String?
+        public var fullReadIntervalHours: Double?
 
         enum CodingKeys: String, CodingKey {
             case uri, security, filter, scope, attributes
@@ -45,6 +48,8 @@ public struct Configuration: Sendable, Decodable {
             case networkTimeoutSeconds = "network_timeout_seconds"
             case operationTimeoutSeconds = "operation_timeout_seconds"
             case anchorAttribute = "anchor_attribute"
+            case delta
+            case fullReadIntervalHours = "full_read_interval_hours"
         }
     }
 
@@ -101,6 +106,7 @@ enum ConfigurationKeys {
             "bind_dn": .scalar, "bind_password_file": .scalar, "base_dn": .scalar, "scope": .scalar,
             "filter": .scalar, "page_size": .scalar, "network_timeout_seconds": .scalar,
             "operation_timeout_seconds": .scalar, "anchor_attribute": .scalar, "attributes": .list,
+            "delta": .scalar, "full_read_interval_hours": .scalar,
         ]),
         "hr": .section([
             "csv": .section([

@@ -17,6 +17,15 @@ public struct ResolvedConfiguration: Sendable {
     public var csv: CSVSourceSettings
     public var skipBadRows: Bool
     public var correlation: CorrelationKey
+    public var delta: DeltaMode
+    /// With deltas on, a full read happens at least this often (seconds).
+    public var fullReadInterval: Double
+}
+
+/// How the directory is read between full reads.
+public enum DeltaMode: String, Sendable, CaseIterable {
+    case none
+    case syncrepl
 }
 
 /// Reads and checks a configuration file. Every problem names its key.

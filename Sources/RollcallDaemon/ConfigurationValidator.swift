@@ -55,9 +55,16 @@ struct ConfigurationValidator {
         if correlation == .email && csv.columns[.email] == nil {
             throw fail("correlation.hr_field", "email correlation needs hr.csv.columns.email")
         }
+        let delta = try enumValue(directory.delta ?? "none", key: "directory.delta", DeltaMode.self)
+        if delta == .syncrepl && mapping.anchorAttribute.lowercased() != "entryuuid" {
+            throw fail("directory.delta", "syncrepl reports entries by entryUUID; set directory.anchor_attribute to entryUUID or use delta: none")
+        }
+        let hours = directory.fullReadIntervalHours ?? 24
+        guard hours > 0 else { throw fail("directory.full_read_interval_hours", "must be positive") }
         return ResolvedConfiguration(file: file, storePath: absolute(raw.store.path), eventSource: raw.events.source,
                                      ldap: ldap, bindPasswordFile: passwordFile, search: search, mapping: mapping,
-                                     csv: csv, skipBadRows: skip, correlation: correlation)
+                                     csv: csv, skipBadRows: skip, correlation: correlation, delta: delta,
+                                     fullReadInterval: hours * 3600)
     }
 
     private func ldapSettings(_ directory: Configuration.DirectorySection) throws(ConfigurationError) -> LDAPSettings {

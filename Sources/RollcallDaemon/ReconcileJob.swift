@@ -13,6 +13,8 @@ public struct ReconcileOutcome: Sendable, Codable {
     public var lastSeq: Int64?
     public var summary: RunSummary
     public var report: RunReport
+    /// How the directory was read: full or delta.
+    public var directoryRead = "full"
     /// Seconds spent in each phase (read_hr, read_directory, load_state, plan, apply).
     public var phaseSeconds: [String: Double] = [:]
 }
@@ -59,15 +61,19 @@ public struct ReconcileJob: Sendable {
         self.now = now
     }
 
-    public func run(dryRun: Bool) async throws -> ReconcileOutcome {
+    /// - Parameter forceFull: read the whole directory even when a delta would do.
+    public func run(dryRun: Bool, forceFull: Bool = false) async throws -> ReconcileOutcome {
         let started = now()
         let store = try Store.open(path: configuration.storePath)
         var report = RunReport()
         var phases = PhaseTimer()
         do {
             let hr = try phases.measure("read_hr") { try readHR(report: &report) }
-            let accounts = try await phases.measure("read_directory") { try await readDirectory() }
             let state = try phases.measure("load_state") { try store.loadState() }
+            let read = try await phases.measure("read_directory") {
+                try await readDirectory(store: store, state: state, forceFull: forceFull, now: started)
+            }
+            let accounts = read.accounts
             let today = Day(epochSeconds: Int64(started.timeIntervalSince1970.rounded(.down)))
             var plan = try phases.measure("plan") {
                 try Reconciler(key: configuration.correlation).plan(records: hr.records, accounts: accounts, state: state, today: today)
@@ -75,11 +81,13 @@ public struct ReconcileJob: Sendable {
             plan.summary.rejectedRows = hr.rejected.count
             report.ambiguous = plan.ambiguities
             var outcome = ReconcileOutcome(dryRun: dryRun, summary: plan.summary, report: report)
+            outcome.directoryRead = read.kind
             guard !dryRun else {
                 outcome.phaseSeconds = phases.seconds
                 return outcome
             }
-            let stamp = RunStamp(startedAt: started, finishedAt: now(), eventSource: configuration.eventSource, report: report.json())
+            let stamp = RunStamp(startedAt: started, finishedAt: now(), eventSource: configuration.eventSource, report: report.json(),
+                                 directoryRead: read.kind, directoryCookie: read.cookie)
             let applied = try phases.measure("apply") { try store.apply(plan, stamp: stamp) }
             outcome.phaseSeconds = phases.seconds
             outcome.runID = applied.runID
@@ -117,13 +125,27 @@ public struct ReconcileJob: Sendable {
         return result
     }
 
-    private func readDirectory() async throws -> [DirectoryAccount] {
+    /// The accounts as a complete read would return them, how they were read, and the cookie to keep.
+    private func readDirectory(store: Store, state: StoredState, forceFull: Bool,
+                               now: Date) async throws -> (accounts: [DirectoryAccount], kind: String, cookie: [UInt8]?) {
         var settings = configuration.ldap
         if let file = configuration.bindPasswordFile {
             settings.bindPassword = try PasswordFile.read(file)
         }
         let reader = DirectoryReader(settings: settings, request: configuration.search, mapping: configuration.mapping)
-        return try await reader.readAccounts(logger: logger)
+        switch configuration.delta {
+        case .none:
+            return (try await reader.readAccounts(logger: logger), "full", nil)
+        case .syncrepl:
+            let checkpoint = try store.directoryCheckpoint()
+            let fullDue = forceFull || checkpoint.cookie == nil
+                || checkpoint.lastFullRead.map { now.timeIntervalSince($0) >= configuration.fullReadInterval } ?? true
+            let read = try await reader.syncRead(cookie: fullDue ? nil : checkpoint.cookie, logger: logger)
+            if read.isFull { return (read.changed, "full", read.cookie) }
+            let accounts = DirectoryDelta.apply(stored: state.accounts, changed: read.changed, deleted: read.deleted,
+                                                present: read.present)
+            return (accounts, "delta", read.cookie)
+        }
     }
 
     static func oneLine(_ error: any Error) -> String {

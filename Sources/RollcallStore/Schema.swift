@@ -56,6 +56,13 @@ enum Schema {
                 t.column("data", .text).notNull()
             }
         }
+        migrator.registerMigration("v2-directory-cookie") { db in
+            // How the directory was read (full | delta) and the syncrepl cookie to continue from.
+            try db.alter(table: "run") { t in
+                t.add(column: "directory_read", .text)
+                t.add(column: "directory_cookie", .blob)
+            }
+        }
         return migrator
     }
 }

@@ -10,12 +10,19 @@ public struct RunStamp: Sendable {
     public var eventSource: String
     /// JSON text of the run report (rejected rows, ambiguities), stored with the run.
     public var report: String?
+    /// `full` or `delta`.
+    public var directoryRead: String
+    /// The syncrepl cookie the next delta continues from; nil when the directory is not read with syncrepl.
+    public var directoryCookie: [UInt8]?
 
-    public init(startedAt: Date, finishedAt: Date, eventSource: String, report: String? = nil) {
+    public init(startedAt: Date, finishedAt: Date, eventSource: String, report: String? = nil,
+                directoryRead: String = "full", directoryCookie: [UInt8]? = nil) {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.eventSource = eventSource
         self.report = report
+        self.directoryRead = directoryRead
+        self.directoryCookie = directoryCookie
     }
 }
 
@@ -33,8 +40,11 @@ extension Store {
         let summary = String(decoding: try CloudEvent.encoder.encode(plan.summary), as: UTF8.self)
         let time = Timestamp.string(stamp.finishedAt)
         return try writer.write { db in
-            try db.execute(sql: "INSERT INTO run (started_at, finished_at, status, summary, report) VALUES (?, ?, 'applied', ?, ?)",
-                           arguments: [Timestamp.string(stamp.startedAt), time, summary, stamp.report])
+            try db.execute(sql: """
+                INSERT INTO run (started_at, finished_at, status, summary, report, directory_read, directory_cookie)
+                VALUES (?, ?, 'applied', ?, ?, ?, ?)
+                """, arguments: [Timestamp.string(stamp.startedAt), time, summary, stamp.report, stamp.directoryRead,
+                                 stamp.directoryCookie.map { Data($0) }])
             let runID = db.lastInsertedRowID
 
             let personStatement = try db.cachedStatement(sql: PersonColumns.upsertSQL)

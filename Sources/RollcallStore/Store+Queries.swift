@@ -8,6 +8,8 @@ public struct RunRecord: Sendable, Codable, Hashable {
     public var startedAt: String
     public var finishedAt: String?
     public var status: String
+    /// full or delta (nil for failed runs).
+    public var directoryRead: String?
     public var summary: RunSummary?
     /// The run report: rejected rows (file:line and reason), ambiguous correlations.
     public var report: JSONValue?
@@ -71,9 +73,23 @@ extension Store {
                 let summary = try (row["summary"] as String?).map { try decoder.decode(RunSummary.self, from: Data($0.utf8)) }
                 let report = try (row["report"] as String?).map { try decoder.decode(JSONValue.self, from: Data($0.utf8)) }
                 return RunRecord(id: row["id"], startedAt: row["started_at"], finishedAt: row["finished_at"], status: row["status"],
-                                 summary: summary, report: report, error: row["error"], firstSeq: row["first_seq"],
+                                 directoryRead: row["directory_read"], summary: summary, report: report, error: row["error"], firstSeq: row["first_seq"],
                                  lastSeq: row["last_seq"])
             }
+        }
+    }
+
+    /// Where the next directory delta starts: the cookie of the newest applied run, and when the
+    /// newest applied full read finished (nil when there was none).
+    public func directoryCheckpoint() throws -> (cookie: [UInt8]?, lastFullRead: Date?) {
+        try writer.read { db in
+            let cookie = try Data.fetchOne(db, sql: """
+                SELECT directory_cookie FROM run WHERE status = 'applied' ORDER BY id DESC LIMIT 1
+                """)
+            let full = try String.fetchOne(db, sql: """
+                SELECT finished_at FROM run WHERE status = 'applied' AND directory_read = 'full' ORDER BY id DESC LIMIT 1
+                """)
+            return (cookie.map { Array($0) }, full.flatMap(Timestamp.date))
         }
     }
 

@@ -17,12 +17,15 @@ struct ReconcileCommand: AsyncParsableCommand {
     @Flag(help: "Print the outcome as JSON.")
     var json = false
 
+    @Flag(help: "Read the whole directory even when a delta (directory.delta) would do.")
+    var full = false
+
     func run() async throws {
         let configuration = try options.load()
         let job = ReconcileJob(configuration: configuration, logger: options.logger())
         let outcome: ReconcileOutcome
         do {
-            outcome = try await job.run(dryRun: dryRun)
+            outcome = try await job.run(dryRun: dryRun, forceFull: full)
         } catch let failure as ReconcileFailure {
             if json, let report = failure.report {
                 try printJSON(FailedOutcome(error: failure.reason, report: report))
@@ -50,7 +53,7 @@ enum SummaryTable {
             lines.append("dry run: nothing was written")
         } else if let run = outcome.runID {
             let events = outcome.firstSeq.map { "events \($0)–\(outcome.lastSeq ?? $0)" } ?? "no events"
-            lines.append("run \(run) applied, \(events)")
+            lines.append("run \(run) applied, \(events), directory read: \(outcome.directoryRead)")
         }
         let rows: [(String, Int)] = [
             ("entries read", s.entriesRead), ("persons read", s.personsRead), ("rejected rows", s.rejectedRows),

@@ -161,3 +161,32 @@ struct Situation: Sendable, CustomTestStringConvertible {
             == [3, 3, 2, 1, 1, 1, 1, 4])
     }
 }
+
+@Suite struct DirectoryDeltaTests {
+    static let stored: [String: StoredAccount] = Dictionary(uniqueKeysWithValues: ["a1", "a2", "a3"].map {
+        ($0, StoredAccount(account: F.account($0, key: "E-\($0)"), orphanReported: false))
+    })
+
+    @Test func changesAndDeletesPatchTheStoredView() {
+        let moved = F.account("a2", key: "E-a2", dn: "uid=a2,ou=moved,dc=example,dc=test")
+        let accounts = DirectoryDelta.apply(stored: Self.stored, changed: [moved, F.account("a4", key: "E4")], deleted: ["a3"], present: nil)
+        #expect(Set(accounts.map(\.anchor)) == ["a1", "a2", "a4"])
+        #expect(accounts.first { $0.anchor == "a2" }?.dn == "uid=a2,ou=moved,dc=example,dc=test")
+    }
+
+    @Test func aPresentListDropsWhatItDoesNotName() {
+        let accounts = DirectoryDelta.apply(stored: Self.stored, changed: [F.account("a4", key: "E4")], deleted: [], present: ["a1"])
+        #expect(Set(accounts.map(\.anchor)) == ["a1", "a4"])
+    }
+
+    @Test func aDeltaPlansLikeTheEquivalentFullRead() throws {
+        let records = [F.person("E-a1"), F.person("E-a2"), F.person("E-a3")]
+        let full = [F.account("a1", key: "E-a1"), F.account("a2", key: "E-a2"), F.account("a3", key: "E-a3")]
+        let state = try F.settled(records, full)
+        let viaDelta = DirectoryDelta.apply(stored: state.accounts, changed: [], deleted: ["a3"], present: nil)
+        let planDelta = try Reconciler().plan(records: records, accounts: viaDelta, state: state, today: F.today)
+        let planFull = try Reconciler().plan(records: records, accounts: Array(full.prefix(2)), state: state, today: F.today)
+        #expect(planDelta.events == planFull.events)
+        #expect(F.kinds(planDelta) == ["account.removed a3"])
+    }
+}

@@ -42,7 +42,7 @@ import Testing
         }
     }
 
-    static func world(people: Int, rows: String, onBadRows: String = "stop") throws -> World {
+    static func world(people: Int, rows: String, onBadRows: String = "stop", directoryExtra: String = "") throws -> World {
         let slapd = try SlapdFixture.start(ldif: (1...people).map(entry).joined())
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -59,6 +59,7 @@ import Testing
               filter: (objectClass=inetOrgPerson)
               page_size: 4
               attributes: [uid]
+            \(directoryExtra)
             hr:
               csv:
                 path: hr.csv

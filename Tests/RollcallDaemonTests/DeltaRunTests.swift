@@ -1,0 +1,88 @@
+import Foundation
+import Logging
+import RollcallCore
+import RollcallDaemon
+import RollcallStore
+import RollcallTestSupport
+import Synchronization
+import Testing
+
+/// Delta runs with syncrepl: only what changed is read, deletes are seen, a stale cookie or the
+/// full-read interval falls back to a full read.
+@Suite struct DeltaRunTests {
+    final class Clock: Sendable {
+        let value = Mutex(Date(timeIntervalSince1970: 1_773_576_000))
+        func advance(hours: Double) { value.withLock { $0 = $0.addingTimeInterval(hours * 3600) } }
+        var now: @Sendable () -> Date { { self.value.withLock { $0 } } }
+    }
+
+    func run(_ world: ReconcileJobTests.World, _ clock: Clock, forceFull: Bool = false) async throws -> ReconcileOutcome {
+        try await ReconcileJob(configuration: world.configuration, logger: Logger(label: "test"), now: clock.now)
+            .run(dryRun: false, forceFull: forceFull)
+    }
+
+    func anchor(_ world: ReconcileJobTests.World, _ id: String) throws -> String {
+        try #require(try world.store().loadState().links.first { $0.employeeID == id }?.anchor)
+    }
+
+    @Test func deltasSeeChangesAndDeletesAndFallBackToFullReads() async throws {
+        let world = try ReconcileJobTests.world(people: 6, rows: (1...6).map { ReconcileJobTests.row($0) }.joined(),
+                                                directoryExtra: "  delta: syncrepl\n  full_read_interval_hours: 24")
+        let clock = Clock()
+        let first = try await run(world, clock)
+        #expect(first.directoryRead == "full")
+        #expect(first.summary.matched == 6)
+        let p2 = try anchor(world, "E2")
+        let p4 = try anchor(world, "E4")
+
+        let quiet = try await run(world, clock)
+        #expect(quiet.directoryRead == "delta")
+        #expect(quiet.summary.events == 0)
+        #expect(quiet.summary.entriesRead == 6)
+
+        // A delete and a rename, seen by the delta.
+        try world.slapd.modify("""
+            dn: uid=p2,ou=people,dc=example,dc=test
+            changetype: delete
+
+            dn: uid=p3,ou=people,dc=example,dc=test
+            changetype: modrdn
+            newrdn: uid=p3-renamed
+            deleteoldrdn: 1
+
+            """)
+        let delta = try await run(world, clock)
+        #expect(delta.directoryRead == "delta")
+        #expect(try world.events(after: 6) == ["account.removed \(p2)"])
+        #expect(try world.store().identity("E3")?.account?.dn == "uid=p3-renamed,ou=people,dc=example,dc=test")
+
+        // Deleted while the server's session log is lost to a restart: the present list finds it.
+        try world.slapd.modify("dn: uid=p4,ou=people,dc=example,dc=test\nchangetype: delete\n")
+        try world.slapd.restart()
+        let afterRestart = try await run(world, clock)
+        #expect(afterRestart.directoryRead == "delta")
+        #expect(try world.events(after: 7) == ["account.removed \(p4)"])
+
+        // Forced and scheduled full reads agree with what the deltas built: no events.
+        let forced = try await run(world, clock, forceFull: true)
+        #expect(forced.directoryRead == "full")
+        #expect(forced.summary.events == 0)
+        clock.advance(hours: 12)
+        #expect(try await run(world, clock).directoryRead == "delta")
+        clock.advance(hours: 13)
+        let scheduled = try await run(world, clock)
+        #expect(scheduled.directoryRead == "full")
+        #expect(scheduled.summary.events == 0)
+        #expect(scheduled.summary.entriesRead == 4)
+    }
+
+    @Test func syncreplNeedsEntryUUIDAsTheAnchor() throws {
+        do {
+            _ = try ReconcileJobTests.world(people: 1, rows: ReconcileJobTests.row(1),
+                                            directoryExtra: "  delta: syncrepl\n  anchor_attribute: uid")
+            Issue.record("syncrepl with a uid anchor was accepted")
+        } catch let error as ConfigurationError {
+            #expect(error.key == "directory.delta")
+        }
+    }
+}
