@@ -8,7 +8,7 @@ import Foundation
 /// Invariant behind `@unchecked Sendable`: `handle` is only read or written inside `queue.sync` /
 /// `queue.async` blocks (see `perform`), so the C handle is never touched by two threads at once.
 public final class LDAPConnection: @unchecked Sendable {
-    private let queue = DispatchQueue(label: "rollcall.ldap.connection")
+    let queue = DispatchQueue(label: "rollcall.ldap.connection")
     private var handle: OpaquePointer?
     public let settings: LDAPSettings
 

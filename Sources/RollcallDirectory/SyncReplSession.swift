@@ -43,14 +43,33 @@ extension LDAPConnection {
     private func runSyncRefresh(_ request: SearchRequest, cookie: [UInt8]?) throws -> SyncReplOutcome {
         let ld = try requireHandle(step: .search)
         let place = "syncrepl refresh of \(request.baseDN), filter \(request.filter)"
-        guard let session = ldap_sync_initialize(nil) else {
-            throw LDAPError(step: .search, code: LDAP_NO_MEMORY, place: place)
-        }
         let collector = SyncCollector(connection: self, ld: ld)
+        let session = try makeSyncSession(request, cookie: cookie, ld: ld, collector: collector, place: place)
         defer {
             // The handle is ours: keep ldap_sync_destroy from unbinding it.
             session.pointee.ls_ld = nil
             ldap_sync_destroy(session, 1)
+        }
+        let rc = ldap_sync_init_refresh_only(session)
+        if rc == LDAPConnection.refreshRequiredCode { return .refreshRequired }
+        if let failure = collector.failure { throw failure }
+        guard rc == LDAP_SUCCESS else {
+            throw LDAPError(step: .search, code: rc, diagnostic: diagnostic(ld), place: place,
+                            detail: "the refresh is incomplete after \(collector.changed.count) entries; nothing is treated as deleted")
+        }
+        let stored = session.pointee.ls_cookie
+        let newCookie = stored.bv_val.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(stored.bv_len))) } ?? []
+        let completeness: SyncReplRefresh.Completeness = collector.refreshDeletes == 1 && cookie != nil ? .changesOnly : .presentsListed
+        return .refreshed(SyncReplRefresh(changed: collector.changed, present: collector.present, deleted: collector.deleted,
+                                          completeness: completeness, cookie: newCookie))
+    }
+
+    /// An `ldap_sync_t` for `request` on `ld`, its callbacks reporting to `collector`. The caller
+    /// destroys it with `ls_ld` set to nil first (the handle belongs to the connection).
+    func makeSyncSession(_ request: SearchRequest, cookie: [UInt8]?, ld: OpaquePointer, collector: SyncCollector,
+                         place: String) throws -> UnsafeMutablePointer<ldap_sync_t> {
+        guard let session = ldap_sync_initialize(nil) else {
+            throw LDAPError(step: .search, code: LDAP_NO_MEMORY, place: place)
         }
         session.pointee.ls_base = ber_strdup(request.baseDN)
         session.pointee.ls_filter = ber_strdup(request.filter)
@@ -84,22 +103,13 @@ extension LDAPConnection {
         }
         session.pointee.ls_search_result = { session, _, refreshDeletes in
             guard let session, let context = session.pointee.ls_private else { return LDAP_OTHER }
-            Unmanaged<SyncCollector>.fromOpaque(context).takeUnretainedValue().refreshDeletes = refreshDeletes
+            let collector = Unmanaged<SyncCollector>.fromOpaque(context).takeUnretainedValue()
+            collector.refreshDeletes = refreshDeletes
+            collector.searchEnded = true
             return LDAP_SUCCESS
         }
 
-        let rc = ldap_sync_init_refresh_only(session)
-        if rc == LDAPConnection.refreshRequiredCode { return .refreshRequired }
-        if let failure = collector.failure { throw failure }
-        guard rc == LDAP_SUCCESS else {
-            throw LDAPError(step: .search, code: rc, diagnostic: diagnostic(ld), place: place,
-                            detail: "the refresh is incomplete after \(collector.changed.count) entries; nothing is treated as deleted")
-        }
-        let stored = session.pointee.ls_cookie
-        let newCookie = stored.bv_val.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(stored.bv_len))) } ?? []
-        let completeness: SyncReplRefresh.Completeness = collector.refreshDeletes == 1 && cookie != nil ? .changesOnly : .presentsListed
-        return .refreshed(SyncReplRefresh(changed: collector.changed, present: collector.present, deleted: collector.deleted,
-                                          completeness: completeness, cookie: newCookie))
+        return session
     }
 
     /// entryUUID in RFC 4122 text form from the 16 bytes syncrepl sends.
@@ -123,7 +133,10 @@ final class SyncCollector {
     var present = Set<String>()
     var deleted = Set<String>()
     var refreshDeletes: Int32 = -1
+    var searchEnded = false
     var failure: LDAPError?
+    /// When set (refreshAndPersist), changes are handed over as they arrive instead of collected.
+    var sink: ((DirectoryChange) -> Void)?
 
     init(connection: LDAPConnection, ld: OpaquePointer) {
         self.connection = connection
@@ -134,7 +147,8 @@ final class SyncCollector {
         switch phase {
         case LDAP_SYNC_CAPI_ADD, LDAP_SYNC_CAPI_MODIFY:
             do {
-                changed.append(try connection.decodeEntry(ld, message))
+                let entry = try connection.decodeEntry(ld, message)
+                if let sink { sink(.changed(entry)) } else { changed.append(entry) }
             } catch let error as LDAPError {
                 failure = error
                 return LDAP_OTHER
@@ -142,9 +156,9 @@ final class SyncCollector {
                 return LDAP_OTHER
             }
         case LDAP_SYNC_CAPI_PRESENT:
-            if let uuid { present.insert(uuid) }
+            if let uuid { if let sink { sink(.present(uuid)) } else { present.insert(uuid) } }
         case LDAP_SYNC_CAPI_DELETE:
-            if let uuid { deleted.insert(uuid) }
+            if let uuid { if let sink { sink(.deleted(uuid)) } else { deleted.insert(uuid) } }
         default:
             break
         }
@@ -156,7 +170,14 @@ final class SyncCollector {
         var index = 0
         while uuids[index].bv_val != nil {
             let uuid = LDAPConnection.uuidString(uuids[index])
-            if phase == LDAP_SYNC_CAPI_DELETES_IDSET { deleted.insert(uuid) } else { present.insert(uuid) }
+            let isDelete = phase == LDAP_SYNC_CAPI_DELETES_IDSET
+            if let sink {
+                sink(isDelete ? .deleted(uuid) : .present(uuid))
+            } else if isDelete {
+                deleted.insert(uuid)
+            } else {
+                present.insert(uuid)
+            }
             index += 1
         }
     }

@@ -97,3 +97,55 @@ import Testing
         }
     }
 }
+
+/// refreshAndPersist: a change made with ldapmodify arrives while the stream is open.
+@Suite struct PersistentSyncTests {
+    @Test func anLdapmodifyArrivesWithinASecond() async throws {
+        let slapd = try SlapdFixture.start(ldif: DirectoryReadTests.people(3))
+        let password = try Array(Data(contentsOf: URL(fileURLWithPath: slapd.syncPasswordFile)))
+        let connection = try await LDAPConnection.connect(LDAPSettings(uri: slapd.uri, security: .none, bindDN: SlapdFixture.syncDN,
+                                                                       bindPassword: password))
+        var iterator = connection.persistentChanges(SyncReplTests.request).makeAsyncIterator()
+        var refreshed: [String] = []
+        while let change = try await iterator.next() {
+            if case .changed(let entry) = change { refreshed.append(entry.dn) }
+            if case .refreshDone = change { break }
+        }
+        #expect(refreshed.count == 3)
+
+        let clock = ContinuousClock()
+        let start = clock.now
+        try slapd.modify("dn: uid=p2,ou=people,dc=example,dc=test\nchangetype: modify\nreplace: title\ntitle: Live\n")
+        let change = try await iterator.next()
+        let elapsed = clock.now - start
+        guard case .changed(let entry) = try #require(change) else {
+            Issue.record("expected a changed entry, got \(String(describing: change))")
+            return
+        }
+        #expect(entry.dn == "uid=p2,ou=people,dc=example,dc=test")
+        #expect(entry.strings("title") == ["Live"])
+        #expect(elapsed < .seconds(1), "arrived after \(elapsed)")
+
+        try slapd.modify("dn: uid=p3,ou=people,dc=example,dc=test\nchangetype: delete\n")
+        guard case .deleted(let uuid) = try #require(try await iterator.next()) else {
+            Issue.record("expected a deletion")
+            return
+        }
+        #expect(UUID(uuidString: uuid) != nil)
+    }
+
+    @Test func theStreamFailsWhenTheServerGoesAway() async throws {
+        let slapd = try SlapdFixture.start(ldif: DirectoryReadTests.people(2))
+        let password = try Array(Data(contentsOf: URL(fileURLWithPath: slapd.syncPasswordFile)))
+        let connection = try await LDAPConnection.connect(LDAPSettings(uri: slapd.uri, security: .none, bindDN: SlapdFixture.syncDN,
+                                                                       bindPassword: password))
+        var iterator = connection.persistentChanges(SyncReplTests.request).makeAsyncIterator()
+        while let change = try await iterator.next() {
+            if case .refreshDone = change { break }
+        }
+        slapd.kill()
+        await #expect(throws: LDAPError.self) {
+            while try await iterator.next() != nil {}
+        }
+    }
+}
