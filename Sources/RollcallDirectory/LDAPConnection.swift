@@ -86,6 +86,20 @@ public final class LDAPConnection: @unchecked Sendable {
 
     private func configureTLS(_ ld: OpaquePointer) throws {
         try setInt(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, LDAP_OPT_X_TLS_DEMAND)
+        if let minimum = settings.minimumTLSVersion {
+            try setInt(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, minimum == .tls13 ? (3 << 8) + 4 : (3 << 8) + 3)
+            // Debian's libldap is built on GnuTLS, which takes the versions from its priority string.
+            let priority = minimum == .tls13 ? "NORMAL:-VERS-ALL:+VERS-TLS1.3" : "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+            try check(priority.withCString { ldap_set_option(ld, LDAP_OPT_X_TLS_CIPHER_SUITE, $0) }, "TLS versions")
+        }
+        for (option, path, what) in [(LDAP_OPT_X_TLS_CERTFILE, settings.clientCertificateFile, "client certificate"),
+                                     (LDAP_OPT_X_TLS_KEYFILE, settings.clientKeyFile, "client key")] {
+            guard let path else { continue }
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw LDAPError(step: .tls, code: -1, place: settings.uri, detail: "the \(what) file \(path) cannot be read")
+            }
+            try check(path.withCString { ldap_set_option(ld, option, $0) }, what)
+        }
         if let caFile = settings.caFile {
             guard FileManager.default.isReadableFile(atPath: caFile) else {
                 throw LDAPError(step: .tls, code: -1, place: settings.uri, detail: "the CA file \(caFile) cannot be read")
@@ -98,6 +112,26 @@ public final class LDAPConnection: @unchecked Sendable {
     }
 
     private func bind(_ ld: OpaquePointer) throws {
+        if settings.bind == .saslExternal {
+            // EXTERNAL carries no credentials: the server takes the identity from the transport.
+            // slapd answers the first request with an empty challenge (14, bind in progress); the
+            // empty response completes it.
+            // (A berval with a nil pointer would be left out of the request: point it at "".)
+            var rc = ldap_sasl_bind_s(ld, nil, "EXTERNAL", nil, nil, nil, nil)
+            var rounds = 0
+            while rc == LDAP_SASL_BIND_IN_PROGRESS && rounds < 3 {
+                rc = "".withCString { pointer in
+                    var empty = berval(bv_len: 0, bv_val: UnsafeMutablePointer(mutating: pointer))
+                    return ldap_sasl_bind_s(ld, nil, "EXTERNAL", &empty, nil, nil, nil)
+                }
+                rounds += 1
+            }
+            guard rc == LDAP_SUCCESS else {
+                throw LDAPError(step: .bind, code: rc, diagnostic: diagnostic(ld), place: "\(settings.uri) with SASL EXTERNAL",
+                                detail: "the server did not accept the transport's identity (TLS client certificate or ldapi:// peer credentials)")
+            }
+            return
+        }
         let password = settings.bindPassword ?? []
         let rc: Int32 = password.withUnsafeBufferPointer { buffer in
             var credential = berval(bv_len: ber_len_t(buffer.count),
@@ -121,6 +155,18 @@ public final class LDAPConnection: @unchecked Sendable {
             return "the TLS handshake failed; check directory.ca_file and that the server certificate names this host (an IP needs an IP SAN)"
         }
         return "could not connect or complete the TLS handshake; is the server listening for ldaps on that port, and does directory.ca_file sign its certificate?"
+    }
+
+    /// The identity the server sees for this connection (RFC 4532 "Who am I?"), e.g. `dn:cn=rollcall,…`.
+    public func whoAmI() async throws -> String {
+        try await perform { connection in
+            let ld = try connection.requireHandle(step: .bind)
+            var identity: UnsafeMutablePointer<berval>?
+            let rc = ldap_whoami_s(ld, &identity, nil, nil)
+            defer { if let identity { ber_bvfree(identity) } }
+            guard rc == LDAP_SUCCESS else { throw LDAPError(step: .bind, code: rc, place: connection.settings.uri, detail: "who am I failed") }
+            return identity.map { LDAPConnection.string($0.pointee) } ?? ""
+        }
     }
 
     func diagnostic(_ ld: OpaquePointer) -> String? {

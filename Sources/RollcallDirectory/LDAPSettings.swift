@@ -9,8 +9,29 @@ public struct LDAPSettings: Sendable {
         case ldaps
     }
 
+    /// How Rollcall authenticates.
+    public enum Bind: String, Sendable, CaseIterable {
+        /// Simple bind with `bindDN` and `bindPassword` (anonymous when both are nil).
+        case simple
+        /// SASL EXTERNAL: the identity the transport already proved, a TLS client certificate or
+        /// the peer credentials of an ldapi:// socket. No password.
+        case saslExternal = "sasl_external"
+    }
+
+    /// The lowest TLS version accepted.
+    public enum TLSVersion: String, Sendable, CaseIterable {
+        case tls12 = "1.2"
+        case tls13 = "1.3"
+    }
+
+    /// One URI, or several separated by spaces: libldap tries them in order (failover).
     public var uri: String
     public var security: Security
+    public var bind: Bind = .simple
+    /// PEM certificate and key presented to the server (for SASL EXTERNAL over TLS).
+    public var clientCertificateFile: String?
+    public var clientKeyFile: String?
+    public var minimumTLSVersion: TLSVersion?
     /// PEM file of the certificate authorities to trust; nil uses the system store.
     public var caFile: String?
     public var bindDN: String?

@@ -28,6 +28,13 @@ public final class SlapdFixture: Sendable {
     public var uri: String { "ldap://127.0.0.1:\(port)" }
     public var ldapsURI: String { "ldaps://127.0.0.1:\(ldapsPort)" }
     public var caFile: String { directory.appendingPathComponent("tls/ca.pem").path }
+    /// ldapi:// URI of the instance's Unix socket.
+    public var ldapiURI: String {
+        "ldapi://" + directory.appendingPathComponent("ldapi").path.replacingOccurrences(of: "/", with: "%2F")
+    }
+    /// A client certificate signed by the instance's CA (SASL EXTERNAL identity cn=rollcall-client).
+    public var clientCertificateFile: String { directory.appendingPathComponent("tls/client.pem").path }
+    public var clientKeyFile: String { directory.appendingPathComponent("tls/client.key").path }
     /// Password file of cn=rollcall and cn=limited.
     public var syncPasswordFile: String { directory.appendingPathComponent("rollcall.pw").path }
     public var adminPasswordFile: String { directory.appendingPathComponent("admin.pw").path }
@@ -37,7 +44,7 @@ public final class SlapdFixture: Sendable {
     /// `suffix`, `sizeLimit` (the frontend default; slapd's own is 500) and `dataHasRoot` (the LDIF
     /// brings its own suffix entry, e.g. OpenLDAP's test data) serve foreign test data.
     public static func start(ldif: String, suffix: String = "dc=example,dc=test", sizeLimit: Int = 2000,
-                             dataHasRoot: Bool = false) throws -> SlapdFixture {
+                             dataHasRoot: Bool = false, tlsCiphers: String? = nil) throws -> SlapdFixture {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rollcall-slapd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let data = directory.appendingPathComponent("data.ldif")
@@ -48,7 +55,8 @@ public final class SlapdFixture: Sendable {
             let ldapsPort = try freePort()
             let result = try Shell.run(RepositoryPaths.script("slapd-start"), [directory.path, "\(port)", "\(ldapsPort)", data.path],
                                        environment: ["ROLLCALL_SLAPD_SUFFIX": suffix, "ROLLCALL_SLAPD_SIZELIMIT": "\(sizeLimit)",
-                                                     "ROLLCALL_SLAPD_DATA_HAS_ROOT": dataHasRoot ? "1" : "0"])
+                                                     "ROLLCALL_SLAPD_DATA_HAS_ROOT": dataHasRoot ? "1" : "0",
+                                                     "ROLLCALL_SLAPD_TLS_CIPHERS": tlsCiphers ?? ""])
             if result.status == 0, let pid = Int32(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) {
                 return SlapdFixture(directory: directory, port: port, ldapsPort: ldapsPort, pid: pid, suffix: suffix)
             }
