@@ -22,6 +22,10 @@ extension DirectoryReader {
     /// Reads the accounts with RFC 4533 refreshOnly from `cookie` (nil: everything). A cookie the
     /// server no longer accepts falls back to a full refresh, with a log line that says so.
     public func syncRead(cookie: [UInt8]?, logger: Logger) async throws -> SyncRead {
+        try await retry.run(logger: logger, what: "syncrepl read") { try await syncReadOnce(cookie: cookie, logger: logger) }
+    }
+
+    private func syncReadOnce(cookie: [UInt8]?, logger: Logger) async throws -> SyncRead {
         guard mapping.anchorAttribute.lowercased() == "entryuuid" else {
             throw LDAPError(step: .configure, code: LDAP_PARAM_ERROR, place: settings.uri,
                             detail: "syncrepl reports entries by entryUUID; directory.anchor_attribute must be entryUUID")

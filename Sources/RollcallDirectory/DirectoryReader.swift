@@ -43,17 +43,24 @@ public struct DirectoryReader: Sendable {
     public var settings: LDAPSettings
     public var request: SearchRequest
     public var mapping: AccountMapping
+    public var retry: RetryPolicy
 
-    public init(settings: LDAPSettings, request: SearchRequest, mapping: AccountMapping) {
+    public init(settings: LDAPSettings, request: SearchRequest, mapping: AccountMapping, retry: RetryPolicy = .none) {
         self.settings = settings
+        self.retry = retry
         var request = request
         request.attributes = mapping.requestedAttributes
         self.request = request
         self.mapping = mapping
     }
 
-    /// A complete read, or an error. Never a partial list.
+    /// A complete read, or an error. Never a partial list. Transient failures are retried from the
+    /// start as the retry policy says.
     public func readAccounts(logger: Logger) async throws -> [DirectoryAccount] {
+        try await retry.run(logger: logger, what: "directory read") { try await readAccountsOnce(logger: logger) }
+    }
+
+    private func readAccountsOnce(logger: Logger) async throws -> [DirectoryAccount] {
         let connection = try await LDAPConnection.connect(settings)
         defer { _ = connection }
         logger.debug("directory connected", metadata: ["ldap.uri": "\(settings.uri)", "ldap.base": "\(request.baseDN)"])
