@@ -17,7 +17,16 @@ public struct Configuration: Sendable, Decodable {
     }
 
     public struct DirectorySection: Sendable, Decodable {
-        public var uri: String
+        /// One URI; or `uris`, several tried in order (failover). Exactly one of the two.
+        public var uri: String?
+        public var uris: [String]?
+        /// simple | sasl_external
+        public var bind: String?
+        public var tlsCertFile: String?
+        public var tlsKeyFile: String?
+        /// 1.2 | 1.3
+        public var tlsMinVersion: String?
+        public var retry: RetrySection?
         /// none | starttls | ldaps
         public var security: String?
         public var allowInsecure: Bool?
@@ -38,7 +47,10 @@ public struct Configuration: Sendable, Decodable {
         public var fullReadIntervalHours: Double?
 
         enum CodingKeys: String, CodingKey {
-            case uri, security, filter, scope, attributes
+            case uri, uris, bind, retry, security, filter, scope, attributes
+            case tlsCertFile = "tls_cert_file"
+            case tlsKeyFile = "tls_key_file"
+            case tlsMinVersion = "tls_min_version"
             case allowInsecure = "allow_insecure"
             case caFile = "ca_file"
             case bindDN = "bind_dn"
@@ -50,6 +62,18 @@ public struct Configuration: Sendable, Decodable {
             case anchorAttribute = "anchor_attribute"
             case delta
             case fullReadIntervalHours = "full_read_interval_hours"
+        }
+    }
+
+    public struct RetrySection: Sendable, Decodable {
+        public var attempts: Int?
+        public var initialDelaySeconds: Double?
+        public var maxDelaySeconds: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case attempts
+            case initialDelaySeconds = "initial_delay_seconds"
+            case maxDelaySeconds = "max_delay_seconds"
         }
     }
 
@@ -102,7 +126,10 @@ enum ConfigurationKeys {
         "store": .section(["path": .scalar]),
         "events": .section(["source": .scalar]),
         "directory": .section([
-            "uri": .scalar, "security": .scalar, "allow_insecure": .scalar, "ca_file": .scalar,
+            "uri": .scalar, "uris": .list, "bind": .scalar, "tls_cert_file": .scalar, "tls_key_file": .scalar,
+            "tls_min_version": .scalar,
+            "retry": .section(["attempts": .scalar, "initial_delay_seconds": .scalar, "max_delay_seconds": .scalar]),
+            "security": .scalar, "allow_insecure": .scalar, "ca_file": .scalar,
             "bind_dn": .scalar, "bind_password_file": .scalar, "base_dn": .scalar, "scope": .scalar,
             "filter": .scalar, "page_size": .scalar, "network_timeout_seconds": .scalar,
             "operation_timeout_seconds": .scalar, "anchor_attribute": .scalar, "attributes": .list,

@@ -20,6 +20,7 @@ public struct ResolvedConfiguration: Sendable {
     public var delta: DeltaMode
     /// With deltas on, a full read happens at least this often (seconds).
     public var fullReadInterval: Double
+    public var retry: RetryPolicy
 }
 
 /// How the directory is read between full reads.

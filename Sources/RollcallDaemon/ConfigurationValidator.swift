@@ -48,7 +48,8 @@ struct ConfigurationValidator {
         if passwordFile != nil && directory.bindDN == nil {
             throw fail("directory.bind_dn", "is required when directory.bind_password_file is set")
         }
-        if ldap.security == .none && passwordFile != nil && directory.allowInsecure != true {
+        let local = ldap.uri.split(separator: " ").allSatisfy { $0.lowercased().hasPrefix("ldapi://") }
+        if ldap.security == .none && passwordFile != nil && !local && directory.allowInsecure != true {
             throw fail("directory.security", "a password bind over plain ldap:// sends the password in clear text; use starttls or ldaps, or set directory.allow_insecure: true")
         }
         let (csv, skip) = try csvSettings(raw.hr.csv)
@@ -64,29 +65,71 @@ struct ConfigurationValidator {
         return ResolvedConfiguration(file: file, storePath: absolute(raw.store.path), eventSource: raw.events.source,
                                      ldap: ldap, bindPasswordFile: passwordFile, search: search, mapping: mapping,
                                      csv: csv, skipBadRows: skip, correlation: correlation, delta: delta,
-                                     fullReadInterval: hours * 3600)
+                                     fullReadInterval: hours * 3600, retry: try retryPolicy(directory.retry))
     }
 
     private func ldapSettings(_ directory: Configuration.DirectorySection) throws(ConfigurationError) -> LDAPSettings {
-        let uri = directory.uri
-        let isLDAPS = uri.lowercased().hasPrefix("ldaps://")
-        guard isLDAPS || uri.lowercased().hasPrefix("ldap://") else {
-            throw fail("directory.uri", "must start with ldap:// or ldaps://")
+        let uris: [String]
+        switch (directory.uri, directory.uris) {
+        case (let one?, nil): uris = [one]
+        case (nil, let many?) where !many.isEmpty: uris = many
+        case (nil, _): throw fail("directory.uri", "is required (or directory.uris, a list tried in order)")
+        case (.some, .some): throw fail("directory.uris", "give directory.uri or directory.uris, not both")
         }
-        let security = try enumValue(directory.security ?? (isLDAPS ? "ldaps" : "starttls"), key: "directory.security",
-                                     LDAPSettings.Security.self)
+        let key = directory.uris == nil ? "directory.uri" : "directory.uris"
+        let schemes = Set(uris.map { $0.lowercased().prefix { $0 != ":" } })
+        guard schemes.isSubset(of: ["ldap", "ldaps", "ldapi"]), uris.allSatisfy({ $0.contains("://") && !$0.contains(" ") }) else {
+            throw fail(key, "each URI must start with ldap://, ldaps:// or ldapi://")
+        }
+        let isLDAPS = schemes == ["ldaps"]
+        guard isLDAPS || !schemes.contains("ldaps") else {
+            throw fail(key, "ldaps:// cannot be mixed with ldap:// or ldapi:// in one directory")
+        }
+        let defaultSecurity = isLDAPS ? "ldaps" : schemes == ["ldapi"] ? "none" : "starttls"
+        let security = try enumValue(directory.security ?? defaultSecurity, key: "directory.security", LDAPSettings.Security.self)
         if isLDAPS != (security == .ldaps) {
-            throw fail("directory.security", "\(security.rawValue) does not fit the URI \(uri); ldaps:// goes with ldaps, ldap:// with starttls or none")
+            throw fail("directory.security", "\(security.rawValue) does not fit \(uris.joined(separator: " ")); ldaps:// goes with ldaps, ldap:// with starttls or none")
         }
-        if let caFile = directory.caFile, !FileManager.default.isReadableFile(atPath: absolute(caFile)) {
-            throw fail("directory.ca_file", "\(absolute(caFile)) does not exist or cannot be read")
+        for (name, path) in [("ca_file", directory.caFile), ("tls_cert_file", directory.tlsCertFile), ("tls_key_file", directory.tlsKeyFile)] {
+            if let path, !FileManager.default.isReadableFile(atPath: absolute(path)) {
+                throw fail("directory.\(name)", "\(absolute(path)) does not exist or cannot be read")
+            }
+        }
+        if (directory.tlsCertFile == nil) != (directory.tlsKeyFile == nil) {
+            throw fail("directory.tls_cert_file", "tls_cert_file and tls_key_file go together")
+        }
+        let bind = try enumValue(directory.bind ?? "simple", key: "directory.bind", LDAPSettings.Bind.self)
+        if bind == .saslExternal {
+            if directory.bindDN != nil || directory.bindPasswordFile != nil {
+                throw fail("directory.bind", "sasl_external takes its identity from the transport; remove bind_dn and bind_password_file")
+            }
+            if directory.tlsCertFile == nil && schemes != ["ldapi"] {
+                throw fail("directory.bind", "sasl_external needs a client certificate (tls_cert_file, tls_key_file) or ldapi:// URIs")
+            }
         }
         let network = directory.networkTimeoutSeconds ?? 10
         let operation = directory.operationTimeoutSeconds ?? 120
         guard network > 0 else { throw fail("directory.network_timeout_seconds", "must be positive") }
         guard operation > 0 else { throw fail("directory.operation_timeout_seconds", "must be positive") }
-        return LDAPSettings(uri: uri, security: security, caFile: directory.caFile.map(absolute), bindDN: directory.bindDN,
-                            networkTimeoutSeconds: network, operationTimeoutSeconds: operation)
+        var settings = LDAPSettings(uri: uris.joined(separator: " "), security: security, caFile: directory.caFile.map(absolute),
+                                    bindDN: directory.bindDN, networkTimeoutSeconds: network, operationTimeoutSeconds: operation)
+        settings.bind = bind
+        settings.clientCertificateFile = directory.tlsCertFile.map(absolute)
+        settings.clientKeyFile = directory.tlsKeyFile.map(absolute)
+        settings.minimumTLSVersion = try directory.tlsMinVersion.map { text throws(ConfigurationError) in
+            try enumValue(text, key: "directory.tls_min_version", LDAPSettings.TLSVersion.self)
+        }
+        return settings
+    }
+
+    private func retryPolicy(_ section: Configuration.RetrySection?) throws(ConfigurationError) -> RetryPolicy {
+        let attempts = section?.attempts ?? 3
+        let initial = section?.initialDelaySeconds ?? 1
+        let maximum = section?.maxDelaySeconds ?? 30
+        guard (1...100).contains(attempts) else { throw fail("directory.retry.attempts", "must be between 1 and 100") }
+        guard initial >= 0 else { throw fail("directory.retry.initial_delay_seconds", "must not be negative") }
+        guard maximum >= initial else { throw fail("directory.retry.max_delay_seconds", "must be at least initial_delay_seconds") }
+        return RetryPolicy(attempts: attempts, initialDelaySeconds: initial, maxDelaySeconds: maximum)
     }
 
     private func csvSettings(_ csv: Configuration.CSVSection) throws(ConfigurationError) -> (CSVSourceSettings, Bool) {

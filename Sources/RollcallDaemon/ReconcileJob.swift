@@ -132,7 +132,8 @@ public struct ReconcileJob: Sendable {
         if let file = configuration.bindPasswordFile {
             settings.bindPassword = try PasswordFile.read(file)
         }
-        let reader = DirectoryReader(settings: settings, request: configuration.search, mapping: configuration.mapping)
+        let reader = DirectoryReader(settings: settings, request: configuration.search, mapping: configuration.mapping,
+                                     retry: configuration.retry)
         switch configuration.delta {
         case .none:
             return (try await reader.readAccounts(logger: logger), "full", nil)

@@ -66,6 +66,8 @@ import Testing
             .replacingOccurrences(of: "ca_file: /etc/rollcall/ldap-ca.pem", with: "ca_file: ldap.pw")
         let resolved = try load(text)
         #expect(resolved.csv.columns.count == 10)
+        #expect(resolved.retry.attempts == 3)
+        #expect(resolved.ldap.minimumTLSVersion == .tls12)
         #expect(resolved.mapping.extraAttributes.contains("departmentNumber"))
     }
 
@@ -81,6 +83,13 @@ import Testing
         ("  bind_password_file: ldap.pw", "  bind_password_file: missing.pw", "directory.bind_password_file", "does not exist"),
         ("source: urn:rollcall:test", "source: not a uri", "events.source", "URI reference"),
         ("(objectClass=inetOrgPerson)", "objectClass=inetOrgPerson", "directory.filter", "parentheses"),
+        ("  uri: ldap://127.0.0.1:3890", "  uri: ldap://127.0.0.1:3890\n  uris: [ldap://127.0.0.1:3891]", "directory.uris", "not both"),
+        ("  uri: ldap://127.0.0.1:3890", "  uris: [ldaps://a:636, ldap://b:389]", "directory.uris", "cannot be mixed"),
+        ("  security: starttls", "  security: starttls\n  bind: sasl_external", "directory.bind", "remove bind_dn"),
+        ("  security: starttls", "  security: starttls\n  tls_cert_file: ldap.pw", "directory.tls_cert_file", "go together"),
+        ("  security: starttls", "  security: starttls\n  tls_min_version: \"1.1\"", "directory.tls_min_version", "is not one of"),
+        ("  security: starttls", "  security: starttls\n  retry: {attempts: 0}", "directory.retry.attempts", "between 1 and 100"),
+        ("  security: starttls", "  security: starttls\n  delta: sometimes", "directory.delta", "is not one of"),
     ])
     func problemsNameTheirKey(replace: String, with: String, key: String, reason: String) throws {
         #expect(Self.valid.contains(replace), "test setup: \(replace)")
@@ -88,6 +97,16 @@ import Testing
         #expect(problem.key == key, "\(problem)")
         #expect(problem.description.contains(reason), "\(problem)")
         #expect(!problem.description.contains("hunter2"))
+    }
+
+    @Test func failoverURIsAndSaslExternalOverLdapi() throws {
+        let failover = try load(Self.valid.replacingOccurrences(of: "  uri: ldap://127.0.0.1:3890", with: "  uris: [ldap://127.0.0.1:3890, ldap://127.0.0.2:3890]"))
+        #expect(failover.ldap.uri == "ldap://127.0.0.1:3890 ldap://127.0.0.2:3890")
+        let local = try load(Self.valid
+            .replacingOccurrences(of: "  uri: ldap://127.0.0.1:3890\n  security: starttls\n  bind_dn: cn=rollcall,dc=example,dc=test\n  bind_password_file: ldap.pw",
+                                  with: "  uri: ldapi://%2Frun%2Fslapd%2Fldapi\n  bind: sasl_external"))
+        #expect(local.ldap.bind == .saslExternal)
+        #expect(local.ldap.security == .none)
     }
 
     @Test func unknownKeysCarryTheirLine() throws {
