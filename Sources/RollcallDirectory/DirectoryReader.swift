@@ -21,6 +21,16 @@ public struct AccountMapping: Sendable {
         self.sortedExtras = CanonicalJSON.sortedKeys(Array(Set(extraAttributes)))
     }
 
+    /// Values as text: Active Directory's binary objectGUID and objectSid in their text forms
+    /// (a GUID that is not 16 bytes is left out), everything else as UTF-8.
+    static func text(_ entry: LDAPEntry, _ name: String) -> [String]? {
+        switch name.lowercased() {
+        case "objectguid": return entry.values(name)?.compactMap(ADValues.guid)
+        case "objectsid": return entry.values(name)?.compactMap(ADValues.sid)
+        default: return entry.strings(name)
+        }
+    }
+
     var requestedAttributes: [String] {
         var seen = Set<String>()
         return ([anchorAttribute, correlationAttribute] + extraAttributes).filter { seen.insert($0.lowercased()).inserted }
@@ -28,11 +38,12 @@ public struct AccountMapping: Sendable {
 
     /// Maps one entry; throws naming the DN when the anchor is missing or not single-valued.
     public func account(from entry: LDAPEntry) throws -> DirectoryAccount {
-        guard let anchors = entry.strings(anchorAttribute), anchors.count == 1, let anchor = anchors.first, !anchor.isEmpty else {
+        guard let anchors = AccountMapping.text(entry, anchorAttribute), anchors.count == 1, let anchor = anchors.first,
+              !anchor.isEmpty else {
             throw LDAPError(step: .decode, code: 0, place: entry.dn,
                             detail: "the entry has no single \(anchorAttribute) value to use as its anchor")
         }
-        let json = CanonicalJSON.attributes(sortedNames: sortedExtras, values: sortedExtras.map { entry.strings($0) })
+        let json = CanonicalJSON.attributes(sortedNames: sortedExtras, values: sortedExtras.map { AccountMapping.text(entry, $0) })
         return DirectoryAccount(anchor: anchor, dn: entry.dn,
                                 correlationValue: entry.strings(correlationAttribute)?.first, attributesJSON: json)
     }

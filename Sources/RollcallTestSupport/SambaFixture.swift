@@ -1,0 +1,78 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A private Samba AD DC for one test: real Active Directory LDAP on 389 at a loopback address of
+/// its own (127.0.0.N), restored from a cached, populated provisioning (scripts/samba-start),
+/// stopped by its pid.
+public final class SambaFixture: Sendable {
+    public let directory: URL
+    public let address: String
+
+    public static let base = "DC=example,DC=test"
+    public static let people = "OU=People,DC=example,DC=test"
+    public static let groups = "OU=Groups,DC=example,DC=test"
+    /// A non-admin account without "Replicating Directory Changes".
+    public static let syncUser = "rollcall@example.test"
+    public static let adminUser = "Administrator@example.test"
+
+    public var uri: String { "ldap://\(address)" }
+    public var syncPasswordFile: String { directory.appendingPathComponent("rollcall.pw").path }
+    public var adminPasswordFile: String { directory.appendingPathComponent("admin.pw").path }
+
+    public static func start() throws -> SambaFixture {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rollcall-samba-\(UUID().uuidString)")
+        var lastError = ""
+        for _ in 0..<5 {
+            let address = try freeLoopbackAddress()
+            let result = try Shell.run(RepositoryPaths.script("samba-start"), [directory.path, address])
+            if result.status == 0 {
+                return SambaFixture(directory: directory, address: address)
+            }
+            lastError = result.error
+        }
+        throw FixtureError("samba did not start: \(lastError)")
+    }
+
+    init(directory: URL, address: String) {
+        self.directory = directory
+        self.address = address
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    public func stop() {
+        _ = try? Shell.run(RepositoryPaths.script("samba-stop"), [directory.path])
+    }
+
+    /// Applies an LDIF change as Administrator with ldapmodify.
+    public func modify(_ ldif: String) throws {
+        let file = directory.appendingPathComponent("change-\(UUID().uuidString).ldif")
+        try ldif.write(to: file, atomically: true, encoding: .utf8)
+        let result = try Shell.run("/usr/bin/ldapmodify", ["-x", "-H", uri, "-D", Self.adminUser, "-y", adminPasswordFile, "-f", file.path])
+        guard result.status == 0 else { throw FixtureError("ldapmodify failed: \(result.error)") }
+    }
+
+    /// A 127.0.0.N (N in 10…250) whose port 389 is free.
+    static func freeLoopbackAddress() throws -> String {
+        for _ in 0..<50 {
+            let candidate = "127.0.0.\(Int.random(in: 10...250))"
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(389).bigEndian
+            address.sin_addr.s_addr = inet_addr(candidate)
+            let bound = withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+            if bound { return candidate }
+        }
+        throw FixtureError("no free loopback address for port 389")
+    }
+}

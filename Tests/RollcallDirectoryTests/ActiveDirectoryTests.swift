@@ -1,0 +1,75 @@
+import Foundation
+import Logging
+import RollcallCore
+import RollcallDirectory
+import RollcallTestSupport
+import Synchronization
+import Testing
+
+/// Against a real Samba AD DC (2,000 users, 50 groups, one group of 1,600).
+@Suite struct ActiveDirectoryTests {
+    static func settings(_ dc: SambaFixture, admin: Bool = false) throws -> LDAPSettings {
+        let file = admin ? dc.adminPasswordFile : dc.syncPasswordFile
+        return LDAPSettings(uri: dc.uri, security: .none, bindDN: admin ? SambaFixture.adminUser : SambaFixture.syncUser,
+                            bindPassword: Array(try Data(contentsOf: URL(fileURLWithPath: file))), networkTimeoutSeconds: 5)
+    }
+
+    static let mapping = AccountMapping(anchorAttribute: "objectGUID", correlationAttribute: "employeeID",
+                                        extraAttributes: ["sAMAccountName", "objectSid", "userAccountControl"])
+
+    static func people(_ dc: SambaFixture) throws -> DirectoryReader {
+        DirectoryReader(settings: try settings(dc),
+                        request: SearchRequest(baseDN: SambaFixture.people, filter: "(&(objectCategory=person)(objectClass=user))",
+                                               attributes: [], pageSize: 500),
+                        mapping: mapping)
+    }
+
+    @Test func usersReadWithDecodedGUIDsSIDsAndAccountControl() async throws {
+        let dc = try SambaFixture.start()
+        let accounts = try await Self.people(dc).readAccounts(logger: Logger(label: "test"))
+        #expect(accounts.count == 2000)
+        #expect(Set(accounts.map(\.anchor)).count == 2000)
+        #expect(accounts.allSatisfy { UUID(uuidString: $0.anchor) != nil })
+        let disabled = try #require(accounts.first { $0.correlationValue == "E00097" })
+        let attributes = try JSONDecoder().decode([String: [String]].self, from: Data(disabled.attributesJSON.utf8))
+        #expect(attributes["userAccountControl"] == ["546"])
+        #expect(UserAccountControl(text: attributes["userAccountControl"]?.first ?? "")?.isDisabled == true)
+        #expect(attributes["objectSid"]?.first?.hasPrefix("S-1-5-21-") == true)
+        let enabled = try #require(accounts.first { $0.correlationValue == "E00001" })
+        #expect(enabled.attributesJSON.contains("\"544\""))
+    }
+
+    @Test func rangeRetrievalReadsAGroupOverFifteenHundred() async throws {
+        let dc = try SambaFixture.start()
+        let connection = try await LDAPConnection.connect(try Self.settings(dc))
+        let members = try await connection.allValues(of: "member", in: "CN=Group Big,\(SambaFixture.groups)")
+        #expect(members.count == 1600)
+        #expect(Set(members.map { String(decoding: $0, as: UTF8.self) }).count == 1600)
+        let small = try await connection.allValues(of: "member", in: "CN=Group 01,\(SambaFixture.groups)")
+        #expect(small.count == 10)
+    }
+
+    @Test func aRecreatedAccountIsANewAnchor() async throws {
+        let dc = try SambaFixture.start()
+        let before = try await Self.people(dc).readAccounts(logger: Logger(label: "test"))
+        let old = try #require(before.first { $0.correlationValue == "E00005" })
+        try dc.modify("""
+            dn: CN=User 00005,\(SambaFixture.people)
+            changetype: delete
+
+            dn: CN=User 00005,\(SambaFixture.people)
+            changetype: add
+            objectClass: user
+            sAMAccountName: u00005
+            employeeID: E00005
+            userAccountControl: 544
+
+            """)
+        let after = try await Self.people(dc).readAccounts(logger: Logger(label: "test"))
+        let new = try #require(after.first { $0.correlationValue == "E00005" })
+        #expect(after.count == 2000)
+        #expect(new.anchor != old.anchor)
+        #expect(new.dn == old.dn)
+        #expect(!after.contains { $0.anchor == old.anchor })
+    }
+}
