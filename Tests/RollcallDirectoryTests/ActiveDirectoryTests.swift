@@ -73,3 +73,52 @@ import Testing
         #expect(!after.contains { $0.anchor == old.anchor })
     }
 }
+
+@Suite struct DirSyncTests {
+    @Test func changesAndDeletesSinceTheCookie() async throws {
+        let dc = try SambaFixture.start()
+        let connection = try await LDAPConnection.connect(try ActiveDirectoryTests.settings(dc, admin: true))
+        let attributes = ["objectGUID", "sAMAccountName", "title", "isDeleted"]
+        let filter = "(&(objectClass=user)(sAMAccountName=u0001*))"
+        let initial = try await connection.dirSync(baseDN: SambaFixture.base, filter: filter, attributes: attributes, cookie: nil)
+        #expect(initial.entries.count == 10)
+        #expect(!initial.cookie.isEmpty)
+        let guids = Dictionary(uniqueKeysWithValues: initial.entries.compactMap { entry -> (String, String)? in
+            guard let name = entry.strings("sAMAccountName")?.first, let guid = entry.values("objectGUID")?.first.flatMap(ADValues.guid) else { return nil }
+            return (name, guid)
+        })
+
+        let quiet = try await connection.dirSync(baseDN: SambaFixture.base, filter: filter, attributes: attributes, cookie: initial.cookie)
+        #expect(quiet.entries.isEmpty)
+
+        try dc.modify("""
+            dn: CN=User 00011,\(SambaFixture.people)
+            changetype: modify
+            replace: title
+            title: Moved
+
+            dn: CN=User 00012,\(SambaFixture.people)
+            changetype: delete
+
+            """)
+        let delta = try await connection.dirSync(baseDN: SambaFixture.base, filter: filter, attributes: attributes, cookie: quiet.cookie)
+        let changed = delta.entries.first { $0.values("objectGUID")?.first.flatMap(ADValues.guid) == guids["u00011"] }
+        #expect(changed?.strings("title") == ["Moved"])
+        let deleted = delta.entries.first { $0.values("objectGUID")?.first.flatMap(ADValues.guid) == guids["u00012"] }
+        #expect(deleted?.strings("isDeleted") == ["TRUE"])
+        #expect(delta.entries.count == 2)
+    }
+
+    @Test func withoutTheReplicationRightTheErrorSaysSo() async throws {
+        let dc = try SambaFixture.start()
+        let connection = try await LDAPConnection.connect(try ActiveDirectoryTests.settings(dc))
+        do {
+            _ = try await connection.dirSync(baseDN: SambaFixture.base, filter: "(objectClass=user)", attributes: ["objectGUID"], cookie: nil)
+            Issue.record("DirSync worked without the right")
+        } catch let error as LDAPError {
+            #expect(error.code == 50)
+            #expect(error.description.contains("Replicating Directory Changes"))
+            #expect(error.description.contains(SambaFixture.syncUser))
+        }
+    }
+}
