@@ -63,13 +63,22 @@ public struct SearchRequest: Sendable {
     public var filter: String
     public var attributes: [String]
     public var pageSize: Int
+    /// OIDs of value-less controls sent with every page, e.g. `SearchRequest.showDeleted`.
+    public var controls: [String]
 
-    public init(baseDN: String, scope: Scope = .sub, filter: String, attributes: [String], pageSize: Int = 500) {
+    /// Active Directory: include deleted objects (tombstones) in the results.
+    public static let showDeleted = "1.2.840.113556.1.4.417"
+    /// Active Directory: do not return continuation references to other domains.
+    public static let domainScope = "1.2.840.113556.1.4.1339"
+
+    public init(baseDN: String, scope: Scope = .sub, filter: String, attributes: [String], pageSize: Int = 500,
+                controls: [String] = []) {
         self.baseDN = baseDN
         self.scope = scope
         self.filter = filter
         self.attributes = attributes
         self.pageSize = pageSize
+        self.controls = controls
     }
 }
 

@@ -25,6 +25,18 @@ extension LDAPConnection {
         defer { attributes.forEach { free($0) } }
         var cookie = berval(bv_len: 0, bv_val: nil)
         defer { if cookie.bv_val != nil { ber_memfree(cookie.bv_val) } }
+        // Value-less controls (Show Deleted, domainScope), allocated once for all pages.
+        let extras: [UnsafeMutablePointer<LDAPControl>] = request.controls.map { oid in
+            let control = UnsafeMutablePointer<LDAPControl>.allocate(capacity: 1)
+            control.initialize(to: LDAPControl(ldctl_oid: strdup(oid), ldctl_value: berval(bv_len: 0, bv_val: nil), ldctl_iscritical: 1))
+            return control
+        }
+        defer {
+            for control in extras {
+                free(control.pointee.ldctl_oid)
+                control.deallocate()
+            }
+        }
         var total = 0
         var pages = 0
         repeat {
@@ -34,7 +46,7 @@ extension LDAPConnection {
                 throw LDAPError(step: .search, code: rc, place: place, detail: "could not build the paged results control")
             }
             defer { ldap_control_free(control) }
-            var serverControls: [UnsafeMutablePointer<LDAPControl>?] = [control, nil]
+            var serverControls: [UnsafeMutablePointer<LDAPControl>?] = [control] + extras + [nil]
             var timeout = timeval(tv_sec: settings.operationTimeoutSeconds, tv_usec: 0)
             var messageID: Int32 = 0
             rc = attributes.withUnsafeMutableBufferPointer { attrs in
@@ -65,7 +77,8 @@ extension LDAPConnection {
                 if kind == 0x64 {
                     entries.append(try decodeEntry(ld, message))
                 } else if kind == 0x65 {
-                    try finishPage(ld, message, place: place, total: total + entries.count, pages: pages, cookie: &cookie)
+                    try finishPage(ld, message, place: place, total: total + entries.count, pages: pages, cookie: &cookie,
+                                   baseScope: request.scope == .base)
                     break
                 }
                 // 0x73 (continuation reference): referrals are off and are not followed.
@@ -79,7 +92,7 @@ extension LDAPConnection {
 
     /// Checks the page's result code and takes the server's cookie for the next page.
     private func finishPage(_ ld: OpaquePointer, _ result: OpaquePointer, place: String, total: Int, pages: Int,
-                            cookie: inout berval) throws {
+                            cookie: inout berval, baseScope: Bool) throws {
         var code: Int32 = 0
         var diagnosticText: UnsafeMutablePointer<CChar>?
         var controls: UnsafeMutablePointer<UnsafeMutablePointer<LDAPControl>?>?
@@ -99,6 +112,13 @@ extension LDAPConnection {
             throw LDAPError(step: .search, code: code, diagnostic: serverText, place: place, detail: detail)
         }
         guard let response = ldap_control_find(LDAPConnection.pagedResultsOID, controls, nil) else {
+            // A base-scope search returns at most one entry; some servers (Active Directory's
+            // rootDSE) answer it without paging, which is complete.
+            if baseScope {
+                if cookie.bv_val != nil { ber_memfree(cookie.bv_val) }
+                cookie = berval(bv_len: 0, bv_val: nil)
+                return
+            }
             throw LDAPError(step: .search, code: LDAP_PROTOCOL_ERROR, place: place,
                             detail: "the server answered a paged search without a paged results control")
         }

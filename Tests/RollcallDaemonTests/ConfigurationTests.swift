@@ -37,7 +37,7 @@ import Testing
 
     func load(_ text: String) throws(ConfigurationError) -> ResolvedConfiguration {
         let file = directory.appendingPathComponent("rollcall.yaml").path
-        FileManager.default.createFile(atPath: file, contents: Data(text.utf8))
+        try? text.write(toFile: file, atomically: true, encoding: .utf8)
         return try ConfigurationLoader.load(path: file)
     }
 

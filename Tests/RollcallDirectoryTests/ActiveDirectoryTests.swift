@@ -122,3 +122,71 @@ import Testing
         }
     }
 }
+
+@Suite struct USNDeltaTests {
+    static let request = SearchRequest(baseDN: SambaFixture.people, filter: "(&(objectCategory=person)(objectClass=user))",
+                                       attributes: ["objectGUID", "sAMAccountName", "title"])
+
+    func guid(_ entry: LDAPEntry) -> String? { entry.values("objectGUID")?.first.flatMap(ADValues.guid) }
+
+    @Test(arguments: [false, true])
+    func changesDeletesAndMovesOutOfScope(admin: Bool) async throws {
+        let dc = try SambaFixture.start()
+        let connection = try await LDAPConnection.connect(try ActiveDirectoryTests.settings(dc, admin: admin))
+        let all = try await ActiveDirectoryTests.people(dc).readAccounts(logger: Logger(label: "test"))
+        let anchor = { (employee: String) in all.first { $0.correlationValue == employee }?.anchor }
+        let start = try await connection.usnCheckpoint()
+        #expect(start.highestCommittedUSN > 0)
+        #expect(start.dsServiceName.hasPrefix("CN=NTDS Settings,"))
+
+        guard case .delta(let quiet) = try await connection.usnDelta(Self.request, domainRoot: SambaFixture.base, since: start) else {
+            Issue.record("the same DC asked for a full read")
+            return
+        }
+        #expect(quiet.changed.isEmpty && quiet.gone.isEmpty)
+
+        try dc.modify("""
+            dn: CN=User 00021,\(SambaFixture.people)
+            changetype: modify
+            replace: title
+            title: Changed
+
+            dn: CN=User 00022,\(SambaFixture.people)
+            changetype: delete
+
+            dn: CN=User 00023,\(SambaFixture.people)
+            changetype: modrdn
+            newrdn: CN=User 00023
+            deleteoldrdn: 1
+            newsuperior: OU=Elsewhere,\(SambaFixture.base)
+
+            """)
+        guard case .delta(let delta) = try await connection.usnDelta(Self.request, domainRoot: SambaFixture.base,
+                                                                     since: quiet.checkpoint) else {
+            Issue.record("the same DC asked for a full read")
+            return
+        }
+        #expect(delta.changed.map { guid($0) } == [anchor("E00021")])
+        #expect(delta.changed.first?.strings("title") == ["Changed"])
+        // The move out of OU=People is seen by anyone; the tombstone of the delete only by an
+        // account that may list CN=Deleted Objects (the administrator here, not the sync account).
+        let expected = admin ? [anchor("E00022"), anchor("E00023")] : [anchor("E00023")]
+        // Objects outside the base that changed (e.g. the binding account's logon data) are also
+        // "gone" for this base; only the ones this base held matter.
+        #expect(delta.gone.intersection(all.map(\.anchor)) == Set(expected.compactMap { $0 }))
+        #expect(delta.checkpoint.highestCommittedUSN > quiet.checkpoint.highestCommittedUSN)
+    }
+
+    @Test func anotherDomainControllerForcesAFullRead() async throws {
+        let dc = try SambaFixture.start()
+        let connection = try await LDAPConnection.connect(try ActiveDirectoryTests.settings(dc))
+        var checkpoint = try await connection.usnCheckpoint()
+        checkpoint.dsServiceName = "CN=NTDS Settings,CN=DC2,CN=Servers,CN=Default-First-Site-Name,CN=Sites,CN=Configuration,DC=example,DC=test"
+        guard case .fullRequired(let reason, _) = try await connection.usnDelta(Self.request, domainRoot: SambaFixture.base,
+                                                                                since: checkpoint) else {
+            Issue.record("a checkpoint from another DC was used for a delta")
+            return
+        }
+        #expect(reason.contains("domain controller changed"))
+    }
+}
