@@ -21,12 +21,12 @@ public final class SambaFixture: Sendable {
     public var syncPasswordFile: String { directory.appendingPathComponent("rollcall.pw").path }
     public var adminPasswordFile: String { directory.appendingPathComponent("admin.pw").path }
 
-    public static func start() throws -> SambaFixture {
+    public static func start() async throws -> SambaFixture {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rollcall-samba-\(UUID().uuidString)")
         var lastError = ""
         for _ in 0..<5 {
             let address = try freeLoopbackAddress()
-            let result = try Shell.run(RepositoryPaths.script("samba-start"), [directory.path, address])
+            let result = try await Shell.run(RepositoryPaths.script("samba-start"), [directory.path, address])
             if result.status == 0 {
                 return SambaFixture(directory: directory, address: address)
             }
@@ -46,14 +46,14 @@ public final class SambaFixture: Sendable {
     }
 
     public func stop() {
-        _ = try? Shell.run(RepositoryPaths.script("samba-stop"), [directory.path])
+        _ = try? Shell.runBlocking(RepositoryPaths.script("samba-stop"), [directory.path])
     }
 
     /// Applies an LDIF change as Administrator with ldapmodify.
-    public func modify(_ ldif: String) throws {
+    public func modify(_ ldif: String) async throws {
         let file = directory.appendingPathComponent("change-\(UUID().uuidString).ldif")
         try ldif.write(to: file, atomically: true, encoding: .utf8)
-        let result = try Shell.run("/usr/bin/ldapmodify", ["-x", "-H", uri, "-D", Self.adminUser, "-y", adminPasswordFile, "-f", file.path])
+        let result = try await Shell.run("/usr/bin/ldapmodify", ["-x", "-H", uri, "-D", Self.adminUser, "-y", adminPasswordFile, "-f", file.path])
         guard result.status == 0 else { throw FixtureError("ldapmodify failed: \(result.error)") }
     }
 

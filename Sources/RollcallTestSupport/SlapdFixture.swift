@@ -44,7 +44,7 @@ public final class SlapdFixture: Sendable {
     /// `suffix`, `sizeLimit` (the frontend default; slapd's own is 500) and `dataHasRoot` (the LDIF
     /// brings its own suffix entry, e.g. OpenLDAP's test data) serve foreign test data.
     public static func start(ldif: String, suffix: String = "dc=example,dc=test", sizeLimit: Int = 2000,
-                             dataHasRoot: Bool = false, tlsCiphers: String? = nil) throws -> SlapdFixture {
+                             dataHasRoot: Bool = false, tlsCiphers: String? = nil) async throws -> SlapdFixture {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rollcall-slapd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let data = directory.appendingPathComponent("data.ldif")
@@ -53,7 +53,7 @@ public final class SlapdFixture: Sendable {
         for _ in 0..<5 {
             let port = try freePort()
             let ldapsPort = try freePort()
-            let result = try Shell.run(RepositoryPaths.script("slapd-start"), [directory.path, "\(port)", "\(ldapsPort)", data.path],
+            let result = try await Shell.run(RepositoryPaths.script("slapd-start"), [directory.path, "\(port)", "\(ldapsPort)", data.path],
                                        environment: ["ROLLCALL_SLAPD_SUFFIX": suffix, "ROLLCALL_SLAPD_SIZELIMIT": "\(sizeLimit)",
                                                      "ROLLCALL_SLAPD_DATA_HAS_ROOT": dataHasRoot ? "1" : "0",
                                                      "ROLLCALL_SLAPD_TLS_CIPHERS": tlsCiphers ?? ""])
@@ -80,14 +80,14 @@ public final class SlapdFixture: Sendable {
 
     /// Stops slapd (TERM, by pid).
     public func stop() {
-        _ = try? Shell.run(RepositoryPaths.script("slapd-stop"), [directory.path])
+        _ = try? Shell.runBlocking(RepositoryPaths.script("slapd-stop"), [directory.path])
     }
 
     /// Stops slapd and starts it again on the same data and ports: the syncprov session log is lost,
     /// as after any server restart.
-    public func restart() throws {
+    public func restart() async throws {
         stop()
-        let result = try Shell.run(RepositoryPaths.script("slapd-start"), [directory.path, "\(port)", "\(ldapsPort)"],
+        let result = try await Shell.run(RepositoryPaths.script("slapd-start"), [directory.path, "\(port)", "\(ldapsPort)"],
                                    environment: ["ROLLCALL_SLAPD_RESTART": "1"])
         guard result.status == 0, let pid = Int32(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw FixtureError("slapd did not restart: \(result.error)")
@@ -101,10 +101,10 @@ public final class SlapdFixture: Sendable {
     }
 
     /// Applies an LDIF change as the rootdn with ldapmodify.
-    public func modify(_ ldif: String) throws {
+    public func modify(_ ldif: String) async throws {
         let file = directory.appendingPathComponent("change-\(UUID().uuidString).ldif")
         try ldif.write(to: file, atomically: true, encoding: .utf8)
-        let result = try Shell.run("/usr/bin/ldapmodify", ["-x", "-H", uri, "-D", Self.adminDN, "-y", adminPasswordFile, "-f", file.path])
+        let result = try await Shell.run("/usr/bin/ldapmodify", ["-x", "-H", uri, "-D", Self.adminDN, "-y", adminPasswordFile, "-f", file.path])
         guard result.status == 0 else { throw FixtureError("ldapmodify failed: \(result.error)") }
     }
 
@@ -157,7 +157,18 @@ public enum Shell {
         public var error: String
     }
 
-    public static func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    /// Runs the program on a thread of its own, so the waiting never blocks Swift's cooperative
+    /// pool (on 2 cores, a blocked pool delays every other test's async work by seconds).
+    public static func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Swift.Result { try runBlocking(program, arguments, environment: environment) })
+            }
+        }
+    }
+
+    /// The same, blocking the calling thread (for deinit and other synchronous places).
+    public static func runBlocking(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("rollcall-shell-\(UUID().uuidString)")
         let outPath = scratch.path + ".out"
         let errPath = scratch.path + ".err"

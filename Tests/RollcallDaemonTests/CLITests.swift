@@ -9,16 +9,16 @@ import Testing
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("rollcall").path
     }
 
-    func rollcall(_ arguments: [String]) throws -> Shell.Result {
-        try Shell.run(Self.binary, arguments)
+    func rollcall(_ arguments: [String]) async throws -> Shell.Result {
+        try await Shell.run(Self.binary, arguments)
     }
 
-    @Test func reconcileListEventsShowIdentityAndNeverPrintTheSecret() throws {
-        let world = try ReconcileJobTests.world(people: 3, rows: (1...3).map { ReconcileJobTests.row($0) }.joined() + ReconcileJobTests.row(4))
+    @Test func reconcileListEventsShowIdentityAndNeverPrintTheSecret() async throws {
+        let world = try await ReconcileJobTests.world(people: 3, rows: (1...3).map { ReconcileJobTests.row($0) }.joined() + ReconcileJobTests.row(4))
         let config = world.directory.appendingPathComponent("rollcall.yaml").path
         let secret = try String(contentsOfFile: world.slapd.syncPasswordFile, encoding: .utf8)
 
-        let run = try rollcall(["reconcile", "--config", config, "--json", "--log-level", "trace"])
+        let run = try await rollcall(["reconcile", "--config", config, "--json", "--log-level", "trace"])
         #expect(run.status == 0, "\(run.error)")
         let outcome = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
         let summary = try #require(outcome["summary"] as? [String: Any])
@@ -26,7 +26,7 @@ import Testing
         #expect(summary["matched"] as? Int == 3)
         #expect(!run.output.contains(secret) && !run.error.contains(secret))
 
-        let list = try rollcall(["events", "list", "--config", config, "--after", "1", "--limit", "2"])
+        let list = try await rollcall(["events", "list", "--config", config, "--after", "1", "--limit", "2"])
         #expect(list.status == 0)
         let lines = list.output.split(separator: "\n")
         #expect(lines.count == 2)
@@ -34,35 +34,35 @@ import Testing
         #expect(first["rollcallseq"] as? Int == 2)
         #expect(first["specversion"] as? String == "1.0")
 
-        let show = try rollcall(["identity", "show", "E4", "--config", config])
+        let show = try await rollcall(["identity", "show", "E4", "--config", config])
         #expect(show.status == 0)
         #expect(show.output.contains("dev.rollcall.identity.joiner"))
 
-        let unknown = try rollcall(["identity", "show", "E999", "--config", config])
+        let unknown = try await rollcall(["identity", "show", "E999", "--config", config])
         #expect(unknown.status != 0)
         #expect(unknown.error.contains("no person with HR id E999"))
     }
 
-    @Test func failuresExitNonZeroWithOneLine() throws {
+    @Test func failuresExitNonZeroWithOneLine() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let config = directory.appendingPathComponent("rollcall.yaml")
         try "store: {path: x.sqlite}\nevents: {source: urn:x}\ndirectory: {uri: ldap://127.0.0.1:1, base_dn: dc=x, bindpw: x}\n"
             .write(to: config, atomically: true, encoding: .utf8)
-        let result = try rollcall(["reconcile", "--config", config.path])
+        let result = try await rollcall(["reconcile", "--config", config.path])
         #expect(result.status != 0)
         let lines = result.error.split(separator: "\n")
         #expect(lines.count == 1, "\(result.error)")
         #expect(result.error.contains("directory.bindpw"))
 
-        let world = try ReconcileJobTests.world(people: 1, rows: ReconcileJobTests.row(1))
+        let world = try await ReconcileJobTests.world(people: 1, rows: ReconcileJobTests.row(1))
         world.slapd.kill()
-        let unreachable = try rollcall(["reconcile", "--config", world.directory.appendingPathComponent("rollcall.yaml").path])
+        let unreachable = try await rollcall(["reconcile", "--config", world.directory.appendingPathComponent("rollcall.yaml").path])
         #expect(unreachable.status != 0)
         #expect(unreachable.error.split(separator: "\n").count == 1, "\(unreachable.error)")
         #expect(unreachable.error.contains("reconcile failed: LDAP: could not connect"))
 
-        let bad = try rollcall(["events", "list", "--config", config.path, "--limit", "0"])
+        let bad = try await rollcall(["events", "list", "--config", config.path, "--limit", "0"])
         #expect(bad.status != 0)
         #expect(bad.error.contains("--limit must be positive"))
     }

@@ -26,7 +26,7 @@ import Testing
     }
 
     @Test func deltasSeeChangesAndDeletesAndFallBackToFullReads() async throws {
-        let world = try ReconcileJobTests.world(people: 6, rows: (1...6).map { ReconcileJobTests.row($0) }.joined(),
+        let world = try await ReconcileJobTests.world(people: 6, rows: (1...6).map { ReconcileJobTests.row($0) }.joined(),
                                                 directoryExtra: "  delta: syncrepl\n  full_read_interval_hours: 24")
         let clock = Clock()
         let first = try await run(world, clock)
@@ -41,7 +41,7 @@ import Testing
         #expect(quiet.summary.entriesRead == 6)
 
         // A delete and a rename, seen by the delta.
-        try world.slapd.modify("""
+        try await world.slapd.modify("""
             dn: uid=p2,ou=people,dc=example,dc=test
             changetype: delete
 
@@ -57,8 +57,8 @@ import Testing
         #expect(try world.store().identity("E3")?.account?.dn == "uid=p3-renamed,ou=people,dc=example,dc=test")
 
         // Deleted while the server's session log is lost to a restart: the present list finds it.
-        try world.slapd.modify("dn: uid=p4,ou=people,dc=example,dc=test\nchangetype: delete\n")
-        try world.slapd.restart()
+        try await world.slapd.modify("dn: uid=p4,ou=people,dc=example,dc=test\nchangetype: delete\n")
+        try await world.slapd.restart()
         let afterRestart = try await run(world, clock)
         #expect(afterRestart.directoryRead == "delta")
         #expect(try world.events(after: 7) == ["account.removed \(p4)"])
@@ -76,9 +76,9 @@ import Testing
         #expect(scheduled.summary.entriesRead == 4)
     }
 
-    @Test func syncreplNeedsEntryUUIDAsTheAnchor() throws {
+    @Test func syncreplNeedsEntryUUIDAsTheAnchor() async throws {
         do {
-            _ = try ReconcileJobTests.world(people: 1, rows: ReconcileJobTests.row(1),
+            _ = try await ReconcileJobTests.world(people: 1, rows: ReconcileJobTests.row(1),
                                             directoryExtra: "  delta: syncrepl\n  anchor_attribute: uid")
             Issue.record("syncrepl with a uid anchor was accepted")
         } catch let error as ConfigurationError {

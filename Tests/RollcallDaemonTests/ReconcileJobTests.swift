@@ -42,8 +42,8 @@ import Testing
         }
     }
 
-    static func world(people: Int, rows: String, onBadRows: String = "stop", directoryExtra: String = "") throws -> World {
-        let slapd = try SlapdFixture.start(ldif: (1...people).map(entry).joined())
+    static func world(people: Int, rows: String, onBadRows: String = "stop", directoryExtra: String = "") async throws -> World {
+        let slapd = try await SlapdFixture.start(ldif: (1...people).map(entry).joined())
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let config = """
@@ -81,7 +81,7 @@ import Testing
     }
 
     @Test func joinerMoverLeaverOnceEachAndNothingOnARerun() async throws {
-        let world = try Self.world(people: 10, rows: (1...10).map { Self.row($0) }.joined())
+        let world = try await Self.world(people: 10, rows: (1...10).map { Self.row($0) }.joined())
         let first = try await world.run()
         #expect(first.summary.entriesRead == 10)
         #expect(first.summary.matched == 10)
@@ -102,7 +102,7 @@ import Testing
         #expect(try await world.run().summary.events == 0)
 
         // The joiner's account appears in the directory: it is linked, once.
-        try world.slapd.modify("dn: uid=p11,ou=people,dc=example,dc=test\nchangetype: add\nobjectClass: inetOrgPerson\nuid: p11\ncn: P 11\nsn: P\nemployeeNumber: E11\n")
+        try await world.slapd.modify("dn: uid=p11,ou=people,dc=example,dc=test\nchangetype: add\nobjectClass: inetOrgPerson\nuid: p11\ncn: P 11\nsn: P\nemployeeNumber: E11\n")
         _ = try await world.run()
         #expect(try world.events(after: 13) == ["account.linked E11"])
         let identity = try #require(try world.store().identity("E11"))
@@ -111,7 +111,7 @@ import Testing
     }
 
     @Test func badRowsStopTheRunAndNothingIsApplied() async throws {
-        let world = try Self.world(people: 3, rows: (1...3).map { Self.row($0) }.joined())
+        let world = try await Self.world(people: 3, rows: (1...3).map { Self.row($0) }.joined())
         _ = try await world.run()
         try world.writeHR(Self.row(1, department: "Legal") + "E2,X,Y,Sales,T,Retired,\n" + Self.row(3))
         do {
@@ -129,7 +129,7 @@ import Testing
     }
 
     @Test func skippedBadRowsAreListedAndTheRestIsApplied() async throws {
-        let world = try Self.world(people: 3, rows: Self.row(1) + "E2,X,Y,Sales,T,Active,31/02/2026\n" + Self.row(3), onBadRows: "skip")
+        let world = try await Self.world(people: 3, rows: Self.row(1) + "E2,X,Y,Sales,T,Active,31/02/2026\n" + Self.row(3), onBadRows: "skip")
         let outcome = try await world.run()
         #expect(outcome.summary.rejectedRows == 1)
         #expect(outcome.report.badRowsSkipped)
@@ -145,7 +145,7 @@ import Testing
     }
 
     @Test func aDryRunWritesNothing() async throws {
-        let world = try Self.world(people: 2, rows: Self.row(1) + Self.row(2))
+        let world = try await Self.world(people: 2, rows: Self.row(1) + Self.row(2))
         let outcome = try await world.run(dryRun: true)
         #expect(outcome.summary.events == 2)
         #expect(outcome.runID == nil)
@@ -154,7 +154,7 @@ import Testing
     }
 
     @Test func aDirectoryThatGoesAwayFailsTheRunWithoutEvents() async throws {
-        let world = try Self.world(people: 4, rows: (1...4).map { Self.row($0) }.joined())
+        let world = try await Self.world(people: 4, rows: (1...4).map { Self.row($0) }.joined())
         _ = try await world.run()
         try world.writeHR(Self.row(1, status: "Terminated"))
         world.slapd.kill()
@@ -169,7 +169,7 @@ import Testing
     }
 
     @Test func anHRFeedWithNoRowsIsNotEveryoneLeaving() async throws {
-        let world = try Self.world(people: 3, rows: (1...3).map { Self.row($0) }.joined())
+        let world = try await Self.world(people: 3, rows: (1...3).map { Self.row($0) }.joined())
         _ = try await world.run()
         try world.writeHR("")
         do {

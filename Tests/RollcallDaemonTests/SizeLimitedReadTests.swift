@@ -13,7 +13,7 @@ struct SizeLimitedReadTests {
     @Test func its9282AnonymousRunFailsWithoutAnyEvent() async throws {
         let folder = try #require(RepositoryPaths.externalTestData("openldap-tests"))
         let ldif = try String(contentsOf: folder.appendingPathComponent("its9282-exampledb.ldif"), encoding: .utf8)
-        let slapd = try SlapdFixture.start(ldif: ldif, suffix: "dc=example,dc=com", sizeLimit: 500, dataHasRoot: true)
+        let slapd = try await SlapdFixture.start(ldif: ldif, suffix: "dc=example,dc=com", sizeLimit: 500, dataHasRoot: true)
         let uids = ldif.split(separator: "\n").filter { $0.hasPrefix("uid: ") }.map { $0.dropFirst(5) }
         #expect(uids.count == 999)
 

@@ -25,7 +25,7 @@ import Testing
     }
 
     @Test func usersReadWithDecodedGUIDsSIDsAndAccountControl() async throws {
-        let dc = try SambaFixture.start()
+        let dc = try await SambaFixture.start()
         let accounts = try await Self.people(dc).readAccounts(logger: Logger(label: "test"))
         #expect(accounts.count == 2000)
         #expect(Set(accounts.map(\.anchor)).count == 2000)
@@ -40,7 +40,7 @@ import Testing
     }
 
     @Test func rangeRetrievalReadsAGroupOverFifteenHundred() async throws {
-        let dc = try SambaFixture.start()
+        let dc = try await SambaFixture.start()
         let connection = try await LDAPConnection.connect(try Self.settings(dc))
         let members = try await connection.allValues(of: "member", in: "CN=Group Big,\(SambaFixture.groups)")
         #expect(members.count == 1600)
@@ -50,10 +50,10 @@ import Testing
     }
 
     @Test func aRecreatedAccountIsANewAnchor() async throws {
-        let dc = try SambaFixture.start()
+        let dc = try await SambaFixture.start()
         let before = try await Self.people(dc).readAccounts(logger: Logger(label: "test"))
         let old = try #require(before.first { $0.correlationValue == "E00005" })
-        try dc.modify("""
+        try await dc.modify("""
             dn: CN=User 00005,\(SambaFixture.people)
             changetype: delete
 
@@ -76,7 +76,7 @@ import Testing
 
 @Suite struct DirSyncTests {
     @Test func changesAndDeletesSinceTheCookie() async throws {
-        let dc = try SambaFixture.start()
+        let dc = try await SambaFixture.start()
         let connection = try await LDAPConnection.connect(try ActiveDirectoryTests.settings(dc, admin: true))
         let attributes = ["objectGUID", "sAMAccountName", "title", "isDeleted"]
         let filter = "(&(objectClass=user)(sAMAccountName=u0001*))"
@@ -91,7 +91,7 @@ import Testing
         let quiet = try await connection.dirSync(baseDN: SambaFixture.base, filter: filter, attributes: attributes, cookie: initial.cookie)
         #expect(quiet.entries.isEmpty)
 
-        try dc.modify("""
+        try await dc.modify("""
             dn: CN=User 00011,\(SambaFixture.people)
             changetype: modify
             replace: title
@@ -110,7 +110,7 @@ import Testing
     }
 
     @Test func withoutTheReplicationRightTheErrorSaysSo() async throws {
-        let dc = try SambaFixture.start()
+        let dc = try await SambaFixture.start()
         let connection = try await LDAPConnection.connect(try ActiveDirectoryTests.settings(dc))
         do {
             _ = try await connection.dirSync(baseDN: SambaFixture.base, filter: "(objectClass=user)", attributes: ["objectGUID"], cookie: nil)
@@ -131,7 +131,7 @@ import Testing
 
     @Test(arguments: [false, true])
     func changesDeletesAndMovesOutOfScope(admin: Bool) async throws {
-        let dc = try SambaFixture.start()
+        let dc = try await SambaFixture.start()
         let connection = try await LDAPConnection.connect(try ActiveDirectoryTests.settings(dc, admin: admin))
         let all = try await ActiveDirectoryTests.people(dc).readAccounts(logger: Logger(label: "test"))
         let anchor = { (employee: String) in all.first { $0.correlationValue == employee }?.anchor }
@@ -145,7 +145,7 @@ import Testing
         }
         #expect(quiet.changed.isEmpty && quiet.gone.isEmpty)
 
-        try dc.modify("""
+        try await dc.modify("""
             dn: CN=User 00021,\(SambaFixture.people)
             changetype: modify
             replace: title
@@ -178,7 +178,7 @@ import Testing
     }
 
     @Test func anotherDomainControllerForcesAFullRead() async throws {
-        let dc = try SambaFixture.start()
+        let dc = try await SambaFixture.start()
         let connection = try await LDAPConnection.connect(try ActiveDirectoryTests.settings(dc))
         var checkpoint = try await connection.usnCheckpoint()
         checkpoint.dsServiceName = "CN=NTDS Settings,CN=DC2,CN=Servers,CN=Default-First-Site-Name,CN=Sites,CN=Configuration,DC=example,DC=test"

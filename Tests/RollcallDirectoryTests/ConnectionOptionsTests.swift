@@ -6,7 +6,7 @@ import Testing
 /// Failover URIs, SASL EXTERNAL (ldapi:// and TLS client certificates), minimum TLS version.
 @Suite struct ConnectionOptionsTests {
     @Test func failsOverToTheNextURI() async throws {
-        let slapd = try SlapdFixture.start(ldif: DirectoryReadTests.people(2))
+        let slapd = try await SlapdFixture.start(ldif: DirectoryReadTests.people(2))
         let closed = try SlapdFixture.freePort()
         let connection = try await LDAPConnection.connect(LDAPSettings(uri: "ldap://127.0.0.1:\(closed) \(slapd.uri)", security: .none,
                                                                        networkTimeoutSeconds: 2))
@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test func saslExternalOverLdapiUsesThePeerCredentials() async throws {
-        let slapd = try SlapdFixture.start(ldif: DirectoryReadTests.people(2))
+        let slapd = try await SlapdFixture.start(ldif: DirectoryReadTests.people(2))
         var settings = LDAPSettings(uri: slapd.ldapiURI, security: .none)
         settings.bind = .saslExternal
         let connection = try await LDAPConnection.connect(settings)
@@ -36,7 +36,7 @@ import Testing
     }
 
     @Test func saslExternalOverTLSUsesTheClientCertificate() async throws {
-        let slapd = try SlapdFixture.start(ldif: DirectoryReadTests.people(2))
+        let slapd = try await SlapdFixture.start(ldif: DirectoryReadTests.people(2))
         var settings = LDAPSettings(uri: slapd.uri, security: .startTLS, caFile: slapd.caFile)
         settings.bind = .saslExternal
         settings.clientCertificateFile = slapd.clientCertificateFile
@@ -46,7 +46,7 @@ import Testing
     }
 
     @Test func saslExternalWithoutAnIdentityIsRefused() async throws {
-        let slapd = try SlapdFixture.start(ldif: "")
+        let slapd = try await SlapdFixture.start(ldif: "")
         var settings = LDAPSettings(uri: slapd.uri, security: .none)
         settings.bind = .saslExternal
         do {
@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test func aMinimumTLSVersionRefusesAnOlderServer() async throws {
-        let slapd = try SlapdFixture.start(ldif: "", tlsCiphers: "NORMAL:-VERS-TLS1.3")
+        let slapd = try await SlapdFixture.start(ldif: "", tlsCiphers: "NORMAL:-VERS-TLS1.3")
         var settings = LDAPSettings(uri: slapd.ldapsURI, security: .ldaps, caFile: slapd.caFile, networkTimeoutSeconds: 3)
         settings.minimumTLSVersion = .tls12
         _ = try await LDAPConnection.connect(settings)

@@ -40,7 +40,7 @@ import Testing
     }
 
     @Test func pagedReadReturnsEveryEntryWithItsAnchor() async throws {
-        let slapd = try SlapdFixture.start(ldif: Self.people(50))
+        let slapd = try await SlapdFixture.start(ldif: Self.people(50))
         let reader = DirectoryReader(settings: try settings(slapd), request: request(pageSize: 7), mapping: Self.mapping)
         let accounts = try await reader.readAccounts(logger: Self.logger)
         #expect(accounts.count == 50)
@@ -52,7 +52,7 @@ import Testing
     }
 
     @Test func pagesArriveOneAtATime() async throws {
-        let slapd = try SlapdFixture.start(ldif: Self.people(25))
+        let slapd = try await SlapdFixture.start(ldif: Self.people(25))
         let connection = try await LDAPConnection.connect(try settings(slapd))
         let sizes = Mutex<[Int]>([])
         var search = request(pageSize: 10)
@@ -63,22 +63,22 @@ import Testing
     }
 
     @Test func startTLSWithTheConfiguredCAFile() async throws {
-        let slapd = try SlapdFixture.start(ldif: Self.people(3))
+        let slapd = try await SlapdFixture.start(ldif: Self.people(3))
         let reader = DirectoryReader(settings: try settings(slapd, security: .startTLS, caFile: slapd.caFile),
                                      request: request(), mapping: Self.mapping)
         #expect(try await reader.readAccounts(logger: Self.logger).count == 3)
     }
 
     @Test func ldapsWithTheConfiguredCAFile() async throws {
-        let slapd = try SlapdFixture.start(ldif: Self.people(3))
+        let slapd = try await SlapdFixture.start(ldif: Self.people(3))
         let reader = DirectoryReader(settings: try settings(slapd, uri: slapd.ldapsURI, security: .ldaps, caFile: slapd.caFile),
                                      request: request(), mapping: Self.mapping)
         #expect(try await reader.readAccounts(logger: Self.logger).count == 3)
     }
 
     @Test func anUntrustedCertificateFailsAtTheTLSStep() async throws {
-        let slapd = try SlapdFixture.start(ldif: Self.people(1))
-        let other = try SlapdFixture.start(ldif: "")  // its own CA, which did not sign slapd's certificate
+        let slapd = try await SlapdFixture.start(ldif: Self.people(1))
+        let other = try await SlapdFixture.start(ldif: "")  // its own CA, which did not sign slapd's certificate
         for (uri, security) in [(slapd.uri, LDAPSettings.Security.startTLS), (slapd.ldapsURI, .ldaps)] {
             do {
                 _ = try await LDAPConnection.connect(try settings(slapd, uri: uri, security: security, caFile: other.caFile))
@@ -91,7 +91,7 @@ import Testing
     }
 
     @Test func aWrongPasswordFailsTheBindAndIsNotPrinted() async throws {
-        let slapd = try SlapdFixture.start(ldif: "")
+        let slapd = try await SlapdFixture.start(ldif: "")
         var bad = try settings(slapd)
         bad.bindPassword = Array("hunter2-not-it".utf8)
         do {
@@ -106,7 +106,7 @@ import Testing
     }
 
     @Test func aSizeLimitedReadFailsInsteadOfReturningPart() async throws {
-        let slapd = try SlapdFixture.start(ldif: Self.people(12))
+        let slapd = try await SlapdFixture.start(ldif: Self.people(12))
         let reader = DirectoryReader(settings: try settings(slapd, bindDN: SlapdFixture.limitedDN), request: request(pageSize: 3),
                                      mapping: Self.mapping)
         do {
@@ -120,7 +120,7 @@ import Testing
     }
 
     @Test func aServerLostMidReadFailsTheRead() async throws {
-        let slapd = try SlapdFixture.start(ldif: Self.people(40))
+        let slapd = try await SlapdFixture.start(ldif: Self.people(40))
         let connection = try await LDAPConnection.connect(try settings(slapd))
         let pages = Mutex(0)
         do {
@@ -138,7 +138,7 @@ import Testing
     }
 
     @Test func anEntryWithoutAnAnchorFailsNamingItsDN() async throws {
-        let slapd = try SlapdFixture.start(ldif: Self.people(2) + """
+        let slapd = try await SlapdFixture.start(ldif: Self.people(2) + """
             dn: uid=nonumber,ou=people,dc=example,dc=test
             objectClass: inetOrgPerson
             uid: nonumber

@@ -36,7 +36,7 @@ import Testing
 
     /// Against slapd: an injected id matches only an entry whose value is literally that text.
     @Test func injectionsMatchOnlyTheLiteralValue() async throws {
-        let slapd = try SlapdFixture.start(ldif: """
+        let slapd = try await SlapdFixture.start(ldif: """
             dn: uid=p1,ou=people,dc=example,dc=test
             objectClass: inetOrgPerson
             uid: p1

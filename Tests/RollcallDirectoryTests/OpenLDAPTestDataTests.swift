@@ -21,7 +21,7 @@ struct OpenLDAPTestDataTests {
 
     /// test.ldif: a base64 value with leading and trailing spaces, folded DNs, multi-valued cn.
     @Test func base64AndFoldedValuesArriveIntact() async throws {
-        let slapd = try SlapdFixture.start(ldif: try Self.data("test.ldif"), suffix: "dc=example,dc=com", dataHasRoot: true)
+        let slapd = try await SlapdFixture.start(ldif: try Self.data("test.ldif"), suffix: "dc=example,dc=com", dataHasRoot: true)
         let reader = DirectoryReader(
             settings: try Self.syncSettings(slapd),
             request: SearchRequest(baseDN: "ou=People,dc=example,dc=com", filter: "(objectClass=OpenLDAPperson)", attributes: []),
@@ -35,7 +35,7 @@ struct OpenLDAPTestDataTests {
 
     /// its9282: 999 people behind slapd's default 500-entry size limit.
     @Test func aSizeLimitedAnonymousReadFailsAndTheSyncAccountReadsAll() async throws {
-        let slapd = try SlapdFixture.start(ldif: try Self.data("its9282-exampledb.ldif"), suffix: "dc=example,dc=com",
+        let slapd = try await SlapdFixture.start(ldif: try Self.data("its9282-exampledb.ldif"), suffix: "dc=example,dc=com",
                                            sizeLimit: 500, dataHasRoot: true)
         let request = SearchRequest(baseDN: "dc=example,dc=com", filter: "(objectClass=inetOrgPerson)", attributes: [], pageSize: 100)
         let mapping = AccountMapping(anchorAttribute: "entryUUID", correlationAttribute: "uid")

@@ -49,11 +49,11 @@ final class LogCollector: Sendable {
     }
 
     @Test func aServerBackWithinTheRetriesIsRead() async throws {
-        let slapd = try SlapdFixture.start(ldif: DirectoryReadTests.people(5))
+        let slapd = try await SlapdFixture.start(ldif: DirectoryReadTests.people(5))
         slapd.stop()
         let restart = Task {
             try await Task.sleep(for: .milliseconds(700))
-            try slapd.restart()
+            try await slapd.restart()
         }
         let collector = LogCollector()
         let logger = Logger(label: "test") { _ in collector.handler() }

@@ -25,7 +25,7 @@ import Testing
     static func uuid(_ entry: LDAPEntry) -> String { entry.strings("entryUUID")?.first ?? "" }
 
     @Test func aFirstRefreshListsEverythingAndADeltaOnlyWhatChanged() async throws {
-        let slapd = try SlapdFixture.start(ldif: DirectoryReadTests.people(20))
+        let slapd = try await SlapdFixture.start(ldif: DirectoryReadTests.people(20))
         let initial = try await refresh(slapd, cookie: nil)
         #expect(initial.changed.count == 20)
         #expect(initial.completeness == .presentsListed)
@@ -37,7 +37,7 @@ import Testing
         #expect(quiet.changed.isEmpty)
         #expect(quiet.deleted.isEmpty)
 
-        try slapd.modify("""
+        try await slapd.modify("""
             dn: uid=p3,ou=people,dc=example,dc=test
             changetype: modify
             replace: title
@@ -64,12 +64,12 @@ import Testing
     }
 
     @Test func afterARestartTheStaleCookieGetsAPresentList() async throws {
-        let slapd = try SlapdFixture.start(ldif: DirectoryReadTests.people(10))
+        let slapd = try await SlapdFixture.start(ldif: DirectoryReadTests.people(10))
         let initial = try await refresh(slapd, cookie: nil)
         let uuidOf = Dictionary(uniqueKeysWithValues: initial.changed.map { ($0.dn, Self.uuid($0)) })
         // The delete happens before the restart, so only the lost session log knew about it.
-        try slapd.modify("dn: uid=p2,ou=people,dc=example,dc=test\nchangetype: delete\n")
-        try slapd.restart()
+        try await slapd.modify("dn: uid=p2,ou=people,dc=example,dc=test\nchangetype: delete\n")
+        try await slapd.restart()
         let after = try await refresh(slapd, cookie: initial.cookie)
         // slapd 2.5 without its session log answers with the list of present entries.
         #expect(after.completeness == .presentsListed)
@@ -85,7 +85,7 @@ import Testing
     }
 
     @Test func anUnknownCookieIsAFullRefreshOrARefreshRequired() async throws {
-        let slapd = try SlapdFixture.start(ldif: DirectoryReadTests.people(4))
+        let slapd = try await SlapdFixture.start(ldif: DirectoryReadTests.people(4))
         let connection = try await connect(slapd)
         let outcome = try await connection.syncReplRefresh(Self.request, cookie: Array("rid=000,csn=20000101000000.000000Z#000000#000#000000".utf8))
         switch outcome {
@@ -101,7 +101,7 @@ import Testing
 /// refreshAndPersist: a change made with ldapmodify arrives while the stream is open.
 @Suite struct PersistentSyncTests {
     @Test func anLdapmodifyArrivesWithinASecond() async throws {
-        let slapd = try SlapdFixture.start(ldif: DirectoryReadTests.people(3))
+        let slapd = try await SlapdFixture.start(ldif: DirectoryReadTests.people(3))
         let password = try Array(Data(contentsOf: URL(fileURLWithPath: slapd.syncPasswordFile)))
         let connection = try await LDAPConnection.connect(LDAPSettings(uri: slapd.uri, security: .none, bindDN: SlapdFixture.syncDN,
                                                                        bindPassword: password))
@@ -115,7 +115,7 @@ import Testing
 
         // Measured from the moment ldapmodify returns (the change is committed), so the time to
         // start the ldapmodify process on a loaded machine does not count.
-        try slapd.modify("dn: uid=p2,ou=people,dc=example,dc=test\nchangetype: modify\nreplace: title\ntitle: Live\n")
+        try await slapd.modify("dn: uid=p2,ou=people,dc=example,dc=test\nchangetype: modify\nreplace: title\ntitle: Live\n")
         let clock = ContinuousClock()
         let start = clock.now
         let change = try await iterator.next()
@@ -128,7 +128,7 @@ import Testing
         #expect(entry.strings("title") == ["Live"])
         #expect(elapsed < .seconds(1), "arrived after \(elapsed)")
 
-        try slapd.modify("dn: uid=p3,ou=people,dc=example,dc=test\nchangetype: delete\n")
+        try await slapd.modify("dn: uid=p3,ou=people,dc=example,dc=test\nchangetype: delete\n")
         guard case .deleted(let uuid) = try #require(try await iterator.next()) else {
             Issue.record("expected a deletion")
             return
@@ -137,7 +137,7 @@ import Testing
     }
 
     @Test func theStreamFailsWhenTheServerGoesAway() async throws {
-        let slapd = try SlapdFixture.start(ldif: DirectoryReadTests.people(2))
+        let slapd = try await SlapdFixture.start(ldif: DirectoryReadTests.people(2))
         let password = try Array(Data(contentsOf: URL(fileURLWithPath: slapd.syncPasswordFile)))
         let connection = try await LDAPConnection.connect(LDAPSettings(uri: slapd.uri, security: .none, bindDN: SlapdFixture.syncDN,
                                                                        bindPassword: password))
