@@ -42,7 +42,11 @@ public struct Configuration: Sendable, Decodable {
         public var operationTimeoutSeconds: Int?
         public var anchorAttribute: String?
         public var attributes: [String]?
-        /// none (default: every run reads everything) | syncrepl (RFC 4533 deltas between full reads)
+        /// openldap (default) | active_directory
+        public var kind: String?
+        /// Active Directory: the naming context's root (default: the DC= part of base_dn).
+        public var domainRoot: String?
+        /// none (default: every run reads everything) | syncrepl (OpenLDAP) | dirsync | usn (Active Directory)
         public var delta: String?
         public var fullReadIntervalHours: Double?
 
@@ -60,7 +64,8 @@ public struct Configuration: Sendable, Decodable {
             case networkTimeoutSeconds = "network_timeout_seconds"
             case operationTimeoutSeconds = "operation_timeout_seconds"
             case anchorAttribute = "anchor_attribute"
-            case delta
+            case delta, kind
+            case domainRoot = "domain_root"
             case fullReadIntervalHours = "full_read_interval_hours"
         }
     }
@@ -133,7 +138,7 @@ enum ConfigurationKeys {
             "bind_dn": .scalar, "bind_password_file": .scalar, "base_dn": .scalar, "scope": .scalar,
             "filter": .scalar, "page_size": .scalar, "network_timeout_seconds": .scalar,
             "operation_timeout_seconds": .scalar, "anchor_attribute": .scalar, "attributes": .list,
-            "delta": .scalar, "full_read_interval_hours": .scalar,
+            "delta": .scalar, "full_read_interval_hours": .scalar, "kind": .scalar, "domain_root": .scalar,
         ]),
         "hr": .section([
             "csv": .section([

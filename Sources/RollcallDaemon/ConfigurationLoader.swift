@@ -18,6 +18,9 @@ public struct ResolvedConfiguration: Sendable {
     public var skipBadRows: Bool
     public var correlation: CorrelationKey
     public var delta: DeltaMode
+    public var kind: DirectoryKind
+    /// Active Directory: the naming context's root, where DirSync, tombstones and moves are read.
+    public var domainRoot: String
     /// With deltas on, a full read happens at least this often (seconds).
     public var fullReadInterval: Double
     public var retry: RetryPolicy
@@ -26,7 +29,18 @@ public struct ResolvedConfiguration: Sendable {
 /// How the directory is read between full reads.
 public enum DeltaMode: String, Sendable, CaseIterable {
     case none
+    /// OpenLDAP: RFC 4533 refreshOnly.
     case syncrepl
+    /// Active Directory: the DirSync control (needs "Replicating Directory Changes").
+    case dirsync
+    /// Active Directory: uSNChanged windows (read rights only; deletes only where tombstones are visible).
+    case usn
+}
+
+/// Which kind of directory server.
+public enum DirectoryKind: String, Sendable, CaseIterable {
+    case openldap
+    case activeDirectory = "active_directory"
 }
 
 /// Reads and checks a configuration file. Every problem names its key.

@@ -34,10 +34,13 @@ struct ConfigurationValidator {
         guard !raw.correlation.directoryAttribute.isEmpty else {
             throw fail("correlation.directory_attribute", "must name an attribute, e.g. employeeNumber")
         }
-        let mapping = AccountMapping(anchorAttribute: directory.anchorAttribute ?? "entryUUID",
+        let kind = try enumValue(directory.kind ?? "openldap", key: "directory.kind", DirectoryKind.self)
+        let mapping = AccountMapping(anchorAttribute: directory.anchorAttribute ?? (kind == .activeDirectory ? "objectGUID" : "entryUUID"),
                                      correlationAttribute: raw.correlation.directoryAttribute,
                                      extraAttributes: directory.attributes ?? [])
-        let search = SearchRequest(baseDN: directory.baseDN, scope: scope, filter: filter, attributes: [], pageSize: pageSize)
+        // Active Directory: no continuation references to other domains (referrals are off anyway).
+        let search = SearchRequest(baseDN: directory.baseDN, scope: scope, filter: filter, attributes: [], pageSize: pageSize,
+                                   controls: kind == .activeDirectory ? [SearchRequest.domainScope] : [])
         let passwordFile = try directory.bindPasswordFile.map { path throws(ConfigurationError) in
             let resolved = absolute(path)
             guard FileManager.default.isReadableFile(atPath: resolved) else {
@@ -60,11 +63,24 @@ struct ConfigurationValidator {
         if delta == .syncrepl && mapping.anchorAttribute.lowercased() != "entryuuid" {
             throw fail("directory.delta", "syncrepl reports entries by entryUUID; set directory.anchor_attribute to entryUUID or use delta: none")
         }
+        if delta == .syncrepl && kind != .openldap {
+            throw fail("directory.delta", "syncrepl is OpenLDAP's; Active Directory uses dirsync or usn")
+        }
+        if (delta == .dirsync || delta == .usn) && kind != .activeDirectory {
+            throw fail("directory.delta", "\(delta.rawValue) is Active Directory's; set directory.kind: active_directory, or use syncrepl for OpenLDAP")
+        }
+        if (delta == .dirsync || delta == .usn) && mapping.anchorAttribute.lowercased() != "objectguid" {
+            throw fail("directory.delta", "\(delta.rawValue) reports objects by objectGUID; set directory.anchor_attribute to objectGUID")
+        }
+        let domainRoot = directory.domainRoot ?? directory.baseDN.split(separator: ",")
+            .filter { $0.trimmingCharacters(in: .whitespaces).lowercased().hasPrefix("dc=") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ",")
         let hours = directory.fullReadIntervalHours ?? 24
         guard hours > 0 else { throw fail("directory.full_read_interval_hours", "must be positive") }
         return ResolvedConfiguration(file: file, storePath: absolute(raw.store.path), eventSource: raw.events.source,
                                      ldap: ldap, bindPasswordFile: passwordFile, search: search, mapping: mapping,
-                                     csv: csv, skipBadRows: skip, correlation: correlation, delta: delta,
+                                     csv: csv, skipBadRows: skip, correlation: correlation, delta: delta, kind: kind,
+                                     domainRoot: domainRoot,
                                      fullReadInterval: hours * 3600, retry: try retryPolicy(directory.retry))
     }
 

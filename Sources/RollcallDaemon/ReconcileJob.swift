@@ -146,7 +146,37 @@ public struct ReconcileJob: Sendable {
             let accounts = DirectoryDelta.apply(stored: state.accounts, changed: read.changed, deleted: read.deleted,
                                                 present: read.present)
             return (accounts, "delta", read.cookie)
+        case .dirsync, .usn:
+            return try await readActiveDirectory(reader: reader, store: store, state: state, forceFull: forceFull, now: now)
         }
+    }
+
+    /// Active Directory deltas: DirSync (the cookie is DirSync's) or uSNChanged (the cookie is the
+    /// JSON of a `USNCheckpoint`). A delta only names what changed; the changed accounts are read whole.
+    private func readActiveDirectory(reader: DirectoryReader, store: Store, state: StoredState, forceFull: Bool,
+                                     now: Date) async throws -> (accounts: [DirectoryAccount], kind: String, cookie: [UInt8]?) {
+        let root = configuration.domainRoot
+        let checkpoint = try store.directoryCheckpoint()
+        let fullDue = forceFull || checkpoint.cookie == nil
+            || checkpoint.lastFullRead.map { now.timeIntervalSince($0) >= configuration.fullReadInterval } ?? true
+        if configuration.delta == .dirsync {
+            if !fullDue, let cookie = checkpoint.cookie {
+                let delta = try await reader.dirSyncDelta(domainRoot: root, cookie: cookie, logger: logger)
+                let accounts = DirectoryDelta.apply(stored: state.accounts, changed: delta.changed, deleted: delta.gone, present: nil)
+                return (accounts, "delta", delta.cookie)
+            }
+            let full = try await reader.dirSyncFull(domainRoot: root, logger: logger)
+            return (full.accounts, "full", full.cookie)
+        }
+        if !fullDue, let cookie = checkpoint.cookie, let since = try? JSONDecoder().decode(USNCheckpoint.self, from: Data(cookie)),
+           let delta = try await reader.usnDelta(domainRoot: root, since: since, logger: logger) {
+            let accounts = DirectoryDelta.apply(stored: state.accounts, changed: delta.changed, deleted: delta.gone, present: nil)
+            return (accounts, "delta", Array(try JSONEncoder().encode(delta.checkpoint)))
+        }
+        // Checkpoint first: whatever commits during the full read is in the next window.
+        let start = try await reader.usnCheckpoint(logger: logger)
+        let accounts = try await reader.readAccounts(logger: logger)
+        return (accounts, "full", Array(try JSONEncoder().encode(start)))
     }
 
     static func oneLine(_ error: any Error) -> String {

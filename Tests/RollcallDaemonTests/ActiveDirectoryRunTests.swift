@@ -1,0 +1,81 @@
+import Foundation
+import Logging
+import RollcallCore
+import RollcallDaemon
+import RollcallStore
+import RollcallTestSupport
+import Testing
+
+/// Whole runs against a real Samba AD DC, with DirSync and with uSNChanged deltas.
+@Suite struct ActiveDirectoryRunTests {
+    @Test(arguments: ["dirsync", "usn"])
+    func deltasSeeDeletesMovesAndChanges(mode: String) async throws {
+        let dc = try await SambaFixture.start()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ad-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try ("id,status\n" + (1...9).map { String(format: "E%05d,Active\n", $0) }.joined())
+            .write(to: directory.appendingPathComponent("hr.csv"), atomically: true, encoding: .utf8)
+        let config = """
+            store: {path: rollcall.sqlite}
+            events: {source: "urn:rollcall:ad"}
+            directory:
+              kind: active_directory
+              uri: \(dc.uri)
+              security: none
+              allow_insecure: true
+              bind_dn: \(SambaFixture.adminUser)
+              bind_password_file: \(dc.adminPasswordFile)
+              base_dn: \(SambaFixture.people)
+              filter: (&(objectClass=user)(sAMAccountName=u0000*))
+              attributes: [sAMAccountName, title, userAccountControl]
+              delta: \(mode)
+            hr:
+              csv:
+                path: hr.csv
+                columns: {employee_id: id, status: status}
+            correlation: {hr_field: employee_id, directory_attribute: employeeID}
+            """
+        let file = directory.appendingPathComponent("rollcall.yaml")
+        try config.write(to: file, atomically: true, encoding: .utf8)
+        let configuration = try ConfigurationLoader.load(path: file.path)
+        let job = ReconcileJob(configuration: configuration, logger: Logger(label: "test"))
+        let store = try Store.open(path: configuration.storePath)
+
+        let first = try await job.run(dryRun: false)
+        #expect(first.directoryRead == "full")
+        #expect(first.summary.matched == 9)
+        let anchors = Dictionary(uniqueKeysWithValues: try store.loadState().links.map { ($0.employeeID, $0.anchor) })
+        #expect(anchors.values.allSatisfy { UUID(uuidString: $0) != nil })
+
+        let quiet = try await job.run(dryRun: false)
+        #expect(quiet.directoryRead == "delta")
+        #expect(quiet.summary.events == 0)
+
+        try await dc.modify("""
+            dn: CN=User 00003,\(SambaFixture.people)
+            changetype: delete
+
+            dn: CN=User 00004,\(SambaFixture.people)
+            changetype: modrdn
+            newrdn: CN=User 00004
+            deleteoldrdn: 1
+            newsuperior: OU=Elsewhere,\(SambaFixture.base)
+
+            dn: CN=User 00005,\(SambaFixture.people)
+            changetype: modify
+            replace: title
+            title: Promoted
+
+            """)
+        let delta = try await job.run(dryRun: false)
+        #expect(delta.directoryRead == "delta")
+        let removed = try store.events(after: 9).filter { $0.type == "dev.rollcall.account.removed" }.map(\.subject)
+        #expect(Set(removed) == Set([anchors["E00003"], anchors["E00004"]].compactMap { $0 }))
+        #expect(try store.identity("E00005")?.account?.attributes["title"] == .array(["Promoted"]))
+
+        let full = try await job.run(dryRun: false, forceFull: true)
+        #expect(full.directoryRead == "full")
+        #expect(full.summary.events == 0)
+        #expect(full.summary.entriesRead == 7)
+    }
+}
