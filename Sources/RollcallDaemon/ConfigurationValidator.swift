@@ -60,14 +60,14 @@ struct ConfigurationValidator {
             throw fail("correlation.hr_field", "email correlation needs hr.csv.columns.email")
         }
         let delta = try enumValue(directory.delta ?? "none", key: "directory.delta", DeltaMode.self)
-        if delta == .syncrepl && mapping.anchorAttribute.lowercased() != "entryuuid" {
-            throw fail("directory.delta", "syncrepl reports entries by entryUUID; set directory.anchor_attribute to entryUUID or use delta: none")
-        }
         if delta == .syncrepl && kind != .openldap {
             throw fail("directory.delta", "syncrepl is OpenLDAP's; Active Directory uses dirsync or usn")
         }
         if (delta == .dirsync || delta == .usn) && kind != .activeDirectory {
             throw fail("directory.delta", "\(delta.rawValue) is Active Directory's; set directory.kind: active_directory, or use syncrepl for OpenLDAP")
+        }
+        if delta == .syncrepl && mapping.anchorAttribute.lowercased() != "entryuuid" {
+            throw fail("directory.delta", "syncrepl reports entries by entryUUID; set directory.anchor_attribute to entryUUID or use delta: none")
         }
         if (delta == .dirsync || delta == .usn) && mapping.anchorAttribute.lowercased() != "objectguid" {
             throw fail("directory.delta", "\(delta.rawValue) reports objects by objectGUID; set directory.anchor_attribute to objectGUID")

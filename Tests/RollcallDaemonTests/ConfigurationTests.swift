@@ -90,6 +90,9 @@ import Testing
         ("  security: starttls", "  security: starttls\n  tls_min_version: \"1.1\"", "directory.tls_min_version", "is not one of"),
         ("  security: starttls", "  security: starttls\n  retry: {attempts: 0}", "directory.retry.attempts", "between 1 and 100"),
         ("  security: starttls", "  security: starttls\n  delta: sometimes", "directory.delta", "is not one of"),
+        ("  security: starttls", "  security: starttls\n  delta: dirsync", "directory.delta", "Active Directory's"),
+        ("  security: starttls", "  security: starttls\n  kind: active_directory\n  delta: syncrepl", "directory.delta", "OpenLDAP's"),
+        ("  security: starttls", "  security: starttls\n  kind: novell", "directory.kind", "is not one of"),
     ])
     func problemsNameTheirKey(replace: String, with: String, key: String, reason: String) throws {
         #expect(Self.valid.contains(replace), "test setup: \(replace)")
@@ -107,6 +110,15 @@ import Testing
                                   with: "  uri: ldapi://%2Frun%2Fslapd%2Fldapi\n  bind: sasl_external"))
         #expect(local.ldap.bind == .saslExternal)
         #expect(local.ldap.security == .none)
+    }
+
+    @Test func activeDirectoryDefaults() throws {
+        let ad = try load(Self.valid.replacingOccurrences(of: "  security: starttls", with: "  security: starttls\n  kind: active_directory\n  delta: usn")
+            .replacingOccurrences(of: "base_dn: ou=people,dc=example,dc=test", with: "base_dn: OU=People,DC=corp,DC=example,DC=com"))
+        #expect(ad.mapping.anchorAttribute == "objectGUID")
+        #expect(ad.domainRoot == "DC=corp,DC=example,DC=com")
+        #expect(ad.search.controls == ["1.2.840.113556.1.4.1339"])
+        #expect(ad.delta == .usn)
     }
 
     @Test func unknownKeysCarryTheirLine() throws {
