@@ -102,9 +102,7 @@ import Testing
 @Suite struct PersistentSyncTests {
     @Test func anLdapmodifyArrivesWithinASecond() async throws {
         let slapd = try await SlapdFixture.start(ldif: DirectoryReadTests.people(3))
-        let password = try Array(Data(contentsOf: URL(fileURLWithPath: slapd.syncPasswordFile)))
-        let connection = try await LDAPConnection.connect(LDAPSettings(uri: slapd.uri, security: .none, bindDN: SlapdFixture.syncDN,
-                                                                       bindPassword: password))
+        let connection = try await SyncReplTests().connect(slapd)
         var iterator = connection.persistentChanges(SyncReplTests.request).makeAsyncIterator()
         var refreshed: [String] = []
         while let change = try await iterator.next() {
@@ -138,9 +136,7 @@ import Testing
 
     @Test func theStreamFailsWhenTheServerGoesAway() async throws {
         let slapd = try await SlapdFixture.start(ldif: DirectoryReadTests.people(2))
-        let password = try Array(Data(contentsOf: URL(fileURLWithPath: slapd.syncPasswordFile)))
-        let connection = try await LDAPConnection.connect(LDAPSettings(uri: slapd.uri, security: .none, bindDN: SlapdFixture.syncDN,
-                                                                       bindPassword: password))
+        let connection = try await SyncReplTests().connect(slapd)
         var iterator = connection.persistentChanges(SyncReplTests.request).makeAsyncIterator()
         while let change = try await iterator.next() {
             if case .refreshDone = change { break }
