@@ -31,7 +31,6 @@ extension DirectoryReader {
                             detail: "syncrepl reports entries by entryUUID; directory.anchor_attribute must be entryUUID")
         }
         let connection = try await LDAPConnection.connect(settings)
-        defer { _ = connection }
         var outcome = try await connection.syncReplRefresh(request, cookie: cookie)
         var rejected = false
         if case .refreshRequired = outcome {

@@ -73,7 +73,6 @@ public struct DirectoryReader: Sendable {
 
     private func readAccountsOnce(logger: Logger) async throws -> [DirectoryAccount] {
         let connection = try await LDAPConnection.connect(settings)
-        defer { _ = connection }
         logger.debug("directory connected", metadata: ["ldap.uri": "\(settings.uri)", "ldap.base": "\(request.baseDN)"])
         let collected = Mutex<[DirectoryAccount]>([])
         let mapping = self.mapping

@@ -59,6 +59,12 @@ extension LDAPConnection {
         }
         let stored = session.pointee.ls_cookie
         let newCookie = stored.bv_val.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(stored.bv_len))) } ?? []
+        // The final sync done control says which phase ended the refresh. Without it we cannot tell
+        // "unmentioned means unchanged" from "unmentioned means deleted": refuse rather than guess.
+        guard collector.refreshDeletes >= 0 else {
+            throw LDAPError(step: .search, code: LDAP_PROTOCOL_ERROR, place: place,
+                            detail: "the refresh ended without a sync done control; nothing is treated as deleted")
+        }
         let completeness: SyncReplRefresh.Completeness = collector.refreshDeletes == 1 && cookie != nil ? .changesOnly : .presentsListed
         return .refreshed(SyncReplRefresh(changed: collector.changed, present: collector.present, deleted: collector.deleted,
                                           completeness: completeness, cookie: newCookie))
