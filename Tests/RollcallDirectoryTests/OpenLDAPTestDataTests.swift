@@ -3,6 +3,7 @@ import Logging
 import RollcallCore
 import RollcallDirectory
 import RollcallTestSupport
+import Synchronization
 import Testing
 
 /// OpenLDAP's own test data (../shared/testdata/external/openldap-tests), which nobody here wrote.
@@ -49,5 +50,43 @@ struct OpenLDAPTestDataTests {
         }
         let sync = DirectoryReader(settings: try Self.syncSettings(slapd), request: request, mapping: mapping)
         #expect(try await sync.readAccounts(logger: Logger(label: "test")).count == 999)
+    }
+}
+
+/// Partial manager DNs (its9282) are reported, never guessed; good ones resolve.
+@Suite struct ReferenceResolverTests {
+    static func entry(_ dn: String, manager: [String] = []) -> LDAPEntry {
+        LDAPEntry(dn: dn, attributes: manager.isEmpty ? [] : [(name: "manager", values: manager.map { Array($0.utf8) })])
+    }
+
+    @Test func fullAndPartialReferences() {
+        let entries = [
+            Self.entry("cn=Boss, ou=Management, dc=example,dc=com"),
+            Self.entry("cn=Twin,ou=A,dc=example,dc=com"),
+            Self.entry("cn=Twin,ou=B,dc=example,dc=com"),
+            Self.entry("cn=Worker,ou=A,dc=example,dc=com",
+                       manager: ["CN=Boss,OU=Management,DC=example,DC=com", "cn=Boss", "cn=Twin", "cn=Nobody", "cn=Gone,ou=A,dc=example,dc=com"]),
+        ]
+        let report = ReferenceResolver.resolve(entries: entries, attribute: "manager")
+        #expect(report.resolved["cn=Worker,ou=A,dc=example,dc=com"] == ["cn=Boss, ou=Management, dc=example,dc=com",
+                                                                        "cn=Boss, ou=Management, dc=example,dc=com"])
+        #expect(report.unresolved.map(\.value) == ["cn=Twin", "cn=Nobody", "cn=Gone,ou=A,dc=example,dc=com"])
+        #expect(report.unresolved[0].reason.contains("matches 2 entries"))
+    }
+
+    @Test(.enabled(if: RepositoryPaths.externalTestData("openldap-tests") != nil, "openldap-tests absent"))
+    func its9282ManagersAreAllReported() async throws {
+        let folder = try #require(RepositoryPaths.externalTestData("openldap-tests"))
+        let slapd = try await SlapdFixture.start(ldif: try String(contentsOf: folder.appendingPathComponent("its9282-exampledb.ldif"), encoding: .utf8),
+                                                 suffix: "dc=example,dc=com", dataHasRoot: true)
+        let connection = try await LDAPConnection.connect(try OpenLDAPTestDataTests.syncSettings(slapd))
+        let entries = Mutex<[LDAPEntry]>([])
+        try await connection.pagedSearch(SearchRequest(baseDN: "dc=example,dc=com", filter: "(objectClass=inetOrgPerson)",
+                                                       attributes: ["manager"])) { page in entries.withLock { $0.append(contentsOf: page) } }
+        let report = ReferenceResolver.resolve(entries: entries.withLock { $0 }, attribute: "manager")
+        // Every manager value in that data is a bare RDN of a person who is not in the tree.
+        #expect(report.unresolved.count == 999)
+        #expect(report.resolved.isEmpty)
+        #expect(report.unresolved.allSatisfy { $0.reason == "is a partial DN that matches no entry read" })
     }
 }
