@@ -51,8 +51,8 @@ public enum ReferenceResolver {
     }
 
     /// Lower-cased, without spaces around separators (`cn=X, ou=Y` and `CN=x,OU=y` compare equal).
-    /// Approximate: an escaped comma (`cn=Smith\\, John`) splits too, which can only make a value
-    /// unresolved (reported), never resolve it to the wrong entry by itself.
+    /// Approximate: an escaped comma (`cn=Smith\\, John`) is split like a separator, so two names
+    /// that differ only by spaces after an escaped comma compare equal.
     static func normalize(_ dn: String) -> String {
         dn.split(separator: ",").map { component in
             component.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "=")
