@@ -8,9 +8,7 @@ import Testing
 
 /// Whole runs against a real Samba AD DC, with DirSync and with uSNChanged deltas.
 @Suite struct ActiveDirectoryRunTests {
-    @Test(arguments: ["dirsync", "usn"])
-    func deltasSeeDeletesMovesAndChanges(mode: String) async throws {
-        let dc = try await SambaFixture.start()
+    static func job(_ dc: SambaFixture, mode: String, admin: Bool = true) throws -> (ReconcileJob, Store) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ad-run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try ("id,status\n" + (1...9).map { String(format: "E%05d,Active\n", $0) }.joined())
@@ -23,8 +21,8 @@ import Testing
               uri: \(dc.uri)
               security: none
               allow_insecure: true
-              bind_dn: \(SambaFixture.adminUser)
-              bind_password_file: \(dc.adminPasswordFile)
+              bind_dn: \(admin ? SambaFixture.adminUser : SambaFixture.syncUser)
+              bind_password_file: \(admin ? dc.adminPasswordFile : dc.syncPasswordFile)
               base_dn: \(SambaFixture.people)
               filter: (&(objectClass=user)(sAMAccountName=u0000*))
               attributes: [sAMAccountName, title, userAccountControl]
@@ -38,8 +36,13 @@ import Testing
         let file = directory.appendingPathComponent("rollcall.yaml")
         try config.write(to: file, atomically: true, encoding: .utf8)
         let configuration = try ConfigurationLoader.load(path: file.path)
-        let job = ReconcileJob(configuration: configuration, logger: Logger(label: "test"))
-        let store = try Store.open(path: configuration.storePath)
+        return (ReconcileJob(configuration: configuration, logger: Logger(label: "test")), try Store.open(path: configuration.storePath))
+    }
+
+    @Test(arguments: ["dirsync", "usn"])
+    func deltasSeeDeletesMovesAndChanges(mode: String) async throws {
+        let dc = try await SambaFixture.start()
+        let (job, store) = try Self.job(dc, mode: mode)
 
         let first = try await job.run(dryRun: false)
         #expect(first.directoryRead == "full")
@@ -77,5 +80,21 @@ import Testing
         #expect(full.directoryRead == "full")
         #expect(full.summary.events == 0)
         #expect(full.summary.entriesRead == 7)
+    }
+
+    /// The sync account cannot see tombstones, so a uSNChanged delta misses a delete; the next
+    /// full read, the safety net, finds it.
+    @Test func aDeleteTheDeltaCannotSeeIsFoundByTheNextFullRead() async throws {
+        let dc = try await SambaFixture.start()
+        let (job, store) = try Self.job(dc, mode: "usn", admin: false)
+        _ = try await job.run(dryRun: false)
+        let anchor = try #require(try store.loadState().links.first { $0.employeeID == "E00006" }?.anchor)
+        try await dc.modify("dn: CN=User 00006,\(SambaFixture.people)\nchangetype: delete\n")
+        let delta = try await job.run(dryRun: false)
+        #expect(delta.directoryRead == "delta")
+        #expect(delta.summary.events == 0)
+        let full = try await job.run(dryRun: false, forceFull: true)
+        #expect(full.directoryRead == "full")
+        #expect(try store.events(after: 9).map { "\($0.type) \($0.subject)" } == ["dev.rollcall.account.removed \(anchor)"])
     }
 }
