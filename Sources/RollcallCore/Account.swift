@@ -66,6 +66,10 @@ public struct StoredState: Sendable {
     public var persons: [String: StoredPerson]
     public var accounts: [String: StoredAccount]
     public var links: [Link]
+    /// The newest applied run this state reflects (0: none). A plan made from it may only be
+    /// applied while that is still the newest run, so two overlapping runs cannot both emit the
+    /// same transition.
+    public var version: Int64 = 0
 
     public init(persons: [String: StoredPerson] = [:], accounts: [String: StoredAccount] = [:], links: [Link] = []) {
         self.persons = persons

@@ -86,8 +86,9 @@ public struct ReconcileJob: Sendable {
                 outcome.phaseSeconds = phases.seconds
                 return outcome
             }
-            let stamp = RunStamp(startedAt: started, finishedAt: now(), eventSource: configuration.eventSource, report: report.json(),
+            var stamp = RunStamp(startedAt: started, finishedAt: now(), eventSource: configuration.eventSource, report: report.json(),
                                  directoryRead: read.kind, directoryCookie: read.cookie)
+            stamp.basedOn = state.version
             let applied = try phases.measure("apply") { try store.apply(plan, stamp: stamp) }
             outcome.phaseSeconds = phases.seconds
             outcome.runID = applied.runID

@@ -14,6 +14,8 @@ public struct RunStamp: Sendable {
     public var directoryRead: String
     /// The syncrepl cookie the next delta continues from; nil when the directory is not read with syncrepl.
     public var directoryCookie: [UInt8]?
+    /// `StoredState.version` the plan was made from; nil skips the check.
+    public var basedOn: Int64?
 
     public init(startedAt: Date, finishedAt: Date, eventSource: String, report: String? = nil,
                 directoryRead: String = "full", directoryCookie: [UInt8]? = nil) {
@@ -40,6 +42,12 @@ extension Store {
         let summary = String(decoding: try CloudEvent.encoder.encode(plan.summary), as: UTF8.self)
         let time = Timestamp.string(stamp.finishedAt)
         return try writer.write { db in
+            if let basedOn = stamp.basedOn {
+                let newest = try Store.newestAppliedRun(db)
+                guard newest == basedOn else {
+                    throw StoreError(path: path, reason: "run \(newest) was applied after this run read the store (it saw run \(basedOn)); nothing was applied, reconcile again")
+                }
+            }
             try db.execute(sql: """
                 INSERT INTO run (started_at, finished_at, status, summary, report, directory_read, directory_cookie)
                 VALUES (?, ?, 'applied', ?, ?, ?, ?)

@@ -46,10 +46,15 @@ public struct Store: Sendable {
         }
     }
 
+    static func newestAppliedRun(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM run WHERE status = 'applied'") ?? 0
+    }
+
     /// Everything Core needs to diff against.
     public func loadState() throws -> StoredState {
         try writer.read { db in
             var state = StoredState()
+            state.version = try Store.newestAppliedRun(db)
             state.persons.reserveCapacity(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM person") ?? 0)
             state.accounts.reserveCapacity(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM account") ?? 0)
             let persons = try Row.fetchCursor(db, sql: PersonColumns.selectSQL)

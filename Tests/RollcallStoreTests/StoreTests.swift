@@ -83,6 +83,28 @@ import Testing
         #expect(try store.runs().count == 1)
     }
 
+    @Test func aPlanFromAStaleStateIsRefused() throws {
+        let store = try Store.open(path: path)
+        let state = try store.loadState()
+        #expect(state.version == 0)
+        let records = [Self.record("E1")]
+        let plan = try Reconciler().plan(records: records, accounts: [], state: state, today: Self.today)
+        var first = stamp()
+        first.basedOn = state.version
+        _ = try store.apply(plan, stamp: first)
+        // A second, overlapping run planned from the same state would announce the same joiner.
+        var second = stamp()
+        second.basedOn = state.version
+        do {
+            _ = try store.apply(plan, stamp: second)
+            Issue.record("a plan from a stale state was applied")
+        } catch let error as StoreError {
+            #expect(error.reason.contains("reconcile again"))
+        }
+        #expect(try store.events(after: 0).count == 1)
+        #expect(try store.loadState().version == 1)
+    }
+
     @Test func identityShowsPersonAccountAndEvents() throws {
         let store = try Store.open(path: path)
         _ = try run(store, [Self.record("E1")], [Self.account("a1", "E1")])
