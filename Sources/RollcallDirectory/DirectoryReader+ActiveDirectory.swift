@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import RollcallCore
-import Synchronization
 
 /// Active Directory deltas for runs: DirSync (needs "Replicating Directory Changes") or uSNChanged
 /// (needs only read rights; deletes only where tombstones are visible). Both only say what to
@@ -91,18 +90,9 @@ extension DirectoryReader {
     }
 
     private func reread(guid: String, connection: LDAPConnection) async throws -> LDAPEntry? {
-        let found = Mutex<LDAPEntry?>(nil)
         var byGUID = request
         byGUID.baseDN = "<GUID=\(guid)>"
         byGUID.scope = .base
-        byGUID.pageSize = 10
-        do {
-            try await connection.pagedSearch(byGUID) { page in
-                if let entry = page.first { found.withLock { $0 = entry } }
-            }
-        } catch let error as LDAPError where error.code == 32 {
-            return nil
-        }
-        return found.withLock { $0 }
+        return try await connection.firstEntry(byGUID)
     }
 }

@@ -1,5 +1,6 @@
 import COpenLDAP
 import Foundation
+import Synchronization
 
 /// RFC 2696 paged search. Each page is decoded into `LDAPEntry` values and handed to the caller
 /// before the next page is asked for, so memory stays bounded by one page of raw messages.
@@ -15,6 +16,20 @@ extension LDAPConnection {
     public func pagedSearch(_ request: SearchRequest,
                             onPage: @escaping @Sendable ([LDAPEntry]) throws -> Void) async throws -> Int {
         try await perform { connection in try connection.runPagedSearch(request, onPage: onPage) }
+    }
+
+    /// The first entry a search returns (for base-scope reads of one object), or nil when the
+    /// object does not exist (result 32).
+    public func firstEntry(_ request: SearchRequest) async throws -> LDAPEntry? {
+        let found = Mutex<LDAPEntry?>(nil)
+        do {
+            try await pagedSearch(request) { page in
+                if let entry = page.first { found.withLock { if $0 == nil { $0 = entry } } }
+            }
+        } catch let error as LDAPError where error.code == 32 {
+            return nil
+        }
+        return found.withLock { $0 }
     }
 
     private func runPagedSearch(_ request: SearchRequest, onPage: ([LDAPEntry]) throws -> Void) throws -> Int {

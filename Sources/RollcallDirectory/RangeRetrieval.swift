@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Active Directory's ranged retrieval of large multi-valued attributes (MS-ADTS 3.1.1.3.1.3.3):
 /// AD returns at most MaxValRange values (1500 by default) as `member;range=0-1499`, and the rest
@@ -17,11 +16,7 @@ extension LDAPConnection {
             }
             let request = SearchRequest(baseDN: dn, scope: .base, filter: "(objectClass=*)",
                                         attributes: ["\(attribute);range=\(start)-*"], pageSize: 1)
-            let found = Mutex<LDAPEntry?>(nil)
-            try await pagedSearch(request) { page in
-                if let entry = page.first { found.withLock { $0 = entry } }
-            }
-            guard let entry = found.withLock({ $0 }) else {
+            guard let entry = try await firstEntry(request) else {
                 throw LDAPError(step: .search, code: 32, place: dn, detail: "the entry was not found while reading \(attribute)")
             }
             let prefix = attribute.lowercased() + ";range="

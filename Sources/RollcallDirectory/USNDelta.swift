@@ -92,13 +92,7 @@ extension LDAPConnection {
     }
 
     private func single(_ request: SearchRequest, place: String) async throws -> LDAPEntry {
-        let found = Mutex<LDAPEntry?>(nil)
-        var plain = request
-        plain.pageSize = 10
-        try await pagedSearch(plain) { page in
-            if let entry = page.first { found.withLock { $0 = entry } }
-        }
-        guard let entry = found.withLock({ $0 }) else {
+        guard let entry = try await firstEntry(request) else {
             throw LDAPError(step: .search, code: 32, place: place, detail: "not found")
         }
         return entry

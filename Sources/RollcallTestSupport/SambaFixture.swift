@@ -51,27 +51,14 @@ public final class SambaFixture: Sendable {
 
     /// Applies an LDIF change as Administrator with ldapmodify.
     public func modify(_ ldif: String) async throws {
-        let file = directory.appendingPathComponent("change-\(UUID().uuidString).ldif")
-        try ldif.write(to: file, atomically: true, encoding: .utf8)
-        let result = try await Shell.run("/usr/bin/ldapmodify", ["-x", "-H", uri, "-D", Self.adminUser, "-y", adminPasswordFile, "-f", file.path])
-        guard result.status == 0 else { throw FixtureError("ldapmodify failed: \(result.error)") }
+        try await Shell.ldapmodify(ldif, uri: uri, bindDN: Self.adminUser, passwordFile: adminPasswordFile, scratch: directory)
     }
 
     /// A 127.0.0.N (N in 10…250) whose port 389 is free.
     static func freeLoopbackAddress() throws -> String {
         for _ in 0..<50 {
             let candidate = "127.0.0.\(Int.random(in: 10...250))"
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { continue }
-            defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = UInt16(389).bigEndian
-            address.sin_addr.s_addr = inet_addr(candidate)
-            let bound = withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-            }
-            if bound { return candidate }
+            if Loopback.bind(address: candidate, port: 389) != nil { return candidate }
         }
         throw FixtureError("no free loopback address for port 389")
     }

@@ -102,27 +102,35 @@ public final class SlapdFixture: Sendable {
 
     /// Applies an LDIF change as the rootdn with ldapmodify.
     public func modify(_ ldif: String) async throws {
-        let file = directory.appendingPathComponent("change-\(UUID().uuidString).ldif")
-        try ldif.write(to: file, atomically: true, encoding: .utf8)
-        let result = try await Shell.run("/usr/bin/ldapmodify", ["-x", "-H", uri, "-D", Self.adminDN, "-y", adminPasswordFile, "-f", file.path])
-        guard result.status == 0 else { throw FixtureError("ldapmodify failed: \(result.error)") }
+        try await Shell.ldapmodify(ldif, uri: uri, bindDN: Self.adminDN, passwordFile: adminPasswordFile, scratch: directory)
     }
 
     /// A port on 127.0.0.1 that was free a moment ago.
     public static func freePort() throws -> Int {
+        guard let port = Loopback.bind(address: "127.0.0.1", port: 0) else { throw FixtureError("could not find a free port") }
+        return port
+    }
+}
+
+/// Loopback addresses and ports for test servers.
+enum Loopback {
+    /// Binds a TCP socket to `address`:`port` (0: any port) and closes it again; the port that was
+    /// bound, or nil when it is taken.
+    static func bind(address: String, port: UInt16) -> Int? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw FixtureError("socket() failed") }
+        guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var socketAddress = sockaddr_in()
+        socketAddress.sin_family = sa_family_t(AF_INET)
+        socketAddress.sin_port = port.bigEndian
+        socketAddress.sin_addr.s_addr = inet_addr(address)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        let bound = withUnsafeMutablePointer(to: &socketAddress) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
         }
-        guard bound else { throw FixtureError("could not find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        return bound ? Int(UInt16(bigEndian: socketAddress.sin_port)) : nil
     }
 }
 
@@ -151,6 +159,14 @@ public enum RepositoryPaths {
 /// Runs a program and collects its output. posix_spawn and waitpid directly: Foundation's
 /// Process can hang in waitUntilExit on Linux when many tests spawn at once.
 public enum Shell {
+    /// Applies an LDIF change with ldapmodify (simple bind, password from a file).
+    public static func ldapmodify(_ ldif: String, uri: String, bindDN: String, passwordFile: String, scratch: URL) async throws {
+        let file = scratch.appendingPathComponent("change-\(UUID().uuidString).ldif")
+        try ldif.write(to: file, atomically: true, encoding: .utf8)
+        let result = try await run("/usr/bin/ldapmodify", ["-x", "-H", uri, "-D", bindDN, "-y", passwordFile, "-f", file.path])
+        guard result.status == 0 else { throw FixtureError("ldapmodify failed: \(result.error)") }
+    }
+
     public struct Result: Sendable {
         public var status: Int32
         public var output: String

@@ -30,7 +30,7 @@ struct GlobalOptions: ParsableArguments {
     }
 
     func logger() -> Logger {
-        LoggingBootstrap.once(level: logLevel)
+        LoggingBootstrap.once()
         var logger = Logger(label: "rollcall")
         logger.logLevel = logLevel
         return logger
@@ -45,7 +45,7 @@ enum LoggingBootstrap {
         LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
     }()
 
-    static func once(level: Logger.Level) {
+    static func once() {
         _ = done
     }
 }
