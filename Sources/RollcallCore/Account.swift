@@ -1,4 +1,4 @@
-/// One directory account as read in this run.
+/// One directory account as read in this run (which directory: the `DirectoryInput` it is in).
 ///
 /// `anchor` is the directory's immutable identifier (entryUUID on OpenLDAP); a DN can change, the
 /// anchor cannot. `correlationValue` is the value of the configured correlation attribute (for
@@ -25,9 +25,12 @@ public struct DirectoryAccount: Sendable, Hashable, Codable {
     }
 }
 
-/// One directory account as stored after the last applied run. The extra attributes are kept as
-/// canonical JSON text: compared as text when diffing, decoded only for display.
+/// One directory account as stored after the last applied run, in the directory it was read from.
+/// The extra attributes are kept as canonical JSON text: compared as text when diffing, decoded
+/// only for display.
 public struct StoredAccount: Sendable, Hashable, Codable {
+    /// The configured name of the directory (`directories[].name`).
+    public var directory: String
     public var anchor: String
     public var dn: String
     public var correlationValue: String?
@@ -36,7 +39,9 @@ public struct StoredAccount: Sendable, Hashable, Codable {
     /// Whether an `account.orphaned` event was already emitted for this account while it had no person.
     public var orphanReported: Bool
 
-    public init(anchor: String, dn: String, correlationValue: String?, attributesJSON: String, orphanReported: Bool) {
+    public init(directory: String, anchor: String, dn: String, correlationValue: String?, attributesJSON: String,
+                orphanReported: Bool) {
+        self.directory = directory
         self.anchor = anchor
         self.dn = dn
         self.correlationValue = correlationValue
@@ -44,36 +49,80 @@ public struct StoredAccount: Sendable, Hashable, Codable {
         self.orphanReported = orphanReported
     }
 
-    public init(account: DirectoryAccount, orphanReported: Bool) {
-        self.init(anchor: account.anchor, dn: account.dn, correlationValue: account.correlationValue,
+    public init(directory: String, account: DirectoryAccount, orphanReported: Bool) {
+        self.init(directory: directory, anchor: account.anchor, dn: account.dn, correlationValue: account.correlationValue,
                   attributesJSON: account.attributesJSON, orphanReported: orphanReported)
     }
+
+    public var key: AccountKey { AccountKey(directory: directory, anchor: anchor) }
 }
 
-/// A remembered correlation between a person and an account, keyed by the account's anchor.
-public struct Link: Sendable, Hashable, Codable {
-    public var employeeID: String
+/// An account's identity across directories: anchors are unique within one directory only.
+public struct AccountKey: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
+    public var directory: String
     public var anchor: String
 
-    public init(employeeID: String, anchor: String) {
-        self.employeeID = employeeID
+    public init(directory: String, anchor: String) {
+        self.directory = directory
         self.anchor = anchor
+    }
+
+    public static func < (a: AccountKey, b: AccountKey) -> Bool {
+        (a.directory, a.anchor) < (b.directory, b.anchor)
+    }
+
+    public var description: String { "\(directory) \(anchor)" }
+}
+
+/// A remembered correlation between a person and their account in one directory, keyed by the
+/// account's anchor. A person has at most one link per directory.
+public struct Link: Sendable, Hashable, Codable {
+    public var employeeID: String
+    public var directory: String
+    public var anchor: String
+
+    public init(employeeID: String, directory: String, anchor: String) {
+        self.employeeID = employeeID
+        self.directory = directory
+        self.anchor = anchor
+    }
+
+    public var account: AccountKey { AccountKey(directory: directory, anchor: anchor) }
+}
+
+/// One directory's accounts as read in this run (completely, or completed from a delta), with
+/// the rule that correlates them with HR persons.
+public struct DirectoryInput: Sendable {
+    /// The configured name; stored with every account and link of this directory.
+    public var name: String
+    /// Which HR value is compared with this directory's correlation attribute.
+    public var key: CorrelationKey
+    public var accounts: [DirectoryAccount]
+
+    public init(name: String, key: CorrelationKey, accounts: [DirectoryAccount]) {
+        self.name = name
+        self.key = key
+        self.accounts = accounts
     }
 }
 
 /// Everything the store knows before a run: the "actual" side of the diff.
 public struct StoredState: Sendable {
     public var persons: [String: StoredPerson]
-    public var accounts: [String: StoredAccount]
+    /// Directory name → anchor → account.
+    public var accounts: [String: [String: StoredAccount]]
     public var links: [Link]
     /// The newest applied run this state reflects (0: none). A plan made from it may only be
     /// applied while that is still the newest run, so two overlapping runs cannot both emit the
     /// same transition.
     public var version: Int64 = 0
 
-    public init(persons: [String: StoredPerson] = [:], accounts: [String: StoredAccount] = [:], links: [Link] = []) {
+    public init(persons: [String: StoredPerson] = [:], accounts: [String: [String: StoredAccount]] = [:], links: [Link] = []) {
         self.persons = persons
         self.accounts = accounts
         self.links = links
     }
+
+    /// The number of stored accounts in all directories.
+    public var accountCount: Int { accounts.values.reduce(0) { $0 + $1.count } }
 }

@@ -1,15 +1,16 @@
 /// Builds the `data` of identity and account events, so every event type carries the same shape:
-/// `hr_id`, `anchor`, `dn`, the person's HR attributes, and for movers and updates the `changes`.
+/// `hr_id`, the person's HR attributes, the person's `accounts` (one per directory, by directory
+/// name), and for movers and updates the `changes`.
 struct EventPayload {
     let record: HRRecord
-    let account: DirectoryAccount?
+    /// The person's accounts after this run, ordered by directory name.
+    let accounts: [(directory: String, account: DirectoryAccount)]
 
-    func json(changes: [AttributeChange] = []) -> JSONValue {
+    func json(changes: [AttributeChange] = [], linked: (directory: String, account: DirectoryAccount)? = nil) -> JSONValue {
         let a = record.attributes
         var fields: [String: JSONValue] = [
             "hr_id": .string(record.employeeID),
-            "anchor": JSONValue(account?.anchor),
-            "dn": JSONValue(account?.dn),
+            "accounts": .array(accounts.map { EventPayload.accountRef($0.directory, $0.account.anchor, $0.account.dn) }),
             "person": .object([
                 "given_name": JSONValue(a.givenName),
                 "family_name": JSONValue(a.familyName),
@@ -23,12 +24,18 @@ struct EventPayload {
             ]),
         ]
         if !changes.isEmpty { fields["changes"] = .array(changes.map(\.json)) }
+        if let linked { fields["account"] = EventPayload.accountRef(linked.directory, linked.account.anchor, linked.account.dn) }
         return .object(fields)
     }
 
-    static func account(anchor: String, dn: String, correlationValue: String?, employeeID: String?) -> JSONValue {
+    static func accountRef(_ directory: String, _ anchor: String, _ dn: String) -> JSONValue {
+        .object(["directory": .string(directory), "anchor": .string(anchor), "dn": .string(dn)])
+    }
+
+    static func account(directory: String, anchor: String, dn: String, correlationValue: String?, employeeID: String?) -> JSONValue {
         .object([
             "hr_id": JSONValue(employeeID),
+            "directory": .string(directory),
             "anchor": .string(anchor),
             "dn": .string(dn),
             "correlation_value": JSONValue(correlationValue),

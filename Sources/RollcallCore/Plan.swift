@@ -3,7 +3,7 @@ public struct RunSummary: Sendable, Hashable, Codable {
     public var entriesRead = 0
     public var personsRead = 0
     public var rejectedRows = 0
-    /// Persons linked to an account after this run.
+    /// Persons linked to at least one account after this run.
     public var matched = 0
     public var joiners = 0
     public var movers = 0
@@ -27,14 +27,14 @@ public struct RunSummary: Sendable, Hashable, Codable {
 public struct Plan: Sendable {
     public var personUpserts: [StoredPerson] = []
     public var accountUpserts: [StoredAccount] = []
-    public var accountRemovals: [String] = []
+    public var accountRemovals: [AccountKey] = []
     public var linkUpserts: [Link] = []
-    /// Employee ids whose link is removed.
-    public var linkRemovals: [String] = []
+    /// Links removed because their account is gone (matched by person and directory).
+    public var linkRemovals: [Link] = []
     public var events: [EventDraft] = []
     public var summary = RunSummary()
-    /// Persons that matched several unlinked accounts, with those anchors, for the run report.
-    public var ambiguities: [String: [String]] = [:]
+    /// Persons that matched several unlinked accounts of one directory, for the run report.
+    public var ambiguities: [AmbiguousMatch] = []
 
     public init() {}
 
@@ -50,5 +50,24 @@ public struct ReconcileRefusal: Error, Sendable, Hashable, CustomStringConvertib
 
     public init(_ description: String) {
         self.description = description
+    }
+}
+
+/// A person whose correlation value matches several unlinked accounts of one directory: none of
+/// them is linked automatically.
+public struct AmbiguousMatch: Sendable, Hashable, Codable {
+    public var employeeID: String
+    public var directory: String
+    public var anchors: [String]
+
+    public init(employeeID: String, directory: String, anchors: [String]) {
+        self.employeeID = employeeID
+        self.directory = directory
+        self.anchors = anchors
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case employeeID = "hr_id"
+        case directory, anchors
     }
 }

@@ -1,117 +1,193 @@
-/// The pure heart of a run: correlate HR persons with directory accounts, decide each person's
-/// situation as of `today`, and diff the result against the stored state into a `Plan`.
+/// The pure heart of a run: correlate HR persons with the accounts of every configured directory,
+/// decide each person's situation as of `today`, and diff the result against the stored state
+/// into a `Plan`.
+///
+/// Identity events (joiner, mover, leaver, rehire, updated) are about the person, once, whatever
+/// the number of directories; account events (linked, orphaned, removed) are about one account in
+/// one directory. A person has at most one account per directory.
 ///
 /// Deterministic: the same inputs in any order give the same events in the same order (person
-/// events by employee id, then orphans and removals by anchor). Inputs are visited as they come and
-/// only the events are sorted, so a quiet run sorts nothing. No I/O, no clock.
+/// events by employee id, then orphans and removals by directory name and anchor). Inputs are
+/// visited as they come and only the events are sorted, so a quiet run sorts nothing. No I/O, no
+/// clock.
 public struct Reconciler: Sendable {
-    /// Which HR value is compared with the directory's correlation attribute.
-    public var key: CorrelationKey
+    public init() {}
 
-    public init(key: CorrelationKey = .employeeID) {
-        self.key = key
-    }
-
-    public func plan(records: [HRRecord], accounts: [DirectoryAccount], state: StoredState,
+    public func plan(records: [HRRecord], directories: [DirectoryInput], state: StoredState,
                      today: Day) throws(ReconcileRefusal) -> Plan {
-        let (accountByAnchor, hrIDs) = try checkInputs(records: records, accounts: accounts, state: state)
+        let hrIDs = try checkHR(records: records, state: state)
+        var views = try makeViews(directories: directories, state: state)
         var plan = Plan()
         plan.summary.personsRead = records.count
-        plan.summary.entriesRead = accounts.count
+        plan.summary.entriesRead = directories.reduce(0) { $0 + $1.accounts.count }
 
-        var anchorByPerson: [String: String] = [:]
-        var personByAnchor: [String: String] = [:]
-        anchorByPerson.reserveCapacity(state.links.count)
-        personByAnchor.reserveCapacity(state.links.count)
-        for link in state.links {
-            anchorByPerson[link.employeeID] = link.anchor
-            personByAnchor[link.anchor] = link.employeeID
-        }
-        // Unlinked accounts by correlation value: candidates for persons without a link.
-        var candidates: [String: [String]] = [:]
-        for account in accounts where personByAnchor[account.anchor] == nil {
-            if let value = account.correlationValue.flatMap(key.normalize) { candidates[value, default: []].append(account.anchor) }
-        }
-
-        var linkedAnchors = Set<String>(minimumCapacity: accounts.count)
-        for record in records {
-            let id = record.employeeID
-            var anchor = anchorByPerson[id].flatMap { accountByAnchor[$0] == nil ? nil : $0 }
-            var newlyLinked = false
-            if anchor == nil {
-                let found = key.value(of: record).flatMap { candidates[$0] }?.sorted() ?? []
-                if found.count == 1 {
-                    anchor = found[0]
-                    newlyLinked = true
-                    plan.linkUpserts.append(Link(employeeID: id, anchor: found[0]))
-                } else if found.count > 1 {
-                    plan.ambiguities[id] = found
-                    plan.summary.ambiguous += 1
+        let matches = correlate(records: records, views: &views, plan: &plan)
+        let disputed = Set(plan.ambiguities.map(\.employeeID))
+        for (index, record) in records.enumerated() {
+            var owned: [(directory: String, account: DirectoryAccount)] = []
+            var newlyLinked: [(directory: String, account: DirectoryAccount)] = []
+            for (v, match) in matches[index].enumerated() {
+                guard let match, let account = views[v].accountByAnchor[match.anchor] else { continue }
+                views[v].claimed.insert(match.anchor)
+                owned.append((views[v].name, account))
+                if match.isNew {
+                    newlyLinked.append((views[v].name, account))
+                    plan.linkUpserts.append(Link(employeeID: record.employeeID, directory: views[v].name, anchor: match.anchor))
                 }
             }
-            let account = anchor.flatMap { accountByAnchor[$0] }
-            if let anchor {
-                linkedAnchors.insert(anchor)
-                plan.summary.matched += 1
-            }
-            decide(record: record, stored: state.persons[id], account: account, newlyLinked: newlyLinked,
-                   today: today, plan: &plan)
+            if !owned.isEmpty { plan.summary.matched += 1 }
+            decide(record: record, stored: state.persons[record.employeeID], accounts: owned, newlyLinked: newlyLinked,
+                   disputed: disputed.contains(record.employeeID), today: today, plan: &plan)
         }
         plan.events = Reconciler.sortedBySubject(plan.events)
         plan.summary.missingFromHR = state.persons.keys.reduce(0) { $0 + (hrIDs.contains($1) ? 0 : 1) }
-
-        // Accounts disputed between candidates belong to a person, just not decidably: not orphans.
-        let disputed = Set(plan.ambiguities.values.joined())
-        diffAccounts(accounts: accounts, accountByAnchor: accountByAnchor, state: state, personByAnchor: personByAnchor,
-                     claimed: linkedAnchors.union(disputed), plan: &plan)
+        for view in views {
+            diffAccounts(view: view, stored: state.accounts[view.name] ?? [:], plan: &plan)
+        }
         plan.summary.events = plan.events.count
         return plan
     }
 
-    /// A directory or HR read that returned nothing while the store knows about entries is never
-    /// taken as "everything was deleted".
-    /// Returns the accounts by anchor and the set of HR ids, built while checking both are unique.
-    private func checkInputs(records: [HRRecord], accounts: [DirectoryAccount],
-                             state: StoredState) throws(ReconcileRefusal) -> ([String: DirectoryAccount], Set<String>) {
-        if accounts.isEmpty && !state.accounts.isEmpty {
-            throw ReconcileRefusal("the directory read returned no entries but \(state.accounts.count) accounts are stored; refusing to treat that as deletions")
-        }
+    /// One directory during planning: its accounts by anchor, its stored links both ways, and the
+    /// unlinked accounts by correlation value.
+    private struct DirectoryView {
+        let name: String
+        let key: CorrelationKey
+        let accounts: [DirectoryAccount]
+        var accountByAnchor: [String: DirectoryAccount] = [:]
+        var anchorByPerson: [String: String] = [:]
+        var personByAnchor: [String: String] = [:]
+        /// Unlinked accounts by normalised correlation value: candidates for persons without a link.
+        var candidates: [String: [String]] = [:]
+        /// Anchors that belong to a person of this read (linked, newly linked or disputed).
+        var claimed = Set<String>()
+    }
+
+    /// Where one person's account in one directory comes from.
+    private struct Match {
+        var anchor: String
+        /// Found by correlation in this run (not a stored link).
+        var isNew: Bool
+    }
+
+    /// An HR read that returned nothing while the store knows persons is never acted on.
+    /// Returns the set of HR ids, built while checking they are unique.
+    private func checkHR(records: [HRRecord], state: StoredState) throws(ReconcileRefusal) -> Set<String> {
         if records.isEmpty && !state.persons.isEmpty {
             throw ReconcileRefusal("the HR read returned no persons but \(state.persons.count) persons are stored; refusing to act on an empty feed")
-        }
-        var byAnchor: [String: DirectoryAccount] = [:]
-        byAnchor.reserveCapacity(accounts.count)
-        for account in accounts where byAnchor.updateValue(account, forKey: account.anchor) != nil {
-            throw ReconcileRefusal("the directory returned the anchor \(account.anchor) twice (\(account.dn)); the anchor attribute is not unique")
         }
         var ids = Set<String>(minimumCapacity: records.count)
         for record in records where !ids.insert(record.employeeID).inserted {
             throw ReconcileRefusal("the HR read holds employee id \(record.employeeID) twice (\(record.origin))")
         }
-        return (byAnchor, ids)
+        return ids
     }
 
-    private func decide(record: HRRecord, stored: StoredPerson?, account: DirectoryAccount?, newlyLinked: Bool,
-                        today: Day, plan: inout Plan) {
+    /// Checks every directory's read (a read that returned nothing while the store holds accounts of
+    /// that directory is never taken as "everything was deleted"; anchors are unique) and indexes it.
+    private func makeViews(directories: [DirectoryInput], state: StoredState) throws(ReconcileRefusal) -> [DirectoryView] {
+        var linksByDirectory: [String: [Link]] = [:]
+        for link in state.links { linksByDirectory[link.directory, default: []].append(link) }
+        var views: [DirectoryView] = []
+        for input in directories.sorted(by: { $0.name < $1.name }) {
+            if views.last?.name == input.name {
+                throw ReconcileRefusal("the directory name \(input.name) is given twice")
+            }
+            let stored = state.accounts[input.name]?.count ?? 0
+            if input.accounts.isEmpty && stored > 0 {
+                throw ReconcileRefusal("the read of directory \(input.name) returned no entries but \(stored) of its accounts are stored; refusing to treat that as deletions")
+            }
+            var view = DirectoryView(name: input.name, key: input.key, accounts: input.accounts)
+            view.accountByAnchor.reserveCapacity(input.accounts.count)
+            for account in input.accounts where view.accountByAnchor.updateValue(account, forKey: account.anchor) != nil {
+                throw ReconcileRefusal("directory \(input.name) returned the anchor \(account.anchor) twice (\(account.dn)); the anchor attribute is not unique")
+            }
+            let links = linksByDirectory[input.name] ?? []
+            view.anchorByPerson.reserveCapacity(links.count)
+            view.personByAnchor.reserveCapacity(links.count)
+            for link in links {
+                view.anchorByPerson[link.employeeID] = link.anchor
+                view.personByAnchor[link.anchor] = link.employeeID
+            }
+            for account in input.accounts where view.personByAnchor[account.anchor] == nil {
+                if let value = account.correlationValue.flatMap(input.key.normalize) {
+                    view.candidates[value, default: []].append(account.anchor)
+                }
+            }
+            views.append(view)
+        }
+        return views
+    }
+
+    /// Each person's account per directory: the stored link while its account is still there,
+    /// else the one unlinked account whose correlation value matches. Several candidates, or one
+    /// account matched by several persons, link nothing and are reported.
+    private func correlate(records: [HRRecord], views: inout [DirectoryView], plan: inout Plan) -> [[Match?]] {
+        var matches = [[Match?]](repeating: [], count: records.count)
+        var claimants: [[String: Int]] = Array(repeating: [:], count: views.count)
+        // Accounts disputed between candidates belong to a person, just not decidably: not orphans.
+        var disputed: [[String]] = Array(repeating: [], count: views.count)
+        for (index, record) in records.enumerated() {
+            var row: [Match?] = []
+            row.reserveCapacity(views.count)
+            for (v, view) in views.enumerated() {
+                if let anchor = view.anchorByPerson[record.employeeID], view.accountByAnchor[anchor] != nil {
+                    row.append(Match(anchor: anchor, isNew: false))
+                    continue
+                }
+                let found = view.key.value(of: record).flatMap { view.candidates[$0] } ?? []
+                if found.count == 1 {
+                    row.append(Match(anchor: found[0], isNew: true))
+                    claimants[v][found[0], default: 0] += 1
+                } else {
+                    if found.count > 1 {
+                        plan.ambiguities.append(AmbiguousMatch(employeeID: record.employeeID, directory: view.name, anchors: found.sorted()))
+                        disputed[v].append(contentsOf: found)
+                    }
+                    row.append(nil)
+                }
+            }
+            matches[index] = row
+        }
+        // One account found by several persons (e.g. a shared e-mail address) belongs to none of them.
+        for v in views.indices where claimants[v].values.contains(where: { $0 > 1 }) {
+            for index in records.indices {
+                guard let match = matches[index][v], match.isNew, let count = claimants[v][match.anchor], count > 1 else { continue }
+                plan.ambiguities.append(AmbiguousMatch(employeeID: records[index].employeeID, directory: views[v].name, anchors: [match.anchor]))
+                disputed[v].append(match.anchor)
+                matches[index][v] = nil
+            }
+        }
+        for v in views.indices { views[v].claimed.formUnion(disputed[v]) }
+        plan.ambiguities.sort { ($0.employeeID, $0.directory) < ($1.employeeID, $1.directory) }
+        plan.summary.ambiguous = plan.ambiguities.count
+        return matches
+    }
+
+    private func decide(record: HRRecord, stored: StoredPerson?, accounts: [(directory: String, account: DirectoryAccount)],
+                        newlyLinked: [(directory: String, account: DirectoryAccount)], disputed: Bool, today: Day, plan: inout Plan) {
         let id = record.employeeID
         let lifecycle = record.attributes.lifecycle(on: today)
         let updated = StoredPerson(employeeID: id, attributes: record.attributes, lifecycle: lifecycle)
         if stored != updated { plan.personUpserts.append(updated) }
-        let payload = EventPayload(record: record, account: account)
+        let payload = EventPayload(record: record, accounts: accounts)
 
-        if newlyLinked {
-            plan.events.append(EventDraft(kind: .linked, subject: id, data: payload.json()))
+        for linked in newlyLinked {
+            plan.events.append(EventDraft(kind: .linked, subject: id, data: payload.json(linked: linked)))
             plan.summary.linked += 1
         }
         guard let stored else {
-            switch (lifecycle, account) {
-            case (.active, nil):
+            // A person seen for the first time: a joiner when no directory has their account yet (a
+            // person with a disputed candidate account may well have one: no joiner while the
+            // dispute stands); a leaver when HR already says terminated but an account still exists.
+            switch lifecycle {
+            case .active where accounts.isEmpty && !disputed:
                 plan.events.append(EventDraft(kind: .joiner, subject: id, data: payload.json()))
                 plan.summary.joiners += 1
-            case (.terminated, .some):
+            case .terminated where !accounts.isEmpty:
                 plan.events.append(EventDraft(kind: .leaver, subject: id, data: payload.json()))
                 plan.summary.leavers += 1
-            case (.active, .some), (.terminated, nil):
+            case .active, .terminated:
                 break
             }
             return
@@ -138,37 +214,39 @@ public struct Reconciler: Sendable {
         }
     }
 
-    private func diffAccounts(accounts: [DirectoryAccount], accountByAnchor: [String: DirectoryAccount], state: StoredState, personByAnchor: [String: String],
-                              claimed: Set<String>, plan: inout Plan) {
+    /// One directory's accounts against what is stored for it: upserts, orphans (reported once)
+    /// and accounts gone since the last run. Stored accounts of directories that are no longer
+    /// configured are not looked at: removing a directory from the configuration deletes nothing.
+    private func diffAccounts(view: DirectoryView, stored: [String: StoredAccount], plan: inout Plan) {
         var orphanEvents: [EventDraft] = []
-        for account in accounts {
-            let isOrphan = !claimed.contains(account.anchor) && personByAnchor[account.anchor] == nil
-            let previous = state.accounts[account.anchor]
+        for account in view.accounts {
+            let isOrphan = !view.claimed.contains(account.anchor) && view.personByAnchor[account.anchor] == nil
+            let previous = stored[account.anchor]
             var reported = previous?.orphanReported ?? false
             if isOrphan {
                 plan.summary.orphans += 1
                 if !reported {
                     orphanEvents.append(EventDraft(kind: .orphaned, subject: account.anchor,
-                                                  data: EventPayload.account(anchor: account.anchor, dn: account.dn,
+                                                  data: EventPayload.account(directory: view.name, anchor: account.anchor, dn: account.dn,
                                                                              correlationValue: account.correlationValue, employeeID: nil)))
                     reported = true
                 }
             } else {
                 reported = false
             }
-            let next = StoredAccount(account: account, orphanReported: reported)
+            let next = StoredAccount(directory: view.name, account: account, orphanReported: reported)
             if previous != next { plan.accountUpserts.append(next) }
         }
         plan.events.append(contentsOf: Reconciler.sortedBySubject(orphanEvents))
-        let gone = state.accounts.keys.filter { accountByAnchor[$0] == nil }.sorted()
+        let gone = stored.keys.filter { view.accountByAnchor[$0] == nil }.sorted()
         for anchor in gone {
-            guard let stored = state.accounts[anchor] else { continue }
-            plan.accountRemovals.append(anchor)
-            let owner = personByAnchor[anchor]
-            if let owner { plan.linkRemovals.append(owner) }
+            guard let account = stored[anchor] else { continue }
+            plan.accountRemovals.append(account.key)
+            let owner = view.personByAnchor[anchor]
+            if let owner { plan.linkRemovals.append(Link(employeeID: owner, directory: view.name, anchor: anchor)) }
             plan.events.append(EventDraft(kind: .removed, subject: anchor,
-                                          data: EventPayload.account(anchor: stored.anchor, dn: stored.dn,
-                                                                     correlationValue: stored.correlationValue, employeeID: owner)))
+                                          data: EventPayload.account(directory: view.name, anchor: anchor, dn: account.dn,
+                                                                     correlationValue: account.correlationValue, employeeID: owner)))
             plan.summary.removedAccounts += 1
         }
     }

@@ -5,11 +5,17 @@ extension StoredState {
     public func applying(_ plan: Plan) -> StoredState {
         var next = self
         for person in plan.personUpserts { next.persons[person.employeeID] = person }
-        for account in plan.accountUpserts { next.accounts[account.anchor] = account }
-        for anchor in plan.accountRemovals { next.accounts[anchor] = nil }
-        let removed = Set(plan.linkRemovals)
-        next.links.removeAll { removed.contains($0.employeeID) }
+        for account in plan.accountUpserts { next.accounts[account.directory, default: [:]][account.anchor] = account }
+        for key in plan.accountRemovals { next.accounts[key.directory]?[key.anchor] = nil }
+        let removed = Set(plan.linkRemovals.map { LinkSlot(employeeID: $0.employeeID, directory: $0.directory) })
+        next.links.removeAll { removed.contains(LinkSlot(employeeID: $0.employeeID, directory: $0.directory)) }
         next.links.append(contentsOf: plan.linkUpserts)
         return next
     }
+}
+
+/// A person's place for one link per directory.
+struct LinkSlot: Hashable {
+    var employeeID: String
+    var directory: String
 }

@@ -3,9 +3,9 @@
 public struct Configuration: Sendable, Decodable {
     public var store: StoreSection
     public var events: EventsSection
-    public var directory: DirectorySection
+    /// Every directory whose accounts are reconciled (e.g. two AD domains and one OpenLDAP).
+    public var directories: [DirectorySection]
     public var hr: HRSection
-    public var correlation: CorrelationSection
 
     public struct StoreSection: Sendable, Decodable {
         public var path: String
@@ -17,6 +17,12 @@ public struct Configuration: Sendable, Decodable {
     }
 
     public struct DirectorySection: Sendable, Decodable {
+        /// Stored with every account and link of this directory and named in events; required when
+        /// several directories are configured, "default" when there is one. Renaming a directory
+        /// makes its accounts new accounts: choose a name that lasts.
+        public var name: String?
+        /// How a person without a remembered link finds their account in this directory.
+        public var correlation: CorrelationSection
         /// One URI; or `uris`, several tried in order (failover). Exactly one of the two.
         public var uri: String?
         public var uris: [String]?
@@ -51,7 +57,7 @@ public struct Configuration: Sendable, Decodable {
         public var fullReadIntervalHours: Double?
 
         enum CodingKeys: String, CodingKey {
-            case uri, uris, bind, retry, security, filter, scope, attributes
+            case name, correlation, uri, uris, bind, retry, security, filter, scope, attributes
             case tlsCertFile = "tls_cert_file"
             case tlsKeyFile = "tls_key_file"
             case tlsMinVersion = "tls_min_version"
@@ -118,11 +124,13 @@ public struct Configuration: Sendable, Decodable {
 
 /// The keys each section accepts, so that a typo is an error naming the key instead of a silent default.
 enum ConfigurationKeys {
-    indirect enum Shape {
+    indirect enum Shape: Sendable {
         case scalar
         case list
         /// A mapping with exactly these keys (some optional).
         case section([String: Shape])
+        /// A list whose every element has this shape.
+        case listOf(Shape)
         /// A mapping whose keys are the operator's (column names, status texts).
         case freeMapping
     }
@@ -130,7 +138,8 @@ enum ConfigurationKeys {
     static let root: Shape = .section([
         "store": .section(["path": .scalar]),
         "events": .section(["source": .scalar]),
-        "directory": .section([
+        "directories": .listOf(.section([
+            "name": .scalar, "correlation": .section(["hr_field": .scalar, "directory_attribute": .scalar]),
             "uri": .scalar, "uris": .list, "bind": .scalar, "tls_cert_file": .scalar, "tls_key_file": .scalar,
             "tls_min_version": .scalar,
             "retry": .section(["attempts": .scalar, "initial_delay_seconds": .scalar, "max_delay_seconds": .scalar]),
@@ -139,13 +148,12 @@ enum ConfigurationKeys {
             "filter": .scalar, "page_size": .scalar, "network_timeout_seconds": .scalar,
             "operation_timeout_seconds": .scalar, "anchor_attribute": .scalar, "attributes": .list,
             "delta": .scalar, "full_read_interval_hours": .scalar, "kind": .scalar, "domain_root": .scalar,
-        ]),
+        ])),
         "hr": .section([
             "csv": .section([
                 "path": .scalar, "on_bad_rows": .scalar, "date_formats": .list,
                 "columns": .freeMapping, "status_values": .freeMapping,
             ]),
         ]),
-        "correlation": .section(["hr_field": .scalar, "directory_attribute": .scalar]),
     ])
 }

@@ -9,13 +9,22 @@ public struct ResolvedConfiguration: Sendable {
     public var file: String
     public var storePath: String
     public var eventSource: String
+    /// In the order of the file; names are unique.
+    public var directories: [ResolvedDirectory]
+    public var csv: CSVSourceSettings
+    public var skipBadRows: Bool
+}
+
+/// One directory after checking.
+public struct ResolvedDirectory: Sendable {
+    public var name: String
+    /// The configuration key of this directory, e.g. `directories[1]`, for messages.
+    public var key: String
     public var ldap: LDAPSettings
     /// Read at the start of each run, so a rotated password is picked up without a restart.
     public var bindPasswordFile: String?
     public var search: SearchRequest
     public var mapping: AccountMapping
-    public var csv: CSVSourceSettings
-    public var skipBadRows: Bool
     public var correlation: CorrelationKey
     public var delta: DeltaMode
     public var kind: DirectoryKind
@@ -67,7 +76,7 @@ public enum ConfigurationLoader {
         } catch {
             throw ConfigurationError(file: file, reason: "is not valid YAML: \(error)")
         }
-        try audit(node, shape: ConfigurationKeys.root, path: [], file: file)
+        try audit(node, shape: ConfigurationKeys.root, path: "", file: file)
         let raw: Configuration
         do {
             raw = try YAMLDecoder().decode(Configuration.self, from: node)
@@ -81,31 +90,46 @@ public enum ConfigurationLoader {
     }
 
     /// Rejects unknown keys and secrets written inline, naming the key and line.
-    private static func audit(_ node: Node, shape: ConfigurationKeys.Shape, path: [String], file: String) throws(ConfigurationError) {
+    private static func audit(_ node: Node, shape: ConfigurationKeys.Shape, path: String, file: String) throws(ConfigurationError) {
+        if case .listOf(let element) = shape {
+            guard case .sequence(let items) = node else {
+                throw ConfigurationError(file: file, key: path, line: node.mark.map { $0.line }, reason: "must be a list (- item per line)")
+            }
+            for (index, item) in items.enumerated() {
+                try audit(item, shape: element, path: "\(path)[\(index)]", file: file)
+            }
+            return
+        }
         guard case .section(let allowed) = shape else { return }
         guard case .mapping(let mapping) = node else {
-            throw ConfigurationError(file: file, key: path.joined(separator: "."), line: node.mark.map { $0.line },
+            throw ConfigurationError(file: file, key: path, line: node.mark.map { $0.line },
                                      reason: "must be a mapping of keys to values")
         }
         for (keyNode, value) in mapping {
             let key = keyNode.string ?? "\(keyNode)"
-            let dotted = (path + [key]).joined(separator: ".")
+            let dotted = path.isEmpty ? key : "\(path).\(key)"
             let line = keyNode.mark.map { $0.line }
             if key.contains("password") && !key.hasSuffix("_file") {
                 throw ConfigurationError(file: file, key: dotted, line: line,
                                          reason: "secrets are never written in the configuration; put the secret in a file readable only by rollcall and name it with \(key)_file")
             }
             guard let child = allowed[key] else {
+                if path.isEmpty, key == "directory" || key == "correlation" {
+                    throw ConfigurationError(file: file, key: dotted, line: line,
+                                             reason: "directories are a list now: write `directories:` with one `- name: …` item per directory, each with its own `correlation:`")
+                }
                 let known = allowed.keys.sorted().joined(separator: ", ")
                 throw ConfigurationError(file: file, key: dotted, line: line, reason: "unknown key; expected one of: \(known)")
             }
-            try audit(value, shape: child, path: path + [key], file: file)
+            try audit(value, shape: child, path: dotted, file: file)
         }
     }
 
     private static func describe(_ error: DecodingError, file: String) -> ConfigurationError {
         func key(_ path: [any CodingKey]) -> String {
-            path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            path.reduce(into: "") { text, key in
+                if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
+            }
         }
         switch error {
         case .keyNotFound(let missing, let context):

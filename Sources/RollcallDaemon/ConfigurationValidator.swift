@@ -20,23 +20,54 @@ struct ConfigurationValidator {
         guard !raw.events.source.isEmpty, !raw.events.source.contains(" ") else {
             throw fail("events.source", "must be a non-empty URI reference without spaces, e.g. urn:rollcall:prod")
         }
-        let ldap = try ldapSettings(raw.directory)
-        let directory = raw.directory
-        let scope = try enumValue(directory.scope ?? "sub", key: "directory.scope", SearchRequest.Scope.self)
+        let (csv, skip) = try csvSettings(raw.hr.csv)
+        guard !raw.directories.isEmpty else { throw fail("directories", "must list at least one directory") }
+        var directories: [ResolvedDirectory] = []
+        var names: [String: String] = [:]
+        for (index, section) in raw.directories.enumerated() {
+            let key = "directories[\(index)]"
+            let name: String
+            if let given = section.name {
+                name = given
+            } else if raw.directories.count == 1 {
+                name = "default"
+            } else {
+                throw fail("\(key).name", "is required when several directories are configured")
+            }
+            let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+            guard !name.isEmpty, name.count <= 64, name.unicodeScalars.allSatisfy(allowed.contains) else {
+                throw fail("\(key).name", "\"\(name)\" must be 1 to 64 letters, digits, dots, dashes or underscores")
+            }
+            if let other = names.updateValue(key, forKey: name) {
+                throw fail("\(key).name", "\(name) is already the name of \(other)")
+            }
+            directories.append(try directory(section, name: name, key: key, csv: csv))
+        }
+        return ResolvedConfiguration(file: file, storePath: absolute(raw.store.path), eventSource: raw.events.source,
+                                     directories: directories, csv: csv, skipBadRows: skip)
+    }
+
+    private func directory(_ directory: Configuration.DirectorySection, name: String, key: String,
+                           csv: CSVSourceSettings) throws(ConfigurationError) -> ResolvedDirectory {
+        let ldap = try ldapSettings(directory, key: key)
+        let scope = try enumValue(directory.scope ?? "sub", key: "\(key).scope", SearchRequest.Scope.self)
         let pageSize = directory.pageSize ?? 500
-        guard (1...100_000).contains(pageSize) else { throw fail("directory.page_size", "must be between 1 and 100000") }
-        guard !directory.baseDN.isEmpty else { throw fail("directory.base_dn", "must not be empty") }
+        guard (1...100_000).contains(pageSize) else { throw fail("\(key).page_size", "must be between 1 and 100000") }
+        guard !directory.baseDN.isEmpty else { throw fail("\(key).base_dn", "must not be empty") }
         let filter = directory.filter ?? "(objectClass=*)"
         guard filter.hasPrefix("("), filter.hasSuffix(")") else {
-            throw fail("directory.filter", "must be an LDAP filter in parentheses, e.g. (objectClass=inetOrgPerson)")
+            throw fail("\(key).filter", "must be an LDAP filter in parentheses, e.g. (objectClass=inetOrgPerson)")
         }
-        let correlation = try enumValue(raw.correlation.hrField, key: "correlation.hr_field", CorrelationKey.self)
-        guard !raw.correlation.directoryAttribute.isEmpty else {
-            throw fail("correlation.directory_attribute", "must name an attribute, e.g. employeeNumber")
+        let correlation = try enumValue(directory.correlation.hrField, key: "\(key).correlation.hr_field", CorrelationKey.self)
+        guard !directory.correlation.directoryAttribute.isEmpty else {
+            throw fail("\(key).correlation.directory_attribute", "must name an attribute, e.g. employeeNumber")
         }
-        let kind = try enumValue(directory.kind ?? "openldap", key: "directory.kind", DirectoryKind.self)
+        if correlation == .email && csv.columns[.email] == nil {
+            throw fail("\(key).correlation.hr_field", "email correlation needs hr.csv.columns.email")
+        }
+        let kind = try enumValue(directory.kind ?? "openldap", key: "\(key).kind", DirectoryKind.self)
         let mapping = AccountMapping(anchorAttribute: directory.anchorAttribute ?? (kind == .activeDirectory ? "objectGUID" : "entryUUID"),
-                                     correlationAttribute: raw.correlation.directoryAttribute,
+                                     correlationAttribute: directory.correlation.directoryAttribute,
                                      extraAttributes: directory.attributes ?? [])
         // Active Directory: no continuation references to other domains (referrals are off anyway).
         let search = SearchRequest(baseDN: directory.baseDN, scope: scope, filter: filter, attributes: [], pageSize: pageSize,
@@ -44,55 +75,49 @@ struct ConfigurationValidator {
         let passwordFile = try directory.bindPasswordFile.map { path throws(ConfigurationError) in
             let resolved = absolute(path)
             guard FileManager.default.isReadableFile(atPath: resolved) else {
-                throw fail("directory.bind_password_file", "\(resolved) does not exist or cannot be read")
+                throw fail("\(key).bind_password_file", "\(resolved) does not exist or cannot be read")
             }
             return resolved
         }
         if passwordFile != nil && directory.bindDN == nil {
-            throw fail("directory.bind_dn", "is required when directory.bind_password_file is set")
+            throw fail("\(key).bind_dn", "is required when \(key).bind_password_file is set")
         }
         let local = ldap.uri.split(separator: " ").allSatisfy { $0.lowercased().hasPrefix("ldapi://") }
         if ldap.security == .none && passwordFile != nil && !local && directory.allowInsecure != true {
-            throw fail("directory.security", "a password bind over plain ldap:// sends the password in clear text; use starttls or ldaps, or set directory.allow_insecure: true")
+            throw fail("\(key).security", "a password bind over plain ldap:// sends the password in clear text; use starttls or ldaps, or set \(key).allow_insecure: true")
         }
-        let (csv, skip) = try csvSettings(raw.hr.csv)
-        if correlation == .email && csv.columns[.email] == nil {
-            throw fail("correlation.hr_field", "email correlation needs hr.csv.columns.email")
-        }
-        let delta = try enumValue(directory.delta ?? "none", key: "directory.delta", DeltaMode.self)
+        let delta = try enumValue(directory.delta ?? "none", key: "\(key).delta", DeltaMode.self)
         if delta == .syncrepl && kind != .openldap {
-            throw fail("directory.delta", "syncrepl is OpenLDAP's; Active Directory uses dirsync or usn")
+            throw fail("\(key).delta", "syncrepl is OpenLDAP's; Active Directory uses dirsync or usn")
         }
         if (delta == .dirsync || delta == .usn) && kind != .activeDirectory {
-            throw fail("directory.delta", "\(delta.rawValue) is Active Directory's; set directory.kind: active_directory, or use syncrepl for OpenLDAP")
+            throw fail("\(key).delta", "\(delta.rawValue) is Active Directory's; set \(key).kind: active_directory, or use syncrepl for OpenLDAP")
         }
         if delta == .syncrepl && mapping.anchorAttribute.lowercased() != "entryuuid" {
-            throw fail("directory.delta", "syncrepl reports entries by entryUUID; set directory.anchor_attribute to entryUUID or use delta: none")
+            throw fail("\(key).delta", "syncrepl reports entries by entryUUID; set \(key).anchor_attribute to entryUUID or use delta: none")
         }
         if (delta == .dirsync || delta == .usn) && mapping.anchorAttribute.lowercased() != "objectguid" {
-            throw fail("directory.delta", "\(delta.rawValue) reports objects by objectGUID; set directory.anchor_attribute to objectGUID")
+            throw fail("\(key).delta", "\(delta.rawValue) reports objects by objectGUID; set \(key).anchor_attribute to objectGUID")
         }
         let domainRoot = directory.domainRoot ?? directory.baseDN.split(separator: ",")
             .filter { $0.trimmingCharacters(in: .whitespaces).lowercased().hasPrefix("dc=") }
             .map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ",")
         let hours = directory.fullReadIntervalHours ?? 24
-        guard hours > 0 else { throw fail("directory.full_read_interval_hours", "must be positive") }
-        return ResolvedConfiguration(file: file, storePath: absolute(raw.store.path), eventSource: raw.events.source,
-                                     ldap: ldap, bindPasswordFile: passwordFile, search: search, mapping: mapping,
-                                     csv: csv, skipBadRows: skip, correlation: correlation, delta: delta, kind: kind,
-                                     domainRoot: domainRoot,
-                                     fullReadInterval: hours * 3600, retry: try retryPolicy(directory.retry))
+        guard hours > 0 else { throw fail("\(key).full_read_interval_hours", "must be positive") }
+        return ResolvedDirectory(name: name, key: key, ldap: ldap, bindPasswordFile: passwordFile, search: search, mapping: mapping,
+                                 correlation: correlation, delta: delta, kind: kind, domainRoot: domainRoot,
+                                 fullReadInterval: hours * 3600, retry: try retryPolicy(directory.retry, key: key))
     }
 
-    private func ldapSettings(_ directory: Configuration.DirectorySection) throws(ConfigurationError) -> LDAPSettings {
+    private func ldapSettings(_ directory: Configuration.DirectorySection, key prefix: String) throws(ConfigurationError) -> LDAPSettings {
         let uris: [String]
         switch (directory.uri, directory.uris) {
         case (let one?, nil): uris = [one]
         case (nil, let many?) where !many.isEmpty: uris = many
-        case (nil, _): throw fail("directory.uri", "is required (or directory.uris, a list tried in order)")
-        case (.some, .some): throw fail("directory.uris", "give directory.uri or directory.uris, not both")
+        case (nil, _): throw fail("\(prefix).uri", "is required (or uris, a list tried in order)")
+        case (.some, .some): throw fail("\(prefix).uris", "give uri or uris, not both")
         }
-        let key = directory.uris == nil ? "directory.uri" : "directory.uris"
+        let key = directory.uris == nil ? "\(prefix).uri" : "\(prefix).uris"
         let schemes = Set(uris.map { $0.lowercased().prefix { $0 != ":" } })
         guard schemes.isSubset(of: ["ldap", "ldaps", "ldapi"]), uris.allSatisfy({ $0.contains("://") && !$0.contains(" ") }) else {
             throw fail(key, "each URI must start with ldap://, ldaps:// or ldapi://")
@@ -102,49 +127,49 @@ struct ConfigurationValidator {
             throw fail(key, "ldaps:// cannot be mixed with ldap:// or ldapi:// in one directory")
         }
         let defaultSecurity = isLDAPS ? "ldaps" : schemes == ["ldapi"] ? "none" : "starttls"
-        let security = try enumValue(directory.security ?? defaultSecurity, key: "directory.security", LDAPSettings.Security.self)
+        let security = try enumValue(directory.security ?? defaultSecurity, key: "\(prefix).security", LDAPSettings.Security.self)
         if isLDAPS != (security == .ldaps) {
-            throw fail("directory.security", "\(security.rawValue) does not fit \(uris.joined(separator: " ")); ldaps:// goes with ldaps, ldap:// with starttls or none")
+            throw fail("\(prefix).security", "\(security.rawValue) does not fit \(uris.joined(separator: " ")); ldaps:// goes with ldaps, ldap:// with starttls or none")
         }
         for (name, path) in [("ca_file", directory.caFile), ("tls_cert_file", directory.tlsCertFile), ("tls_key_file", directory.tlsKeyFile)] {
             if let path, !FileManager.default.isReadableFile(atPath: absolute(path)) {
-                throw fail("directory.\(name)", "\(absolute(path)) does not exist or cannot be read")
+                throw fail("\(prefix).\(name)", "\(absolute(path)) does not exist or cannot be read")
             }
         }
         if (directory.tlsCertFile == nil) != (directory.tlsKeyFile == nil) {
-            throw fail("directory.tls_cert_file", "tls_cert_file and tls_key_file go together")
+            throw fail("\(prefix).tls_cert_file", "tls_cert_file and tls_key_file go together")
         }
-        let bind = try enumValue(directory.bind ?? "simple", key: "directory.bind", LDAPSettings.Bind.self)
+        let bind = try enumValue(directory.bind ?? "simple", key: "\(prefix).bind", LDAPSettings.Bind.self)
         if bind == .saslExternal {
             if directory.bindDN != nil || directory.bindPasswordFile != nil {
-                throw fail("directory.bind", "sasl_external takes its identity from the transport; remove bind_dn and bind_password_file")
+                throw fail("\(prefix).bind", "sasl_external takes its identity from the transport; remove bind_dn and bind_password_file")
             }
             if directory.tlsCertFile == nil && schemes != ["ldapi"] {
-                throw fail("directory.bind", "sasl_external needs a client certificate (tls_cert_file, tls_key_file) or ldapi:// URIs")
+                throw fail("\(prefix).bind", "sasl_external needs a client certificate (tls_cert_file, tls_key_file) or ldapi:// URIs")
             }
         }
         let network = directory.networkTimeoutSeconds ?? 10
         let operation = directory.operationTimeoutSeconds ?? 120
-        guard network > 0 else { throw fail("directory.network_timeout_seconds", "must be positive") }
-        guard operation > 0 else { throw fail("directory.operation_timeout_seconds", "must be positive") }
+        guard network > 0 else { throw fail("\(prefix).network_timeout_seconds", "must be positive") }
+        guard operation > 0 else { throw fail("\(prefix).operation_timeout_seconds", "must be positive") }
         var settings = LDAPSettings(uri: uris.joined(separator: " "), security: security, caFile: directory.caFile.map(absolute),
                                     bindDN: directory.bindDN, networkTimeoutSeconds: network, operationTimeoutSeconds: operation)
         settings.bind = bind
         settings.clientCertificateFile = directory.tlsCertFile.map(absolute)
         settings.clientKeyFile = directory.tlsKeyFile.map(absolute)
         settings.minimumTLSVersion = try directory.tlsMinVersion.map { text throws(ConfigurationError) in
-            try enumValue(text, key: "directory.tls_min_version", LDAPSettings.TLSVersion.self)
+            try enumValue(text, key: "\(prefix).tls_min_version", LDAPSettings.TLSVersion.self)
         }
         return settings
     }
 
-    private func retryPolicy(_ section: Configuration.RetrySection?) throws(ConfigurationError) -> RetryPolicy {
+    private func retryPolicy(_ section: Configuration.RetrySection?, key prefix: String) throws(ConfigurationError) -> RetryPolicy {
         let attempts = section?.attempts ?? 3
         let initial = section?.initialDelaySeconds ?? 1
         let maximum = section?.maxDelaySeconds ?? 30
-        guard (1...100).contains(attempts) else { throw fail("directory.retry.attempts", "must be between 1 and 100") }
-        guard initial >= 0 else { throw fail("directory.retry.initial_delay_seconds", "must not be negative") }
-        guard maximum >= initial else { throw fail("directory.retry.max_delay_seconds", "must be at least initial_delay_seconds") }
+        guard (1...100).contains(attempts) else { throw fail("\(prefix).retry.attempts", "must be between 1 and 100") }
+        guard initial >= 0 else { throw fail("\(prefix).retry.initial_delay_seconds", "must not be negative") }
+        guard maximum >= initial else { throw fail("\(prefix).retry.max_delay_seconds", "must be at least initial_delay_seconds") }
         return RetryPolicy(attempts: attempts, initialDelaySeconds: initial, maxDelaySeconds: maximum)
     }
 

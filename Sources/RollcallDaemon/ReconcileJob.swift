@@ -13,8 +13,8 @@ public struct ReconcileOutcome: Sendable, Codable {
     public var lastSeq: Int64?
     public var summary: RunSummary
     public var report: RunReport
-    /// How the directory was read: full or delta.
-    public var directoryRead = "full"
+    /// How each directory was read (full or delta) and how many accounts it holds.
+    public var directories: [DirectoryRun] = []
     /// Seconds spent in each phase (read_hr, read_directory, load_state, plan, apply).
     public var phaseSeconds: [String: Double] = [:]
 }
@@ -23,7 +23,7 @@ public struct ReconcileOutcome: Sendable, Codable {
 public struct RunReport: Sendable, Codable {
     public var rejectedRows: [RejectedRow] = []
     public var badRowsSkipped = false
-    public var ambiguous: [String: [String]] = [:]
+    public var ambiguous: [AmbiguousMatch] = []
 
     enum CodingKeys: String, CodingKey {
         case rejectedRows = "rejected_rows"
@@ -61,7 +61,7 @@ public struct ReconcileJob: Sendable {
         self.now = now
     }
 
-    /// - Parameter forceFull: read the whole directory even when a delta would do.
+    /// - Parameter forceFull: read every directory whole even when a delta would do.
     public func run(dryRun: Bool, forceFull: Bool = false) async throws -> ReconcileOutcome {
         let started = now()
         let store = try Store.open(path: configuration.storePath)
@@ -70,24 +70,23 @@ public struct ReconcileJob: Sendable {
         do {
             let hr = try phases.measure("read_hr") { try readHR(report: &report) }
             let state = try phases.measure("load_state") { try store.loadState() }
-            let read = try await phases.measure("read_directory") {
-                try await readDirectory(store: store, state: state, forceFull: forceFull, now: started)
+            let reads = try await phases.measure("read_directory") {
+                try await readDirectories(store: store, state: state, forceFull: forceFull, now: started)
             }
-            let accounts = read.accounts
             let today = Day(epochSeconds: Int64(started.timeIntervalSince1970.rounded(.down)))
             var plan = try phases.measure("plan") {
-                try Reconciler(key: configuration.correlation).plan(records: hr.records, accounts: accounts, state: state, today: today)
+                try Reconciler().plan(records: hr.records, directories: reads.map(\.input), state: state, today: today)
             }
             plan.summary.rejectedRows = hr.rejected.count
             report.ambiguous = plan.ambiguities
             var outcome = ReconcileOutcome(dryRun: dryRun, summary: plan.summary, report: report)
-            outcome.directoryRead = read.kind
+            outcome.directories = reads.map { var run = $0.run; run.cookie = nil; return run }
             guard !dryRun else {
                 outcome.phaseSeconds = phases.seconds
                 return outcome
             }
             var stamp = RunStamp(startedAt: started, finishedAt: now(), eventSource: configuration.eventSource, report: report.json(),
-                                 directoryRead: read.kind, directoryCookie: read.cookie)
+                                 directories: reads.map(\.run))
             stamp.basedOn = state.version
             let applied = try phases.measure("apply") { try store.apply(plan, stamp: stamp) }
             outcome.phaseSeconds = phases.seconds
@@ -126,58 +125,84 @@ public struct ReconcileJob: Sendable {
         return result
     }
 
-    /// The accounts as a complete read would return them, how they were read, and the cookie to keep.
-    private func readDirectory(store: Store, state: StoredState, forceFull: Bool,
-                               now: Date) async throws -> (accounts: [DirectoryAccount], kind: String, cookie: [UInt8]?) {
-        var settings = configuration.ldap
-        if let file = configuration.bindPasswordFile {
-            settings.bindPassword = try PasswordFile.read(file)
+    /// Reads every configured directory, concurrently. Any failed read fails the run (naming the
+    /// directory): a person's situation depends on all their accounts, so a run never plans from
+    /// some directories only.
+    private func readDirectories(store: Store, state: StoredState, forceFull: Bool,
+                                 now: Date) async throws -> [(input: DirectoryInput, run: DirectoryRun)] {
+        let configured = Set(configuration.directories.map(\.name))
+        for (name, accounts) in state.accounts where !configured.contains(name) && !accounts.isEmpty {
+            logger.warning("stored accounts of a directory that is not configured are left as they are",
+                           metadata: ["directory": "\(name)", "directory.accounts": "\(accounts.count)"])
         }
-        let reader = DirectoryReader(settings: settings, request: configuration.search, mapping: configuration.mapping,
-                                     retry: configuration.retry)
-        switch configuration.delta {
-        case .none:
-            return (try await reader.readAccounts(logger: logger), "full", nil)
-        case .syncrepl:
-            let checkpoint = try store.directoryCheckpoint()
-            let fullDue = forceFull || checkpoint.cookie == nil
-                || checkpoint.lastFullRead.map { now.timeIntervalSince($0) >= configuration.fullReadInterval } ?? true
-            let read = try await reader.syncRead(cookie: fullDue ? nil : checkpoint.cookie, logger: logger)
-            if read.isFull { return (read.changed, "full", read.cookie) }
-            let accounts = DirectoryDelta.apply(stored: state.accounts, changed: read.changed, deleted: read.deleted,
-                                                present: read.present)
-            return (accounts, "delta", read.cookie)
-        case .dirsync, .usn:
-            return try await readActiveDirectory(reader: reader, store: store, state: state, forceFull: forceFull, now: now)
+        return try await withThrowingTaskGroup(of: (Int, DirectoryInput, DirectoryRun).self) { group in
+            for (index, directory) in configuration.directories.enumerated() {
+                let stored = state.accounts[directory.name] ?? [:]
+                group.addTask {
+                    do {
+                        let (accounts, kind, cookie) = try await self.read(directory, store: store, stored: stored,
+                                                                           forceFull: forceFull, now: now)
+                        return (index, DirectoryInput(name: directory.name, key: directory.correlation, accounts: accounts),
+                                DirectoryRun(directory: directory.name, read: kind, cookie: cookie, entries: accounts.count))
+                    } catch {
+                        throw DirectoryReadFailure(directory: directory.name, underlying: error)
+                    }
+                }
+            }
+            var reads = [(input: DirectoryInput, run: DirectoryRun)?](repeating: nil, count: configuration.directories.count)
+            for try await (index, input, run) in group { reads[index] = (input, run) }
+            return reads.compactMap { $0 }
         }
     }
 
-    /// Active Directory deltas: DirSync (the cookie is DirSync's) or uSNChanged (the cookie is the
-    /// JSON of a `USNCheckpoint`). A delta only names what changed; the changed accounts are read whole.
-    private func readActiveDirectory(reader: DirectoryReader, store: Store, state: StoredState, forceFull: Bool,
-                                     now: Date) async throws -> (accounts: [DirectoryAccount], kind: String, cookie: [UInt8]?) {
-        let root = configuration.domainRoot
-        let checkpoint = try store.directoryCheckpoint()
+    /// One directory's accounts as a complete read would return them, how they were read, and the
+    /// cookie to keep.
+    private func read(_ directory: ResolvedDirectory, store: Store, stored: [String: StoredAccount], forceFull: Bool,
+                      now: Date) async throws -> (accounts: [DirectoryAccount], kind: String, cookie: [UInt8]?) {
+        var logger = self.logger
+        logger[metadataKey: "directory"] = "\(directory.name)"
+        var settings = directory.ldap
+        if let file = directory.bindPasswordFile {
+            settings.bindPassword = try PasswordFile.read(file, key: "\(directory.key).bind_password_file")
+        }
+        let reader = DirectoryReader(settings: settings, request: directory.search, mapping: directory.mapping,
+                                     retry: directory.retry)
+        guard directory.delta != .none else {
+            return (try await reader.readAccounts(logger: logger), "full", nil)
+        }
+        let checkpoint = try store.directoryCheckpoint(directory.name)
         let fullDue = forceFull || checkpoint.cookie == nil
-            || checkpoint.lastFullRead.map { now.timeIntervalSince($0) >= configuration.fullReadInterval } ?? true
-        if configuration.delta == .dirsync {
+            || checkpoint.lastFullRead.map { now.timeIntervalSince($0) >= directory.fullReadInterval } ?? true
+        let root = directory.domainRoot
+        switch directory.delta {
+        case .none:
+            return (try await reader.readAccounts(logger: logger), "full", nil)
+        case .syncrepl:
+            let read = try await reader.syncRead(cookie: fullDue ? nil : checkpoint.cookie, logger: logger)
+            if read.isFull { return (read.changed, "full", read.cookie) }
+            let accounts = DirectoryDelta.apply(stored: stored, changed: read.changed, deleted: read.deleted, present: read.present)
+            return (accounts, "delta", read.cookie)
+        case .dirsync:
+            // The cookie is DirSync's. A delta only names what changed; the changed accounts are read whole.
             if !fullDue, let cookie = checkpoint.cookie {
                 let delta = try await reader.dirSyncDelta(domainRoot: root, cookie: cookie, logger: logger)
-                let accounts = DirectoryDelta.apply(stored: state.accounts, changed: delta.changed, deleted: delta.gone, present: nil)
+                let accounts = DirectoryDelta.apply(stored: stored, changed: delta.changed, deleted: delta.gone, present: nil)
                 return (accounts, "delta", delta.cookie)
             }
             let full = try await reader.dirSyncFull(domainRoot: root, logger: logger)
             return (full.accounts, "full", full.cookie)
+        case .usn:
+            // The cookie is the JSON of a `USNCheckpoint`.
+            if !fullDue, let cookie = checkpoint.cookie, let since = try? JSONDecoder().decode(USNCheckpoint.self, from: Data(cookie)),
+               let delta = try await reader.usnDelta(domainRoot: root, since: since, logger: logger) {
+                let accounts = DirectoryDelta.apply(stored: stored, changed: delta.changed, deleted: delta.gone, present: nil)
+                return (accounts, "delta", Array(try JSONEncoder().encode(delta.checkpoint)))
+            }
+            // Checkpoint first: whatever commits during the full read is in the next window.
+            let start = try await reader.usnCheckpoint(logger: logger)
+            let accounts = try await reader.readAccounts(logger: logger)
+            return (accounts, "full", Array(try JSONEncoder().encode(start)))
         }
-        if !fullDue, let cookie = checkpoint.cookie, let since = try? JSONDecoder().decode(USNCheckpoint.self, from: Data(cookie)),
-           let delta = try await reader.usnDelta(domainRoot: root, since: since, logger: logger) {
-            let accounts = DirectoryDelta.apply(stored: state.accounts, changed: delta.changed, deleted: delta.gone, present: nil)
-            return (accounts, "delta", Array(try JSONEncoder().encode(delta.checkpoint)))
-        }
-        // Checkpoint first: whatever commits during the full read is in the next window.
-        let start = try await reader.usnCheckpoint(logger: logger)
-        let accounts = try await reader.readAccounts(logger: logger)
-        return (accounts, "full", Array(try JSONEncoder().encode(start)))
     }
 
     static func oneLine(_ error: any Error) -> String {
@@ -209,15 +234,23 @@ struct PhaseTimer {
 
 /// Reads a secret from a file: the bytes up to a trailing newline. The content never appears in errors.
 enum PasswordFile {
-    static func read(_ path: String) throws -> [UInt8] {
+    static func read(_ path: String, key: String) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigurationError(file: path, key: "directory.bind_password_file", reason: "cannot be read")
+            throw ConfigurationError(file: path, key: key, reason: "cannot be read")
         }
         var bytes = Array(data)
         while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { bytes.removeLast() }
         guard !bytes.isEmpty else {
-            throw ConfigurationError(file: path, key: "directory.bind_password_file", reason: "is empty")
+            throw ConfigurationError(file: path, key: key, reason: "is empty")
         }
         return bytes
     }
+}
+
+/// A directory read that failed, naming the directory.
+struct DirectoryReadFailure: Error, CustomStringConvertible {
+    var directory: String
+    var underlying: any Error
+
+    var description: String { "directory \(directory): \(underlying)" }
 }

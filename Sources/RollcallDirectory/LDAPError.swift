@@ -34,8 +34,13 @@ public struct LDAPError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         var text = "LDAP: could not \(step.rawValue)"
         if let place { text += " (\(place))" }
-        text += ": \(LDAPError.name(of: code)) [\(code)]"
-        if let detail { text += "; \(detail)" }
+        // Code 0 is a problem Rollcall found in what the server sent, not an LDAP result.
+        if code != 0 {
+            text += ": \(LDAPError.name(of: code)) [\(code)]"
+            if let detail { text += "; \(detail)" }
+        } else if let detail {
+            text += ": \(detail)"
+        }
         if let diagnostic, !diagnostic.isEmpty { text += "; server said: \(diagnostic)" }
         return text
     }

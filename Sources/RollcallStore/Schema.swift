@@ -63,6 +63,58 @@ enum Schema {
                 t.add(column: "directory_cookie", .blob)
             }
         }
+        migrator.registerMigration("v3-directories") { db in
+            // Several directories: accounts and links are per directory (anchors are unique within
+            // one directory only), and each run records how it read each directory. Rows written
+            // before belong to the directory named "default".
+            try db.create(table: "account_v3") { t in
+                t.column("directory", .text).notNull()
+                t.column("anchor", .text).notNull()
+                t.column("dn", .text).notNull()
+                t.column("correlation_value", .text)
+                t.column("attributes", .text).notNull()
+                t.column("orphan_reported", .boolean).notNull()
+                t.column("updated_run", .integer).notNull().references("run")
+                t.primaryKey(["directory", "anchor"])
+            }
+            try db.execute(sql: """
+                INSERT INTO account_v3 (directory, anchor, dn, correlation_value, attributes, orphan_reported, updated_run)
+                SELECT 'default', anchor, dn, correlation_value, attributes, orphan_reported, updated_run FROM account
+                """)
+            try db.drop(table: "account")
+            try db.rename(table: "account_v3", to: "account")
+
+            try db.create(table: "link_v3") { t in
+                t.column("employee_id", .text).notNull()
+                t.column("directory", .text).notNull()
+                t.column("anchor", .text).notNull()
+                t.column("linked_run", .integer).notNull().references("run")
+                t.primaryKey(["employee_id", "directory"])
+                t.uniqueKey(["directory", "anchor"])
+            }
+            try db.execute(sql: """
+                INSERT INTO link_v3 (employee_id, directory, anchor, linked_run)
+                SELECT employee_id, 'default', anchor, linked_run FROM link
+                """)
+            try db.drop(table: "link")
+            try db.rename(table: "link_v3", to: "link")
+
+            try db.create(table: "run_directory") { t in
+                t.column("run_id", .integer).notNull().references("run")
+                t.column("directory", .text).notNull()
+                // full | delta
+                t.column("read", .text).notNull()
+                // syncrepl or DirSync cookie, or the JSON of a uSNChanged checkpoint
+                t.column("cookie", .blob)
+                // accounts after the read (a delta completed from the store)
+                t.column("entries", .integer)
+                t.primaryKey(["run_id", "directory"])
+            }
+            try db.execute(sql: """
+                INSERT INTO run_directory (run_id, directory, read, cookie)
+                SELECT id, 'default', directory_read, directory_cookie FROM run WHERE directory_read IS NOT NULL
+                """)
+        }
         return migrator
     }
 }

@@ -10,21 +10,42 @@ public struct RunStamp: Sendable {
     public var eventSource: String
     /// JSON text of the run report (rejected rows, ambiguities), stored with the run.
     public var report: String?
-    /// `full` or `delta`.
-    public var directoryRead: String
-    /// The syncrepl cookie the next delta continues from; nil when the directory is not read with syncrepl.
-    public var directoryCookie: [UInt8]?
+    /// How each directory was read, and where its next delta continues from.
+    public var directories: [DirectoryRun]
     /// `StoredState.version` the plan was made from; nil skips the check.
     public var basedOn: Int64?
 
-    public init(startedAt: Date, finishedAt: Date, eventSource: String, report: String? = nil,
-                directoryRead: String = "full", directoryCookie: [UInt8]? = nil) {
+    public init(startedAt: Date, finishedAt: Date, eventSource: String, report: String? = nil, directories: [DirectoryRun] = []) {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.eventSource = eventSource
         self.report = report
-        self.directoryRead = directoryRead
-        self.directoryCookie = directoryCookie
+        self.directories = directories
+    }
+
+    /// full, delta, or mixed when directories were read differently (the run table's summary column).
+    var directoryRead: String? {
+        let kinds = Set(directories.map(\.read))
+        return kinds.count > 1 ? "mixed" : kinds.first
+    }
+}
+
+/// How one directory was read in one run.
+public struct DirectoryRun: Sendable, Hashable, Codable {
+    public var directory: String
+    /// full or delta.
+    public var read: String
+    /// What the next delta continues from (syncrepl or DirSync cookie, uSNChanged checkpoint JSON);
+    /// nil when the directory is read in full every run.
+    public var cookie: [UInt8]?
+    /// Accounts after the read.
+    public var entries: Int
+
+    public init(directory: String, read: String, cookie: [UInt8]?, entries: Int) {
+        self.directory = directory
+        self.read = read
+        self.cookie = cookie
+        self.entries = entries
     }
 }
 
@@ -49,31 +70,34 @@ extension Store {
                 }
             }
             try db.execute(sql: """
-                INSERT INTO run (started_at, finished_at, status, summary, report, directory_read, directory_cookie)
-                VALUES (?, ?, 'applied', ?, ?, ?, ?)
-                """, arguments: [Timestamp.string(stamp.startedAt), time, summary, stamp.report, stamp.directoryRead,
-                                 stamp.directoryCookie.map { Data($0) }])
+                INSERT INTO run (started_at, finished_at, status, summary, report, directory_read)
+                VALUES (?, ?, 'applied', ?, ?, ?)
+                """, arguments: [Timestamp.string(stamp.startedAt), time, summary, stamp.report, stamp.directoryRead])
             let runID = db.lastInsertedRowID
+            for read in stamp.directories {
+                try db.execute(sql: "INSERT INTO run_directory (run_id, directory, read, cookie, entries) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [runID, read.directory, read.read, read.cookie.map { Data($0) }, read.entries])
+            }
 
             let personStatement = try db.cachedStatement(sql: PersonColumns.upsertSQL)
             for person in plan.personUpserts {
                 try personStatement.execute(arguments: PersonColumns.arguments(person, run: runID))
             }
             let accountStatement = try db.cachedStatement(sql: """
-                INSERT INTO account (anchor, dn, correlation_value, attributes, orphan_reported, updated_run)
-                VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT(anchor) DO UPDATE SET dn = excluded.dn, correlation_value = excluded.correlation_value,
+                INSERT INTO account (directory, anchor, dn, correlation_value, attributes, orphan_reported, updated_run)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(directory, anchor) DO UPDATE SET dn = excluded.dn, correlation_value = excluded.correlation_value,
                     attributes = excluded.attributes, orphan_reported = excluded.orphan_reported, updated_run = excluded.updated_run
                 """)
             for a in plan.accountUpserts {
-                try accountStatement.execute(arguments: [a.anchor, a.dn, a.correlationValue, a.attributesJSON, a.orphanReported, runID])
+                try accountStatement.execute(arguments: [a.directory, a.anchor, a.dn, a.correlationValue, a.attributesJSON, a.orphanReported, runID])
             }
-            let unlink = try db.cachedStatement(sql: "DELETE FROM link WHERE employee_id = ?")
-            for id in plan.linkRemovals { try unlink.execute(arguments: [id]) }
-            let removeAccount = try db.cachedStatement(sql: "DELETE FROM account WHERE anchor = ?")
-            for anchor in plan.accountRemovals { try removeAccount.execute(arguments: [anchor]) }
-            let link = try db.cachedStatement(sql: "INSERT INTO link (employee_id, anchor, linked_run) VALUES (?, ?, ?)")
-            for new in plan.linkUpserts { try link.execute(arguments: [new.employeeID, new.anchor, runID]) }
+            let unlink = try db.cachedStatement(sql: "DELETE FROM link WHERE employee_id = ? AND directory = ?")
+            for old in plan.linkRemovals { try unlink.execute(arguments: [old.employeeID, old.directory]) }
+            let removeAccount = try db.cachedStatement(sql: "DELETE FROM account WHERE directory = ? AND anchor = ?")
+            for key in plan.accountRemovals { try removeAccount.execute(arguments: [key.directory, key.anchor]) }
+            let link = try db.cachedStatement(sql: "INSERT INTO link (employee_id, directory, anchor, linked_run) VALUES (?, ?, ?, ?)")
+            for new in plan.linkUpserts { try link.execute(arguments: [new.employeeID, new.directory, new.anchor, runID]) }
 
             var seq = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0
             let first = plan.events.isEmpty ? nil : seq + 1

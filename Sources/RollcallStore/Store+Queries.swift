@@ -8,8 +8,10 @@ public struct RunRecord: Sendable, Codable, Hashable {
     public var startedAt: String
     public var finishedAt: String?
     public var status: String
-    /// full or delta (nil for failed runs).
+    /// full, delta or mixed (nil for failed runs).
     public var directoryRead: String?
+    /// How each directory was read (empty for failed runs).
+    public var directories: [DirectoryRun] = []
     public var summary: RunSummary?
     /// The run report: rejected rows (file:line and reason), ambiguous correlations.
     public var report: JSONValue?
@@ -18,15 +20,17 @@ public struct RunRecord: Sendable, Codable, Hashable {
     public var lastSeq: Int64?
 }
 
-/// Everything stored about one person and their account.
+/// Everything stored about one person and their accounts.
 public struct IdentityRecord: Sendable, Codable {
     public var person: StoredPerson
-    public var account: AccountView?
+    /// The linked accounts, one per directory, ordered by directory name.
+    public var accounts: [AccountView]
     public var events: [CloudEvent]
 }
 
 /// A stored account for display, its attributes decoded.
 public struct AccountView: Sendable, Codable {
+    public var directory: String
     public var anchor: String
     public var dn: String
     public var correlationValue: String?
@@ -43,25 +47,29 @@ extension Store {
         }
     }
 
-    /// The person with this HR id, their linked account and the events about them; nil if unknown.
+    /// The person with this HR id, their linked accounts and the events about them; nil if unknown.
     public func identity(_ employeeID: String) throws -> IdentityRecord? {
         try writer.read { db in
             guard let row = try Row.fetchOne(db, sql: PersonColumns.selectSQL + " WHERE employee_id = ?", arguments: [employeeID]) else {
                 return nil
             }
             let person = try PersonColumns.decode(row)
-            var account: AccountView?
-            if let row = try Row.fetchOne(db, sql: """
-                SELECT a.* FROM account a JOIN link l ON l.anchor = a.anchor WHERE l.employee_id = ?
-                """, arguments: [employeeID]) {
+            let accounts = try Row.fetchAll(db, sql: """
+                SELECT a.* FROM account a JOIN link l ON l.directory = a.directory AND l.anchor = a.anchor
+                WHERE l.employee_id = ? ORDER BY a.directory
+                """, arguments: [employeeID]).map { row in
                 let attributes = try JSONDecoder().decode(JSONValue.self, from: Data((row["attributes"] as String).utf8))
-                account = AccountView(anchor: row["anchor"], dn: row["dn"], correlationValue: row["correlation_value"],
-                                      attributes: attributes, orphanReported: row["orphan_reported"])
+                return AccountView(directory: row["directory"], anchor: row["anchor"], dn: row["dn"],
+                                   correlationValue: row["correlation_value"], attributes: attributes,
+                                   orphanReported: row["orphan_reported"])
             }
-            let events = try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE subject = ? OR subject = ? ORDER BY seq",
-                                          arguments: [employeeID, account?.anchor ?? ""])
+            // Events about the person, and about their accounts before they were linked (orphaned).
+            let subjects = [employeeID] + accounts.map(\.anchor)
+            let marks = Array(repeating: "?", count: subjects.count).joined(separator: ", ")
+            let events = try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE subject IN (\(marks)) ORDER BY seq",
+                                          arguments: StatementArguments(subjects))
                 .map { try Store.cloudEvent($0) }
-            return IdentityRecord(person: person, account: account, events: events)
+            return IdentityRecord(person: person, accounts: accounts, events: events)
         }
     }
 
@@ -72,23 +80,30 @@ extension Store {
                 let decoder = JSONDecoder()
                 let summary = try (row["summary"] as String?).map { try decoder.decode(RunSummary.self, from: Data($0.utf8)) }
                 let report = try (row["report"] as String?).map { try decoder.decode(JSONValue.self, from: Data($0.utf8)) }
+                let directories = try Row.fetchAll(db, sql: """
+                    SELECT directory, read, entries FROM run_directory WHERE run_id = ? ORDER BY directory
+                    """, arguments: [row["id"] as Int64]).map { d in
+                    DirectoryRun(directory: d["directory"], read: d["read"], cookie: nil, entries: d["entries"] ?? 0)
+                }
                 return RunRecord(id: row["id"], startedAt: row["started_at"], finishedAt: row["finished_at"], status: row["status"],
-                                 directoryRead: row["directory_read"], summary: summary, report: report, error: row["error"], firstSeq: row["first_seq"],
-                                 lastSeq: row["last_seq"])
+                                 directoryRead: row["directory_read"], directories: directories, summary: summary, report: report,
+                                 error: row["error"], firstSeq: row["first_seq"], lastSeq: row["last_seq"])
             }
         }
     }
 
-    /// Where the next directory delta starts: the cookie of the newest applied run, and when the
-    /// newest applied full read finished (nil when there was none).
-    public func directoryCheckpoint() throws -> (cookie: [UInt8]?, lastFullRead: Date?) {
+    /// Where the next delta of one directory starts: the cookie its newest applied run stored, and
+    /// when its newest applied full read finished (nil when there was none).
+    public func directoryCheckpoint(_ directory: String) throws -> (cookie: [UInt8]?, lastFullRead: Date?) {
         try writer.read { db in
             let cookie = try Data.fetchOne(db, sql: """
-                SELECT directory_cookie FROM run WHERE status = 'applied' ORDER BY id DESC LIMIT 1
-                """)
+                SELECT d.cookie FROM run_directory d JOIN run r ON r.id = d.run_id
+                WHERE r.status = 'applied' AND d.directory = ? ORDER BY d.run_id DESC LIMIT 1
+                """, arguments: [directory])
             let full = try String.fetchOne(db, sql: """
-                SELECT finished_at FROM run WHERE status = 'applied' AND directory_read = 'full' ORDER BY id DESC LIMIT 1
-                """)
+                SELECT r.finished_at FROM run_directory d JOIN run r ON r.id = d.run_id
+                WHERE r.status = 'applied' AND d.directory = ? AND d.read = 'full' ORDER BY d.run_id DESC LIMIT 1
+                """, arguments: [directory])
             return (cookie.map { Array($0) }, full.flatMap(Timestamp.date))
         }
     }

@@ -56,21 +56,24 @@ public struct Store: Sendable {
             var state = StoredState()
             state.version = try Store.newestAppliedRun(db)
             state.persons.reserveCapacity(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM person") ?? 0)
-            state.accounts.reserveCapacity(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM account") ?? 0)
             let persons = try Row.fetchCursor(db, sql: PersonColumns.selectSQL)
             while let row = try persons.next() {
                 let person = try PersonColumns.decode(row)
                 state.persons[person.employeeID] = person
             }
-            let accounts = try Row.fetchCursor(db, sql: "SELECT anchor, dn, correlation_value, attributes, orphan_reported FROM account")
-            while let row = try accounts.next() {
-                let account = StoredAccount(anchor: row[0], dn: row[1], correlationValue: row[2],
-                                            attributesJSON: row[3], orphanReported: row[4])
-                state.accounts[account.anchor] = account
+            let counts = try Row.fetchAll(db, sql: "SELECT directory, COUNT(*) FROM account GROUP BY directory")
+            for row in counts {
+                state.accounts[row[0] as String, default: [:]].reserveCapacity(row[1])
             }
-            let links = try Row.fetchCursor(db, sql: "SELECT employee_id, anchor FROM link")
+            let accounts = try Row.fetchCursor(db, sql: "SELECT directory, anchor, dn, correlation_value, attributes, orphan_reported FROM account")
+            while let row = try accounts.next() {
+                let account = StoredAccount(directory: row[0], anchor: row[1], dn: row[2], correlationValue: row[3],
+                                            attributesJSON: row[4], orphanReported: row[5])
+                state.accounts[account.directory, default: [:]][account.anchor] = account
+            }
+            let links = try Row.fetchCursor(db, sql: "SELECT employee_id, directory, anchor FROM link")
             while let row = try links.next() {
-                state.links.append(Link(employeeID: row[0], anchor: row[1]))
+                state.links.append(Link(employeeID: row[0], directory: row[1], anchor: row[2]))
             }
             return state
         }

@@ -44,7 +44,7 @@ struct IdentityCommand: AsyncParsableCommand {
     )
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print what is stored about one person (by HR id), their account and their events, as JSON.")
+        static let configuration = CommandConfiguration(abstract: "Print what is stored about one person (by HR id), their accounts and their events, as JSON.")
 
         @OptionGroup var options: GlobalOptions
 

@@ -6,7 +6,7 @@ import RollcallDaemon
 struct ReconcileCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reconcile",
-        abstract: "Read HR and the directory now, decide, and apply the result with its events."
+        abstract: "Read HR and the directories now, decide, and apply the result with its events."
     )
 
     @OptionGroup var options: GlobalOptions
@@ -17,7 +17,7 @@ struct ReconcileCommand: AsyncParsableCommand {
     @Flag(help: "Print the outcome as JSON.")
     var json = false
 
-    @Flag(help: "Read the whole directory even when a delta (directory.delta) would do.")
+    @Flag(help: "Read every directory whole even when a delta (directories[].delta) would do.")
     var full = false
 
     func run() async throws {
@@ -53,7 +53,10 @@ enum SummaryTable {
             lines.append("dry run: nothing was written")
         } else if let run = outcome.runID {
             let events = outcome.firstSeq.map { "events \($0)–\(outcome.lastSeq ?? $0)" } ?? "no events"
-            lines.append("run \(run) applied, \(events), directory read: \(outcome.directoryRead)")
+            lines.append("run \(run) applied, \(events)")
+        }
+        for directory in outcome.directories {
+            lines.append("directory \(directory.directory): \(directory.read) read, \(directory.entries) accounts")
         }
         let rows: [(String, Int)] = [
             ("entries read", s.entriesRead), ("persons read", s.personsRead), ("rejected rows", s.rejectedRows),

@@ -6,6 +6,9 @@ enum F {
 
     static func day(_ text: String) -> Day? { Day(iso: text) }
 
+    /// The directory of the single-directory tables.
+    static let directory = "ldap"
+
     static func person(_ id: String, department: String? = "Sales", title: String? = "Analyst", manager: String? = nil,
                        status: EmploymentStatus = .active, end: String? = nil, email: String? = nil,
                        given: String = "Ada") -> HRRecord {
@@ -23,11 +26,20 @@ enum F {
     /// The state after planning and applying `records`/`accounts` once.
     static func settled(_ records: [HRRecord], _ accounts: [DirectoryAccount], key: CorrelationKey = .employeeID,
                         today: Day = F.today) throws -> StoredState {
-        let plan = try Reconciler(key: key).plan(records: records, accounts: accounts, state: StoredState(), today: today)
+        let plan = try Reconciler().plan(records: records, accounts: accounts, key: key, state: StoredState(), today: today)
         return StoredState().applying(plan)
     }
 
     static func kinds(_ plan: Plan) -> [String] {
         plan.events.map { "\($0.kind.rawValue) \($0.subject)" }
+    }
+}
+
+extension Reconciler {
+    /// Most tables need one directory: `accounts` are the read of directory `F.directory`.
+    func plan(records: [HRRecord], accounts: [DirectoryAccount], key: CorrelationKey = .employeeID, state: StoredState,
+              today: Day) throws -> Plan {
+        try plan(records: records, directories: [DirectoryInput(name: F.directory, key: key, accounts: accounts)],
+                 state: state, today: today)
     }
 }

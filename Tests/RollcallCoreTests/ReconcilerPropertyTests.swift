@@ -54,3 +54,35 @@ extension ReconcilerPropertyTests.Generator: RandomNumberGenerator {
         return state
     }
 }
+
+/// The same property with two directories whose anchors overlap (anchors are unique per directory
+/// only): the order of directories and of their entries does not change the plan.
+@Suite struct MultiDirectoryPropertyTests {
+    static func directories(seed: UInt64) -> [DirectoryInput] {
+        let (_, first) = ReconcilerPropertyTests.inputs(seed: seed)
+        let (_, second) = ReconcilerPropertyTests.inputs(seed: seed &+ 7)
+        return [DirectoryInput(name: "ad", key: .employeeID, accounts: first),
+                DirectoryInput(name: "ldap", key: .employeeID, accounts: second)]
+    }
+
+    @Test(arguments: [UInt64(5), 6, 99])
+    func orderOfDirectoriesDoesNotMatter(seed: UInt64) throws {
+        let (records, _) = ReconcilerPropertyTests.inputs(seed: seed)
+        let (earlierRecords, _) = ReconcilerPropertyTests.inputs(seed: seed &+ 1000)
+        let earlier = try Reconciler().plan(records: earlierRecords, directories: Self.directories(seed: seed &+ 1000),
+                                            state: StoredState(), today: F.today)
+        let state = StoredState().applying(earlier)
+        let directories = Self.directories(seed: seed)
+        let plan = try Reconciler().plan(records: records, directories: directories, state: state, today: F.today)
+        var g = ReconcilerPropertyTests.Generator(state: seed)
+        let shuffled = directories.reversed().map { DirectoryInput(name: $0.name, key: $0.key, accounts: $0.accounts.shuffled(using: &g)) }
+        let other = try Reconciler().plan(records: records.shuffled(using: &g), directories: shuffled, state: state, today: F.today)
+        #expect(other.events == plan.events)
+        #expect(Set(other.accountUpserts) == Set(plan.accountUpserts))
+        #expect(Set(other.linkUpserts) == Set(plan.linkUpserts))
+        #expect(other.accountRemovals == plan.accountRemovals)
+        #expect(plan.linkUpserts.contains { $0.directory == "ad" } && plan.linkUpserts.contains { $0.directory == "ldap" })
+        let again = try Reconciler().plan(records: records, directories: directories, state: state.applying(plan), today: F.today)
+        #expect(again.isEmpty)
+    }
+}

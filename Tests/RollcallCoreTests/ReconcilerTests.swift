@@ -72,9 +72,9 @@ struct Situation: Sendable, CustomTestStringConvertible {
                   before: ([F.person("E1")], [F.account("a1", key: "E1")]),
                   records: [F.person("E1")], accounts: [F.account("a1", key: "E1-old", dn: "uid=renamed,dc=example,dc=test")],
                   expected: []),
-        Situation(name: "two accounts carrying one HR id link neither",
+        Situation(name: "two accounts carrying one HR id link neither, and a disputed person is no joiner",
                   records: [F.person("E1")], accounts: [F.account("a1", key: "E1"), F.account("a2", key: "E1")],
-                  expected: ["identity.joiner E1"]),
+                  expected: []),
         Situation(name: "a person absent from the HR read is not a leaver",
                   before: ([F.person("E1"), F.person("E2")], [F.account("a1", key: "E1"), F.account("a2", key: "E2")]),
                   records: [F.person("E1")], accounts: [F.account("a1", key: "E1"), F.account("a2", key: "E2")],
@@ -99,8 +99,8 @@ struct Situation: Sendable, CustomTestStringConvertible {
                                          accounts: [F.account("a1", key: "E1")], state: state, today: F.today)
         let data = try #require(plan.events.first?.data)
         #expect(data["hr_id"] == .string("E1"))
-        #expect(data["anchor"] == .string("a1"))
-        #expect(data["dn"] == .string("uid=a1,ou=people,dc=example,dc=test"))
+        #expect(data["accounts"] == .array([.object(["directory": .string("ldap"), "anchor": .string("a1"),
+                                                     "dn": .string("uid=a1,ou=people,dc=example,dc=test")])]))
         #expect(data["changes"] == .array([.object(["attribute": .string("department"), "before": .string("Sales"),
                                                     "after": .string("Engineering")])]))
     }
@@ -117,16 +117,17 @@ struct Situation: Sendable, CustomTestStringConvertible {
         let plan = try Reconciler().plan(records: [F.person("E1")],
                                          accounts: [F.account("a2", key: "E1"), F.account("a1", key: "E1")],
                                          state: StoredState(), today: F.today)
-        #expect(plan.ambiguities == ["E1": ["a1", "a2"]])
+        #expect(plan.ambiguities == [AmbiguousMatch(employeeID: "E1", directory: "ldap", anchors: ["a1", "a2"])])
         #expect(plan.linkUpserts.isEmpty)
         #expect(plan.summary.ambiguous == 1)
+        #expect(plan.summary.joiners == 0, "a person with disputed candidates may have an account: no joiner")
     }
 
     @Test func emailCorrelationIgnoresCase() throws {
-        let plan = try Reconciler(key: .email).plan(
+        let plan = try Reconciler().plan(
             records: [F.person("E1", email: "Ada.Lovelace@Example.test")],
-            accounts: [F.account("a1", key: "ada.lovelace@example.TEST")], state: StoredState(), today: F.today)
-        #expect(plan.linkUpserts == [Link(employeeID: "E1", anchor: "a1")])
+            accounts: [F.account("a1", key: "ada.lovelace@example.TEST")], key: .email, state: StoredState(), today: F.today)
+        #expect(plan.linkUpserts == [Link(employeeID: "E1", directory: "ldap", anchor: "a1")])
     }
 
     @Test func emptyDirectoryReadIsRefusedWhenAccountsAreStored() throws {
@@ -164,7 +165,7 @@ struct Situation: Sendable, CustomTestStringConvertible {
 
 @Suite struct DirectoryDeltaTests {
     static let stored: [String: StoredAccount] = Dictionary(uniqueKeysWithValues: ["a1", "a2", "a3"].map {
-        ($0, StoredAccount(account: F.account($0, key: "E-\($0)"), orphanReported: false))
+        ($0, StoredAccount(directory: F.directory, account: F.account($0, key: "E-\($0)"), orphanReported: false))
     })
 
     @Test func changesAndDeletesPatchTheStoredView() {
@@ -183,7 +184,7 @@ struct Situation: Sendable, CustomTestStringConvertible {
         let records = [F.person("E-a1"), F.person("E-a2"), F.person("E-a3")]
         let full = [F.account("a1", key: "E-a1"), F.account("a2", key: "E-a2"), F.account("a3", key: "E-a3")]
         let state = try F.settled(records, full)
-        let viaDelta = DirectoryDelta.apply(stored: state.accounts, changed: [], deleted: ["a3"], present: nil)
+        let viaDelta = DirectoryDelta.apply(stored: state.accounts[F.directory] ?? [:], changed: [], deleted: ["a3"], present: nil)
         let planDelta = try Reconciler().plan(records: records, accounts: viaDelta, state: state, today: F.today)
         let planFull = try Reconciler().plan(records: records, accounts: Array(full.prefix(2)), state: state, today: F.today)
         #expect(planDelta.events == planFull.events)

@@ -16,22 +16,22 @@ import Testing
         let config = """
             store: {path: rollcall.sqlite}
             events: {source: "urn:rollcall:ad"}
-            directory:
-              kind: active_directory
-              uri: \(dc.uri)
-              security: none
-              allow_insecure: true
-              bind_dn: \(admin ? SambaFixture.adminUser : SambaFixture.syncUser)
-              bind_password_file: \(admin ? dc.adminPasswordFile : dc.syncPasswordFile)
-              base_dn: \(SambaFixture.people)
-              filter: (&(objectClass=user)(sAMAccountName=u0000*))
-              attributes: [sAMAccountName, title, userAccountControl]
-              delta: \(mode)
+            directories:
+              - kind: active_directory
+                uri: \(dc.uri)
+                security: none
+                allow_insecure: true
+                bind_dn: \(admin ? SambaFixture.adminUser : SambaFixture.syncUser)
+                bind_password_file: \(admin ? dc.adminPasswordFile : dc.syncPasswordFile)
+                base_dn: \(SambaFixture.people)
+                filter: (&(objectClass=user)(sAMAccountName=u0000*))
+                attributes: [sAMAccountName, title, userAccountControl]
+                delta: \(mode)
+                correlation: {hr_field: employee_id, directory_attribute: employeeID}
             hr:
               csv:
                 path: hr.csv
                 columns: {employee_id: id, status: status}
-            correlation: {hr_field: employee_id, directory_attribute: employeeID}
             """
         let file = directory.appendingPathComponent("rollcall.yaml")
         try config.write(to: file, atomically: true, encoding: .utf8)
@@ -45,13 +45,13 @@ import Testing
         let (job, store) = try Self.job(dc, mode: mode)
 
         let first = try await job.run(dryRun: false)
-        #expect(first.directoryRead == "full")
+        #expect(first.directories.first?.read == "full")
         #expect(first.summary.matched == 9)
         let anchors = Dictionary(uniqueKeysWithValues: try store.loadState().links.map { ($0.employeeID, $0.anchor) })
         #expect(anchors.values.allSatisfy { UUID(uuidString: $0) != nil })
 
         let quiet = try await job.run(dryRun: false)
-        #expect(quiet.directoryRead == "delta")
+        #expect(quiet.directories.first?.read == "delta")
         #expect(quiet.summary.events == 0)
 
         try await dc.modify("""
@@ -71,13 +71,13 @@ import Testing
 
             """)
         let delta = try await job.run(dryRun: false)
-        #expect(delta.directoryRead == "delta")
+        #expect(delta.directories.first?.read == "delta")
         let removed = try store.events(after: 9).filter { $0.type == "dev.rollcall.account.removed" }.map(\.subject)
         #expect(Set(removed) == Set([anchors["E00003"], anchors["E00004"]].compactMap { $0 }))
-        #expect(try store.identity("E00005")?.account?.attributes["title"] == .array(["Promoted"]))
+        #expect(try store.identity("E00005")?.accounts.first?.attributes["title"] == .array(["Promoted"]))
 
         let full = try await job.run(dryRun: false, forceFull: true)
-        #expect(full.directoryRead == "full")
+        #expect(full.directories.first?.read == "full")
         #expect(full.summary.events == 0)
         #expect(full.summary.entriesRead == 7)
     }
@@ -91,10 +91,10 @@ import Testing
         let anchor = try #require(try store.loadState().links.first { $0.employeeID == "E00006" }?.anchor)
         try await dc.modify("dn: CN=User 00006,\(SambaFixture.people)\nchangetype: delete\n")
         let delta = try await job.run(dryRun: false)
-        #expect(delta.directoryRead == "delta")
+        #expect(delta.directories.first?.read == "delta")
         #expect(delta.summary.events == 0)
         let full = try await job.run(dryRun: false, forceFull: true)
-        #expect(full.directoryRead == "full")
+        #expect(full.directories.first?.read == "full")
         #expect(try store.events(after: 9).map { "\($0.type) \($0.subject)" } == ["dev.rollcall.account.removed \(anchor)"])
     }
 }

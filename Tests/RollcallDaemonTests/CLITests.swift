@@ -47,20 +47,20 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let config = directory.appendingPathComponent("rollcall.yaml")
-        try "store: {path: x.sqlite}\nevents: {source: urn:x}\ndirectory: {uri: ldap://127.0.0.1:1, base_dn: dc=x, bindpw: x}\n"
+        try "store: {path: x.sqlite}\nevents: {source: urn:x}\ndirectories: [{uri: ldap://127.0.0.1:1, base_dn: dc=x, bindpw: x}]\n"
             .write(to: config, atomically: true, encoding: .utf8)
         let result = try await rollcall(["reconcile", "--config", config.path])
         #expect(result.status != 0)
         let lines = result.error.split(separator: "\n")
         #expect(lines.count == 1, "\(result.error)")
-        #expect(result.error.contains("directory.bindpw"))
+        #expect(result.error.contains("directories[0].bindpw"))
 
         let world = try await ReconcileJobTests.world(people: 1, rows: ReconcileJobTests.row(1))
         world.slapd.kill()
         let unreachable = try await rollcall(["reconcile", "--config", world.directory.appendingPathComponent("rollcall.yaml").path])
         #expect(unreachable.status != 0)
         #expect(unreachable.error.split(separator: "\n").count == 1, "\(unreachable.error)")
-        #expect(unreachable.error.contains("reconcile failed: LDAP: could not connect"))
+        #expect(unreachable.error.contains("reconcile failed: directory default: LDAP: could not connect"))
 
         let bad = try await rollcall(["events", "list", "--config", config.path, "--limit", "0"])
         #expect(bad.status != 0)

@@ -1,5 +1,6 @@
 import Foundation
 import RollcallDaemon
+import RollcallDirectory
 import Testing
 
 @Suite struct ConfigurationTests {
@@ -16,22 +17,22 @@ import Testing
           path: rollcall.sqlite
         events:
           source: urn:rollcall:test
-        directory:
-          uri: ldap://127.0.0.1:3890
-          security: starttls
-          bind_dn: cn=rollcall,dc=example,dc=test
-          bind_password_file: ldap.pw
-          base_dn: ou=people,dc=example,dc=test
-          filter: (objectClass=inetOrgPerson)
+        directories:
+          - uri: ldap://127.0.0.1:3890
+            security: starttls
+            bind_dn: cn=rollcall,dc=example,dc=test
+            bind_password_file: ldap.pw
+            base_dn: ou=people,dc=example,dc=test
+            filter: (objectClass=inetOrgPerson)
+            correlation:
+              hr_field: employee_id
+              directory_attribute: employeeNumber
         hr:
           csv:
             path: hr.csv
             columns:
               employee_id: Employee ID
               email: Work Email
-        correlation:
-          hr_field: employee_id
-          directory_attribute: employeeNumber
 
         """
 
@@ -54,9 +55,11 @@ import Testing
         let resolved = try load(Self.valid)
         #expect(resolved.storePath == directory.appendingPathComponent("rollcall.sqlite").path)
         #expect(resolved.csv.path == directory.appendingPathComponent("hr.csv").path)
-        #expect(resolved.ldap.security == .startTLS)
-        #expect(resolved.search.pageSize == 500)
-        #expect(resolved.mapping.anchorAttribute == "entryUUID")
+        let directory = try #require(resolved.directories.first)
+        #expect(directory.name == "default")
+        #expect(directory.ldap.security == .startTLS)
+        #expect(directory.search.pageSize == 500)
+        #expect(directory.mapping.anchorAttribute == "entryUUID")
         #expect(resolved.skipBadRows == false)
     }
 
@@ -66,33 +69,36 @@ import Testing
             .replacingOccurrences(of: "ca_file: /etc/rollcall/ldap-ca.pem", with: "ca_file: ldap.pw")
         let resolved = try load(text)
         #expect(resolved.csv.columns.count == 10)
-        #expect(resolved.retry.attempts == 3)
-        #expect(resolved.ldap.minimumTLSVersion == .tls12)
-        #expect(resolved.mapping.extraAttributes.contains("departmentNumber"))
+        let directory = try #require(resolved.directories.first)
+        #expect(directory.retry.attempts == 3)
+        #expect(directory.ldap.minimumTLSVersion == .tls12)
+        #expect(directory.mapping.extraAttributes.contains("departmentNumber"))
     }
 
     @Test(arguments: [
-        ("directory:\n  uri", "directory:\n  urii", "directory.urii", "unknown key"),
-        ("  bind_password_file: ldap.pw", "  bind_password: hunter2", "directory.bind_password", "never written in the configuration"),
-        ("  security: starttls", "  security: tls", "directory.security", "\"tls\" is not one of"),
-        ("  security: starttls", "  security: none", "directory.security", "allow_insecure"),
-        ("  hr_field: employee_id", "  hr_field: badge", "correlation.hr_field", "is not one of"),
+        ("directories:\n  - uri", "directories:\n  - urii", "directories[0].urii", "unknown key"),
+        ("  bind_password_file: ldap.pw", "  bind_password: hunter2", "directories[0].bind_password", "never written in the configuration"),
+        ("  security: starttls", "  security: tls", "directories[0].security", "\"tls\" is not one of"),
+        ("  security: starttls", "  security: none", "directories[0].security", "allow_insecure"),
+        ("  hr_field: employee_id", "  hr_field: badge", "directories[0].correlation.hr_field", "is not one of"),
         ("      employee_id: Employee ID\n", "      employee_no: Employee ID\n", "hr.csv.columns.employee_no", "not a person field"),
-        ("uri: ldap://127.0.0.1:3890", "uri: http://127.0.0.1:3890", "directory.uri", "ldap://"),
-        ("  base_dn: ou=people,dc=example,dc=test\n", "", "directory.base_dn", "is required"),
-        ("  bind_password_file: ldap.pw", "  bind_password_file: missing.pw", "directory.bind_password_file", "does not exist"),
+        ("uri: ldap://127.0.0.1:3890", "uri: http://127.0.0.1:3890", "directories[0].uri", "ldap://"),
+        ("    base_dn: ou=people,dc=example,dc=test\n", "", "directories[0].base_dn", "is required"),
+        ("  bind_password_file: ldap.pw", "  bind_password_file: missing.pw", "directories[0].bind_password_file", "does not exist"),
         ("source: urn:rollcall:test", "source: not a uri", "events.source", "URI reference"),
-        ("(objectClass=inetOrgPerson)", "objectClass=inetOrgPerson", "directory.filter", "parentheses"),
-        ("  uri: ldap://127.0.0.1:3890", "  uri: ldap://127.0.0.1:3890\n  uris: [ldap://127.0.0.1:3891]", "directory.uris", "not both"),
-        ("  uri: ldap://127.0.0.1:3890", "  uris: [ldaps://a:636, ldap://b:389]", "directory.uris", "cannot be mixed"),
-        ("  security: starttls", "  security: starttls\n  bind: sasl_external", "directory.bind", "remove bind_dn"),
-        ("  security: starttls", "  security: starttls\n  tls_cert_file: ldap.pw", "directory.tls_cert_file", "go together"),
-        ("  security: starttls", "  security: starttls\n  tls_min_version: \"1.1\"", "directory.tls_min_version", "is not one of"),
-        ("  security: starttls", "  security: starttls\n  retry: {attempts: 0}", "directory.retry.attempts", "between 1 and 100"),
-        ("  security: starttls", "  security: starttls\n  delta: sometimes", "directory.delta", "is not one of"),
-        ("  security: starttls", "  security: starttls\n  delta: dirsync", "directory.delta", "Active Directory's"),
-        ("  security: starttls", "  security: starttls\n  kind: active_directory\n  delta: syncrepl", "directory.delta", "OpenLDAP's"),
-        ("  security: starttls", "  security: starttls\n  kind: novell", "directory.kind", "is not one of"),
+        ("(objectClass=inetOrgPerson)", "objectClass=inetOrgPerson", "directories[0].filter", "parentheses"),
+        ("- uri: ldap://127.0.0.1:3890", "- uri: ldap://127.0.0.1:3890\n    uris: [ldap://127.0.0.1:3891]", "directories[0].uris", "not both"),
+        ("- uri: ldap://127.0.0.1:3890", "- uris: [ldaps://a:636, ldap://b:389]", "directories[0].uris", "cannot be mixed"),
+        ("  security: starttls", "  security: starttls\n    bind: sasl_external", "directories[0].bind", "remove bind_dn"),
+        ("  security: starttls", "  security: starttls\n    tls_cert_file: ldap.pw", "directories[0].tls_cert_file", "go together"),
+        ("  security: starttls", "  security: starttls\n    tls_min_version: \"1.1\"", "directories[0].tls_min_version", "is not one of"),
+        ("  security: starttls", "  security: starttls\n    retry: {attempts: 0}", "directories[0].retry.attempts", "between 1 and 100"),
+        ("  security: starttls", "  security: starttls\n    delta: sometimes", "directories[0].delta", "is not one of"),
+        ("  security: starttls", "  security: starttls\n    delta: dirsync", "directories[0].delta", "Active Directory's"),
+        ("  security: starttls", "  security: starttls\n    kind: active_directory\n    delta: syncrepl", "directories[0].delta", "OpenLDAP's"),
+        ("  security: starttls", "  security: starttls\n    kind: novell", "directories[0].kind", "is not one of"),
+        ("directories:\n  - uri", "directories:\n  - name: a b\n    uri", "directories[0].name", "letters, digits"),
+        ("directories:\n", "directory:\n", "directory", "directories are a list now"),
     ])
     func problemsNameTheirKey(replace: String, with: String, key: String, reason: String) throws {
         #expect(Self.valid.contains(replace), "test setup: \(replace)")
@@ -103,22 +109,70 @@ import Testing
     }
 
     @Test func failoverURIsAndSaslExternalOverLdapi() throws {
-        let failover = try load(Self.valid.replacingOccurrences(of: "  uri: ldap://127.0.0.1:3890", with: "  uris: [ldap://127.0.0.1:3890, ldap://127.0.0.2:3890]"))
-        #expect(failover.ldap.uri == "ldap://127.0.0.1:3890 ldap://127.0.0.2:3890")
+        let failover = try load(Self.valid.replacingOccurrences(of: "- uri: ldap://127.0.0.1:3890", with: "- uris: [ldap://127.0.0.1:3890, ldap://127.0.0.2:3890]"))
+        #expect(failover.directories.first?.ldap.uri == "ldap://127.0.0.1:3890 ldap://127.0.0.2:3890")
         let local = try load(Self.valid
-            .replacingOccurrences(of: "  uri: ldap://127.0.0.1:3890\n  security: starttls\n  bind_dn: cn=rollcall,dc=example,dc=test\n  bind_password_file: ldap.pw",
-                                  with: "  uri: ldapi://%2Frun%2Fslapd%2Fldapi\n  bind: sasl_external"))
-        #expect(local.ldap.bind == .saslExternal)
-        #expect(local.ldap.security == .none)
+            .replacingOccurrences(of: "- uri: ldap://127.0.0.1:3890\n    security: starttls\n    bind_dn: cn=rollcall,dc=example,dc=test\n    bind_password_file: ldap.pw",
+                                  with: "- uri: ldapi://%2Frun%2Fslapd%2Fldapi\n    bind: sasl_external"))
+        #expect(local.directories.first?.ldap.bind == .saslExternal)
+        #expect(local.directories.first?.ldap.security == LDAPSettings.Security.none)
     }
 
     @Test func activeDirectoryDefaults() throws {
-        let ad = try load(Self.valid.replacingOccurrences(of: "  security: starttls", with: "  security: starttls\n  kind: active_directory\n  delta: usn")
+        let loaded = try load(Self.valid.replacingOccurrences(of: "  security: starttls", with: "  security: starttls\n    kind: active_directory\n    delta: usn")
             .replacingOccurrences(of: "base_dn: ou=people,dc=example,dc=test", with: "base_dn: OU=People,DC=corp,DC=example,DC=com"))
+        let ad = try #require(loaded.directories.first)
         #expect(ad.mapping.anchorAttribute == "objectGUID")
         #expect(ad.domainRoot == "DC=corp,DC=example,DC=com")
         #expect(ad.search.controls == ["1.2.840.113556.1.4.1339"])
         #expect(ad.delta == .usn)
+    }
+
+    static let twoDirectories = """
+        store: {path: rollcall.sqlite}
+        events: {source: "urn:rollcall:test"}
+        directories:
+          - name: corp-ad
+            kind: active_directory
+            uri: ldaps://dc1.corp.example.com
+            bind_dn: rollcall@corp.example.com
+            bind_password_file: ldap.pw
+            base_dn: OU=Staff,DC=corp,DC=example,DC=com
+            correlation: {hr_field: employee_id, directory_attribute: employeeID}
+          - name: lab
+            uri: ldap://127.0.0.1:3890
+            base_dn: ou=people,dc=lab
+            correlation: {hr_field: email, directory_attribute: mail}
+        hr:
+          csv: {path: hr.csv, columns: {employee_id: id, email: mail}}
+        """
+
+    @Test func severalDirectoriesEachWithTheirOwnSettings() throws {
+        let resolved = try load(Self.twoDirectories)
+        #expect(resolved.directories.map(\.name) == ["corp-ad", "lab"])
+        #expect(resolved.directories.map(\.kind) == [.activeDirectory, .openldap])
+        #expect(resolved.directories.map(\.correlation) == [.employeeID, .email])
+        #expect(resolved.directories.map(\.mapping.anchorAttribute) == ["objectGUID", "entryUUID"])
+        #expect(resolved.directories.map(\.ldap.security) == [.ldaps, .startTLS])
+        #expect(resolved.directories.map(\.key) == ["directories[0]", "directories[1]"])
+    }
+
+    @Test func anEmptyListOfDirectoriesIsAnError() throws {
+        let problem = try #require(error("store: {path: a}\nevents: {source: urn:x}\ndirectories: []\nhr: {csv: {path: hr.csv, columns: {employee_id: id}}}\n"))
+        #expect(problem.key == "directories")
+        #expect(problem.description.contains("at least one"))
+    }
+
+    @Test func severalDirectoriesNeedDistinctNames() throws {
+        let unnamed = try #require(error(Self.twoDirectories.replacingOccurrences(of: "  - name: lab\n    uri", with: "  - uri")))
+        #expect(unnamed.key == "directories[1].name")
+        #expect(unnamed.description.contains("required when several directories"))
+        let twice = try #require(error(Self.twoDirectories.replacingOccurrences(of: "name: lab", with: "name: corp-ad")))
+        #expect(twice.key == "directories[1].name")
+        #expect(twice.description.contains("already the name of directories[0]"))
+        let badKey = try #require(error(Self.twoDirectories.replacingOccurrences(of: "    base_dn: ou=people,dc=lab", with: "    basedn: ou=people,dc=lab")))
+        #expect(badKey.key == "directories[1].basedn")
+        #expect(badKey.line == 13)
     }
 
     @Test func unknownKeysCarryTheirLine() throws {

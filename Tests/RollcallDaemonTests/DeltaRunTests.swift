@@ -27,16 +27,16 @@ import Testing
 
     @Test func deltasSeeChangesAndDeletesAndFallBackToFullReads() async throws {
         let world = try await ReconcileJobTests.world(people: 6, rows: (1...6).map { ReconcileJobTests.row($0) }.joined(),
-                                                directoryExtra: "  delta: syncrepl\n  full_read_interval_hours: 24")
+                                                directoryExtra: "    delta: syncrepl\n    full_read_interval_hours: 24")
         let clock = Clock()
         let first = try await run(world, clock)
-        #expect(first.directoryRead == "full")
+        #expect(first.directories.first?.read == "full")
         #expect(first.summary.matched == 6)
         let p2 = try anchor(world, "E2")
         let p4 = try anchor(world, "E4")
 
         let quiet = try await run(world, clock)
-        #expect(quiet.directoryRead == "delta")
+        #expect(quiet.directories.first?.read == "delta")
         #expect(quiet.summary.events == 0)
         #expect(quiet.summary.entriesRead == 6)
 
@@ -52,26 +52,26 @@ import Testing
 
             """)
         let delta = try await run(world, clock)
-        #expect(delta.directoryRead == "delta")
+        #expect(delta.directories.first?.read == "delta")
         #expect(try world.events(after: 6) == ["account.removed \(p2)"])
-        #expect(try world.store().identity("E3")?.account?.dn == "uid=p3-renamed,ou=people,dc=example,dc=test")
+        #expect(try world.store().identity("E3")?.accounts.first?.dn == "uid=p3-renamed,ou=people,dc=example,dc=test")
 
         // Deleted while the server's session log is lost to a restart: the present list finds it.
         try await world.slapd.modify("dn: uid=p4,ou=people,dc=example,dc=test\nchangetype: delete\n")
         try await world.slapd.restart()
         let afterRestart = try await run(world, clock)
-        #expect(afterRestart.directoryRead == "delta")
+        #expect(afterRestart.directories.first?.read == "delta")
         #expect(try world.events(after: 7) == ["account.removed \(p4)"])
 
         // Forced and scheduled full reads agree with what the deltas built: no events.
         let forced = try await run(world, clock, forceFull: true)
-        #expect(forced.directoryRead == "full")
+        #expect(forced.directories.first?.read == "full")
         #expect(forced.summary.events == 0)
         clock.advance(hours: 12)
-        #expect(try await run(world, clock).directoryRead == "delta")
+        #expect(try await run(world, clock).directories.first?.read == "delta")
         clock.advance(hours: 13)
         let scheduled = try await run(world, clock)
-        #expect(scheduled.directoryRead == "full")
+        #expect(scheduled.directories.first?.read == "full")
         #expect(scheduled.summary.events == 0)
         #expect(scheduled.summary.entriesRead == 4)
     }
@@ -79,10 +79,10 @@ import Testing
     @Test func syncreplNeedsEntryUUIDAsTheAnchor() async throws {
         do {
             _ = try await ReconcileJobTests.world(people: 1, rows: ReconcileJobTests.row(1),
-                                            directoryExtra: "  delta: syncrepl\n  anchor_attribute: uid")
+                                            directoryExtra: "    delta: syncrepl\n    anchor_attribute: uid")
             Issue.record("syncrepl with a uid anchor was accepted")
         } catch let error as ConfigurationError {
-            #expect(error.key == "directory.delta")
+            #expect(error.key == "directories[0].delta")
         }
     }
 }

@@ -49,16 +49,17 @@ import Testing
         let config = """
             store: {path: rollcall.sqlite}
             events: {source: "urn:rollcall:test"}
-            directory:
-              uri: \(slapd.uri)
-              security: starttls
-              ca_file: \(slapd.caFile)
-              bind_dn: \(SlapdFixture.syncDN)
-              bind_password_file: \(slapd.syncPasswordFile)
-              base_dn: \(SlapdFixture.peopleBase)
-              filter: (objectClass=inetOrgPerson)
-              page_size: 4
-              attributes: [uid]
+            directories:
+              - uri: \(slapd.uri)
+                security: starttls
+                ca_file: \(slapd.caFile)
+                bind_dn: \(SlapdFixture.syncDN)
+                bind_password_file: \(slapd.syncPasswordFile)
+                base_dn: \(SlapdFixture.peopleBase)
+                filter: (objectClass=inetOrgPerson)
+                page_size: 4
+                attributes: [uid]
+                correlation: {hr_field: employee_id, directory_attribute: employeeNumber}
             \(directoryExtra)
             hr:
               csv:
@@ -72,7 +73,6 @@ import Testing
                   title: Job Title
                   status: Status
                   termination_date: Termination Date
-            correlation: {hr_field: employee_id, directory_attribute: employeeNumber}
             """
         let file = directory.appendingPathComponent("rollcall.yaml")
         try config.write(to: file, atomically: true, encoding: .utf8)
@@ -106,7 +106,7 @@ import Testing
         _ = try await world.run()
         #expect(try world.events(after: 13) == ["account.linked E11"])
         let identity = try #require(try world.store().identity("E11"))
-        #expect(identity.account?.dn == "uid=p11,ou=people,dc=example,dc=test")
+        #expect(identity.accounts.map(\.dn) == ["uid=p11,ou=people,dc=example,dc=test"])
         #expect(identity.events.map(\.type) == ["dev.rollcall.identity.joiner", "dev.rollcall.account.linked"])
     }
 
@@ -141,7 +141,7 @@ import Testing
     }
 
     func orphanAnchor(_ world: World) throws -> String {
-        try #require(try world.store().loadState().accounts.values.first { $0.correlationValue == "E2" }?.anchor)
+        try #require(try world.store().loadState().accounts["default"]?.values.first { $0.correlationValue == "E2" }?.anchor)
     }
 
     @Test func aDryRunWritesNothing() async throws {

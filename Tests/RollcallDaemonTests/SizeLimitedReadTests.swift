@@ -25,26 +25,26 @@ struct SizeLimitedReadTests {
             let text = """
                 store: {path: rollcall.sqlite}
                 events: {source: "urn:rollcall:its9282"}
-                directory:
-                  uri: \(slapd.uri)
-                  security: none
-                  allow_insecure: true
+                directories:
+                  - uri: \(slapd.uri)
+                    security: none
+                    allow_insecure: true
+                    correlation: {hr_field: employee_id, directory_attribute: uid}
                 \(bind)
-                  base_dn: dc=example,dc=com
-                  filter: (objectClass=inetOrgPerson)
-                  page_size: 100
+                    base_dn: dc=example,dc=com
+                    filter: (objectClass=inetOrgPerson)
+                    page_size: 100
                 hr:
                   csv:
                     path: hr.csv
                     columns: {employee_id: id, status: status}
-                correlation: {hr_field: employee_id, directory_attribute: uid}
                 """
             let file = directory.appendingPathComponent("rollcall-\(UUID().uuidString).yaml")
             try text.write(to: file, atomically: true, encoding: .utf8)
             return try ConfigurationLoader.load(path: file.path)
         }
         let logger = Logger(label: "test")
-        let withAccount = try configuration(bind: "  bind_dn: \(slapd.syncBindDN)\n  bind_password_file: \(slapd.syncPasswordFile)")
+        let withAccount = try configuration(bind: "    bind_dn: \(slapd.syncBindDN)\n    bind_password_file: \(slapd.syncPasswordFile)")
         let first = try await ReconcileJob(configuration: withAccount, logger: logger).run(dryRun: false)
         #expect(first.summary.entriesRead == 999)
         #expect(first.summary.matched == 999)

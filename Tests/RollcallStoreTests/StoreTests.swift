@@ -30,9 +30,17 @@ import Testing
                  eventSource: "urn:rollcall:test")
     }
 
+    static func ldap(_ accounts: [DirectoryAccount]) -> [DirectoryInput] {
+        [DirectoryInput(name: "ldap", key: .employeeID, accounts: accounts)]
+    }
+
     func run(_ store: Store, _ records: [HRRecord], _ accounts: [DirectoryAccount]) throws -> (Plan, AppliedRun) {
-        let plan = try Reconciler().plan(records: records, accounts: accounts, state: try store.loadState(), today: Self.today)
-        return (plan, try store.apply(plan, stamp: stamp()))
+        try run(store, records, Self.ldap(accounts))
+    }
+
+    func run(_ store: Store, _ records: [HRRecord], _ directories: [DirectoryInput], stamp: RunStamp? = nil) throws -> (Plan, AppliedRun) {
+        let plan = try Reconciler().plan(records: records, directories: directories, state: try store.loadState(), today: Self.today)
+        return (plan, try store.apply(plan, stamp: stamp ?? self.stamp()))
     }
 
     @Test func stateRoundTripsAndUnchangedInputsWriteZeroEvents() throws {
@@ -73,9 +81,9 @@ import Testing
         let store = try Store.open(path: path)
         _ = try run(store, [Self.record("E1")], [Self.account("a1", "E1")])
         var plan = try Reconciler().plan(records: [Self.record("E1", department: "Legal"), Self.record("E2")],
-                                         accounts: [Self.account("a1", "E1")], state: try store.loadState(), today: Self.today)
+                                         directories: Self.ldap([Self.account("a1", "E1")]), state: try store.loadState(), today: Self.today)
         // A second link to the same anchor violates the unique index at the end of the transaction.
-        plan.linkUpserts.append(Link(employeeID: "E2", anchor: "a1"))
+        plan.linkUpserts.append(Link(employeeID: "E2", directory: "ldap", anchor: "a1"))
         #expect(throws: (any Error).self) { try store.apply(plan, stamp: stamp()) }
         #expect(try store.events(after: 0).count == 1)
         #expect(try store.loadState().persons["E1"]?.attributes.department == "Sales")
@@ -88,7 +96,7 @@ import Testing
         let state = try store.loadState()
         #expect(state.version == 0)
         let records = [Self.record("E1")]
-        let plan = try Reconciler().plan(records: records, accounts: [], state: state, today: Self.today)
+        let plan = try Reconciler().plan(records: records, directories: Self.ldap([]), state: state, today: Self.today)
         var first = stamp()
         first.basedOn = state.version
         _ = try store.apply(plan, stamp: first)
@@ -109,7 +117,7 @@ import Testing
         let store = try Store.open(path: path)
         _ = try run(store, [Self.record("E1")], [Self.account("a1", "E1")])
         let identity = try #require(try store.identity("E1"))
-        #expect(identity.account?.dn == "uid=a1,dc=t")
+        #expect(identity.accounts.map(\.dn) == ["uid=a1,dc=t"])
         #expect(identity.events.map(\.type) == ["dev.rollcall.account.linked"])
         #expect(try store.identity("nobody") == nil)
     }
@@ -133,6 +141,58 @@ import Testing
             #expect(error.reason.contains("newer Rollcall"))
             #expect(error.reason.contains("v99-from-the-future"))
         }
+    }
+
+    @Test func accountsLinksAndCheckpointsArePerDirectory() throws {
+        let store = try Store.open(path: path)
+        // The same anchor in two directories is two accounts.
+        let directories = [DirectoryInput(name: "ad", key: .employeeID, accounts: [Self.account("x", "E1")]),
+                           DirectoryInput(name: "ldap", key: .employeeID, accounts: [Self.account("x", "E1"), Self.account("y", nil)])]
+        var first = stamp()
+        first.directories = [DirectoryRun(directory: "ad", read: "full", cookie: [1, 2], entries: 1),
+                             DirectoryRun(directory: "ldap", read: "full", cookie: nil, entries: 2)]
+        let (plan, _) = try run(store, [Self.record("E1")], directories, stamp: first)
+        #expect(try store.loadState() == StoredState().applying(plan))
+        #expect(try store.loadState().accounts.mapValues { $0.count } == ["ad": 1, "ldap": 2])
+        let identity = try #require(try store.identity("E1"))
+        #expect(identity.accounts.map(\.directory) == ["ad", "ldap"])
+        // Orphan events of an account that later became the person's would be found by its anchor.
+        #expect(identity.events.map(\.type) == ["dev.rollcall.account.linked", "dev.rollcall.account.linked"])
+
+        var second = stamp()
+        second.directories = [DirectoryRun(directory: "ad", read: "delta", cookie: [3], entries: 1),
+                              DirectoryRun(directory: "ldap", read: "full", cookie: nil, entries: 2)]
+        _ = try run(store, [Self.record("E1")], directories, stamp: second)
+        let ad = try store.directoryCheckpoint("ad")
+        #expect(ad.cookie == [3])
+        #expect(ad.lastFullRead == first.finishedAt)
+        #expect(try store.directoryCheckpoint("ldap").cookie == nil)
+        #expect(try store.directoryCheckpoint("elsewhere").lastFullRead == nil)
+        let runs = try store.runs()
+        #expect(runs.first?.directoryRead == "mixed")
+        #expect(runs.first?.directories.map(\.entries) == [1, 2])
+    }
+
+    @Test func aVersionTwoStoreMovesItsAccountsToTheDefaultDirectory() throws {
+        // Build a store as the v2 schema left it: one run, one account, one link, a cookie.
+        let queue = try DatabaseQueue(path: path)
+        try Schema.migrator.migrate(queue, upTo: "v2-directory-cookie")
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO run (id, started_at, finished_at, status, directory_read, directory_cookie)
+                VALUES (1, '2026-03-15T00:00:00Z', '2026-03-15T00:00:01Z', 'applied', 'full', x'0102');
+                INSERT INTO person (employee_id, status, lifecycle, updated_run) VALUES ('E1', 'active', 'active', 1);
+                INSERT INTO account (anchor, dn, correlation_value, attributes, orphan_reported, updated_run)
+                VALUES ('a1', 'uid=a1,dc=t', 'E1', '{}', 0, 1);
+                INSERT INTO link (employee_id, anchor, linked_run) VALUES ('E1', 'a1', 1);
+                """)
+        }
+        try queue.close()
+        let store = try Store.open(path: path)
+        let state = try store.loadState()
+        #expect(state.accounts["default"]?["a1"]?.dn == "uid=a1,dc=t")
+        #expect(state.links == [Link(employeeID: "E1", directory: "default", anchor: "a1")])
+        #expect(try store.directoryCheckpoint("default").cookie == [1, 2])
     }
 
     @Test func walModeIsOn() throws {
