@@ -65,5 +65,10 @@ import Testing
         let chain = try await connection.transitiveMembers(of: "CN=Nested Outer,\(SambaFixture.groups)", baseDN: SambaFixture.base)
         #expect(own.count == 21)
         #expect(own == Set(chain.map { $0.lowercased() }))
+        // The other direction: the user's memberOf (direct groups only, as AD keeps it) names the group.
+        let user = try #require(try await connection.firstEntry(SearchRequest(baseDN: "CN=User 01999,\(SambaFixture.people)", scope: .base,
+                                                                              filter: "(objectClass=user)", attributes: ["memberOf"])))
+        #expect(user.strings("memberOf")?.contains("CN=Nested Outer,\(SambaFixture.groups)") == true)
+        #expect(user.strings("memberOf")?.contains("CN=Group 01,\(SambaFixture.groups)") == false)
     }
 }
