@@ -14,10 +14,13 @@ struct EventPayload {
             "person": .object([
                 "given_name": JSONValue(a.givenName),
                 "family_name": JSONValue(a.familyName),
+                "display_name": JSONValue(a.displayName),
                 "email": JSONValue(a.email),
                 "department": JSONValue(a.department),
                 "title": JSONValue(a.title),
                 "manager_id": JSONValue(a.managerID),
+                "employee_type": JSONValue(a.employeeType),
+                "location": JSONValue(a.location),
                 "status": .string(a.status.rawValue),
                 "hire_date": JSONValue(a.hireDate?.description),
                 "termination_date": JSONValue(a.terminationDate?.description),
@@ -56,10 +59,13 @@ enum AttributeDiff {
             ("department", old.department, new.department),
             ("title", old.title, new.title),
             ("manager_id", old.managerID, new.managerID),
+            ("employee_type", old.employeeType, new.employeeType),
+            ("location", old.location, new.location),
         ])
         let record = diff([
             ("given_name", old.givenName, new.givenName),
             ("family_name", old.familyName, new.familyName),
+            ("display_name", old.displayName, new.displayName),
             ("email", old.email, new.email),
             ("hire_date", old.hireDate?.description, new.hireDate?.description),
             ("termination_date", old.terminationDate?.description, new.terminationDate?.description),

@@ -1,14 +1,46 @@
-/// Where a record came from: a file and a physical line (1-based), or a record number.
+/// Where a record came from: a file and a physical line (1-based), or a record number (1-based)
+/// where a source has no useful lines (a JSON document, an HTTP page).
 public struct SourceLocation: Sendable, Hashable, Codable, CustomStringConvertible {
     public var source: String
     public var line: Int
+    /// `line` counts records, not lines.
+    public var isRecordNumber: Bool
 
     public init(source: String, line: Int) {
         self.source = source
         self.line = line
+        self.isRecordNumber = false
     }
 
-    public var description: String { "\(source):\(line)" }
+    public init(source: String, record: Int) {
+        self.source = source
+        self.line = record
+        self.isRecordNumber = true
+    }
+
+    public var description: String { isRecordNumber ? "\(source) record \(line)" : "\(source):\(line)" }
+
+    enum CodingKeys: String, CodingKey {
+        case source, line, record
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        source = try container.decode(String.self, forKey: .source)
+        if let record = try container.decodeIfPresent(Int.self, forKey: .record) {
+            line = record
+            isRecordNumber = true
+        } else {
+            line = try container.decode(Int.self, forKey: .line)
+            isRecordNumber = false
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(source, forKey: .source)
+        try container.encode(line, forKey: isRecordNumber ? .record : .line)
+    }
 }
 
 /// Employment status as stated by HR (after the configured value mapping).
@@ -27,23 +59,32 @@ public enum LifecycleState: String, Sendable, Codable {
 public struct PersonAttributes: Sendable, Hashable, Codable {
     public var givenName: String?
     public var familyName: String?
+    /// The name to show (Workday's Full_Name, BambooHR's displayName).
+    public var displayName: String?
     public var email: String?
     public var department: String?
     public var title: String?
     public var managerID: String?
+    /// The kind of worker as HR says (employee, contractor, intern ...), after the value map.
+    public var employeeType: String?
+    public var location: String?
     public var status: EmploymentStatus
     public var hireDate: Day?
     public var terminationDate: Day?
 
-    public init(givenName: String? = nil, familyName: String? = nil, email: String? = nil,
+    public init(givenName: String? = nil, familyName: String? = nil, displayName: String? = nil, email: String? = nil,
                 department: String? = nil, title: String? = nil, managerID: String? = nil,
+                employeeType: String? = nil, location: String? = nil,
                 status: EmploymentStatus = .active, hireDate: Day? = nil, terminationDate: Day? = nil) {
         self.givenName = givenName
         self.familyName = familyName
+        self.displayName = displayName
         self.email = email
         self.department = department
         self.title = title
         self.managerID = managerID
+        self.employeeType = employeeType
+        self.location = location
         self.status = status
         self.hireDate = hireDate
         self.terminationDate = terminationDate

@@ -89,24 +89,62 @@ public struct Configuration: Sendable, Decodable {
     }
 
     public struct HRSection: Sendable, Decodable {
-        public var csv: CSVSection
+        /// In order of precedence.
+        public var sources: [HRSourceSection]
     }
 
-    public struct CSVSection: Sendable, Decodable {
+    public struct HRSourceSection: Sendable, Decodable {
+        /// Named in reports; required when several sources are configured, "hr" when there is one.
+        public var name: String?
+        /// csv (default) | json | ndjson
+        public var format: String?
         public var path: String
-        /// stop (default): a run with bad rows applies nothing; skip: bad rows are left out and listed in the report.
+        /// json/ndjson: the dotted key path of the records.
+        public var records: String?
+        /// stop (default): a run with bad records applies nothing; skip: they are left out and listed in the report.
         public var onBadRows: String?
+        public var allowEmpty: Bool?
         public var dateFormats: [String]?
-        /// Canonical field → column header.
-        public var columns: [String: String]
+        public var emptyValues: [String]?
+        public var required: [String]?
+        /// Canonical field → source field, or a rule with transforms.
+        public var fields: [String: FieldSection]
         /// HR status text → active | terminated.
         public var statusValues: [String: String]?
 
         enum CodingKeys: String, CodingKey {
-            case path, columns
+            case name, format, path, records, required, fields
             case onBadRows = "on_bad_rows"
+            case allowEmpty = "allow_empty"
             case dateFormats = "date_formats"
+            case emptyValues = "empty_values"
             case statusValues = "status_values"
+        }
+    }
+
+    /// A field mapping: a source field name, or `{from, trim, case, map}`.
+    public struct FieldSection: Sendable, Decodable {
+        public var from: String
+        public var trim: Bool?
+        /// keep | lower | upper
+        public var letterCase: String?
+        public var map: [String: String]?
+
+        enum CodingKeys: String, CodingKey {
+            case from, trim, map
+            case letterCase = "case"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            if let column = try? decoder.singleValueContainer().decode(String.self) {
+                self.from = column
+                return
+            }
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.from = try container.decode(String.self, forKey: .from)
+            self.trim = try container.decodeIfPresent(Bool.self, forKey: .trim)
+            self.letterCase = try container.decodeIfPresent(String.self, forKey: .letterCase)
+            self.map = try container.decodeIfPresent([String: String].self, forKey: .map)
         }
     }
 
@@ -131,6 +169,10 @@ enum ConfigurationKeys {
         case section([String: Shape])
         /// A list whose every element has this shape.
         case listOf(Shape)
+        /// A mapping whose keys are the operator's and whose values all have this shape.
+        case mapOf(Shape)
+        /// A single value, or a mapping of this shape.
+        case scalarOr(Shape)
         /// A mapping whose keys are the operator's (column names, status texts).
         case freeMapping
     }
@@ -150,10 +192,12 @@ enum ConfigurationKeys {
             "delta": .scalar, "full_read_interval_hours": .scalar, "kind": .scalar, "domain_root": .scalar,
         ])),
         "hr": .section([
-            "csv": .section([
-                "path": .scalar, "on_bad_rows": .scalar, "date_formats": .list,
-                "columns": .freeMapping, "status_values": .freeMapping,
-            ]),
+            "sources": .listOf(.section([
+                "name": .scalar, "format": .scalar, "path": .scalar, "records": .scalar, "on_bad_rows": .scalar,
+                "allow_empty": .scalar, "date_formats": .list, "empty_values": .list, "required": .list,
+                "fields": .mapOf(.scalarOr(.section(["from": .scalar, "trim": .scalar, "case": .scalar, "map": .freeMapping]))),
+                "status_values": .freeMapping,
+            ])),
         ]),
     ])
 }

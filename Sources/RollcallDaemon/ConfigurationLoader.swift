@@ -11,8 +11,8 @@ public struct ResolvedConfiguration: Sendable {
     public var eventSource: String
     /// In the order of the file; names are unique.
     public var directories: [ResolvedDirectory]
-    public var csv: CSVSourceSettings
-    public var skipBadRows: Bool
+    /// In order of precedence; names are unique.
+    public var hrSources: [HRSourceSettings]
 }
 
 /// One directory after checking.
@@ -100,6 +100,19 @@ public enum ConfigurationLoader {
             }
             return
         }
+        if case .scalarOr(let inner) = shape {
+            if case .mapping = node { try audit(node, shape: inner, path: path, file: file) }
+            return
+        }
+        if case .mapOf(let inner) = shape {
+            guard case .mapping(let mapping) = node else {
+                throw ConfigurationError(file: file, key: path, line: node.mark.map { $0.line }, reason: "must be a mapping of keys to values")
+            }
+            for (keyNode, value) in mapping {
+                try audit(value, shape: inner, path: "\(path).\(keyNode.string ?? "\(keyNode)")", file: file)
+            }
+            return
+        }
         guard case .section(let allowed) = shape else { return }
         guard case .mapping(let mapping) = node else {
             throw ConfigurationError(file: file, key: path, line: node.mark.map { $0.line },
@@ -117,6 +130,10 @@ public enum ConfigurationLoader {
                 if path.isEmpty, key == "directory" || key == "correlation" {
                     throw ConfigurationError(file: file, key: dotted, line: line,
                                              reason: "directories are a list now: write `directories:` with one `- name: …` item per directory, each with its own `correlation:`")
+                }
+                if path == "hr", key == "csv" {
+                    throw ConfigurationError(file: file, key: dotted, line: line,
+                                             reason: "HR sources are a list now: write `hr: {sources: [...]}` with `format: csv` and `fields:` (formerly `columns:`)")
                 }
                 let known = allowed.keys.sorted().joined(separator: ", ")
                 throw ConfigurationError(file: file, key: dotted, line: line, reason: "unknown key; expected one of: \(known)")

@@ -20,35 +20,21 @@ struct ConfigurationValidator {
         guard !raw.events.source.isEmpty, !raw.events.source.contains(" ") else {
             throw fail("events.source", "must be a non-empty URI reference without spaces, e.g. urn:rollcall:prod")
         }
-        let (csv, skip) = try csvSettings(raw.hr.csv)
+        let sources = try hrSources(raw.hr.sources)
         guard !raw.directories.isEmpty else { throw fail("directories", "must list at least one directory") }
         var directories: [ResolvedDirectory] = []
         var names: [String: String] = [:]
         for (index, section) in raw.directories.enumerated() {
             let key = "directories[\(index)]"
-            let name: String
-            if let given = section.name {
-                name = given
-            } else if raw.directories.count == 1 {
-                name = "default"
-            } else {
-                throw fail("\(key).name", "is required when several directories are configured")
-            }
-            let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-            guard !name.isEmpty, name.count <= 64, name.unicodeScalars.allSatisfy(allowed.contains) else {
-                throw fail("\(key).name", "\"\(name)\" must be 1 to 64 letters, digits, dots, dashes or underscores")
-            }
-            if let other = names.updateValue(key, forKey: name) {
-                throw fail("\(key).name", "\(name) is already the name of \(other)")
-            }
-            directories.append(try directory(section, name: name, key: key, csv: csv))
+            let name = try uniqueName(section.name, key: key, count: raw.directories.count, fallback: "default", names: &names)
+            directories.append(try directory(section, name: name, key: key, sources: sources))
         }
         return ResolvedConfiguration(file: file, storePath: absolute(raw.store.path), eventSource: raw.events.source,
-                                     directories: directories, csv: csv, skipBadRows: skip)
+                                     directories: directories, hrSources: sources)
     }
 
     private func directory(_ directory: Configuration.DirectorySection, name: String, key: String,
-                           csv: CSVSourceSettings) throws(ConfigurationError) -> ResolvedDirectory {
+                           sources: [HRSourceSettings]) throws(ConfigurationError) -> ResolvedDirectory {
         let ldap = try ldapSettings(directory, key: key)
         let scope = try enumValue(directory.scope ?? "sub", key: "\(key).scope", SearchRequest.Scope.self)
         let pageSize = directory.pageSize ?? 500
@@ -62,8 +48,8 @@ struct ConfigurationValidator {
         guard !directory.correlation.directoryAttribute.isEmpty else {
             throw fail("\(key).correlation.directory_attribute", "must name an attribute, e.g. employeeNumber")
         }
-        if correlation == .email && csv.columns[.email] == nil {
-            throw fail("\(key).correlation.hr_field", "email correlation needs hr.csv.columns.email")
+        if correlation == .email, let source = sources.first(where: { $0.fields[.email] == nil }) {
+            throw fail("\(key).correlation.hr_field", "email correlation needs an email field in every HR source; \(source.name) maps none")
         }
         let kind = try enumValue(directory.kind ?? "openldap", key: "\(key).kind", DirectoryKind.self)
         let mapping = AccountMapping(anchorAttribute: directory.anchorAttribute ?? (kind == .activeDirectory ? "objectGUID" : "entryUUID"),
@@ -173,29 +159,85 @@ struct ConfigurationValidator {
         return RetryPolicy(attempts: attempts, initialDelaySeconds: initial, maxDelaySeconds: maximum)
     }
 
-    private func csvSettings(_ csv: Configuration.CSVSection) throws(ConfigurationError) -> (CSVSourceSettings, Bool) {
-        var columns: [PersonField: String] = [:]
-        for (name, column) in csv.columns {
-            guard let field = PersonField(rawValue: name) else {
-                let known = PersonField.allCases.map(\.rawValue).joined(separator: ", ")
-                throw fail("hr.csv.columns.\(name)", "is not a person field; expected one of: \(known)")
-            }
-            columns[field] = column
+    private func hrSources(_ sections: [Configuration.HRSourceSection]) throws(ConfigurationError) -> [HRSourceSettings] {
+        guard !sections.isEmpty else { throw fail("hr.sources", "must list at least one source") }
+        var sources: [HRSourceSettings] = []
+        var names: [String: String] = [:]
+        for (index, section) in sections.enumerated() {
+            let key = "hr.sources[\(index)]"
+            let name = try uniqueName(section.name, key: key, count: sections.count, fallback: "hr", names: &names)
+            sources.append(try hrSource(section, name: name, key: key))
         }
-        guard columns[.employeeID] != nil else { throw fail("hr.csv.columns.employee_id", "is required") }
+        return sources
+    }
+
+    /// A configured name: given, or `fallback` when it is the only item; checked and unique.
+    private func uniqueName(_ given: String?, key: String, count: Int, fallback: String,
+                            names: inout [String: String]) throws(ConfigurationError) -> String {
+        let name: String
+        if let given {
+            name = given
+        } else if count == 1 {
+            name = fallback
+        } else {
+            throw fail("\(key).name", "is required when several are configured")
+        }
+        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        guard !name.isEmpty, name.count <= 64, name.unicodeScalars.allSatisfy(allowed.contains) else {
+            throw fail("\(key).name", "\"\(name)\" must be 1 to 64 letters, digits, dots, dashes or underscores")
+        }
+        if let other = names.updateValue(key, forKey: name) {
+            throw fail("\(key).name", "\(name) is already the name of \(other)")
+        }
+        return name
+    }
+
+    private func hrSource(_ section: Configuration.HRSourceSection, name: String, key: String) throws(ConfigurationError) -> HRSourceSettings {
+        let format = try enumValue(section.format ?? "csv", key: "\(key).format", SourceFormat.self)
+        if format == .csv && section.records != nil {
+            throw fail("\(key).records", "is for json and ndjson sources; a CSV file's records are its rows")
+        }
+        var fields: [PersonField: FieldRule] = [:]
+        for (fieldName, rule) in section.fields {
+            let fieldKey = "\(key).fields.\(fieldName)"
+            guard let field = PersonField(rawValue: fieldName) else {
+                let known = PersonField.allCases.map(\.rawValue).joined(separator: ", ")
+                throw fail(fieldKey, "is not a person field; expected one of: \(known)")
+            }
+            guard !rule.from.isEmpty else { throw fail("\(fieldKey).from", "must name a source field") }
+            let letterCase = try enumValue(rule.letterCase ?? "keep", key: "\(fieldKey).case", FieldRule.Case.self)
+            if field == .status && rule.map != nil {
+                throw fail("\(fieldKey).map", "status values are mapped with \(key).status_values")
+            }
+            fields[field] = FieldRule(from: rule.from, trim: rule.trim ?? true, letterCase: letterCase, valueMap: rule.map ?? [:])
+        }
+        guard fields[.employeeID] != nil else { throw fail("\(key).fields.employee_id", "is required") }
         var statuses: [String: EmploymentStatus] = [:]
-        for (text, value) in csv.statusValues ?? ["Active": "active", "Terminated": "terminated"] {
-            statuses[text] = try enumValue(value, key: "hr.csv.status_values.\(text)", EmploymentStatus.self)
+        for (text, value) in section.statusValues ?? ["Active": "active", "Terminated": "terminated"] {
+            statuses[text] = try enumValue(value, key: "\(key).status_values.\(text)", EmploymentStatus.self)
         }
         let skip: Bool
-        switch csv.onBadRows ?? "stop" {
+        switch section.onBadRows ?? "stop" {
         case "stop": skip = false
         case "skip": skip = true
-        default: throw fail("hr.csv.on_bad_rows", "must be stop or skip")
+        default: throw fail("\(key).on_bad_rows", "must be stop or skip")
         }
-        let formats = csv.dateFormats ?? ["yyyy-MM-dd"]
-        guard !formats.isEmpty else { throw fail("hr.csv.date_formats", "must list at least one format") }
-        return (CSVSourceSettings(path: absolute(csv.path), columns: columns, statusValues: statuses, dateFormats: formats), skip)
+        let formats = section.dateFormats ?? ["yyyy-MM-dd"]
+        guard !formats.isEmpty else { throw fail("\(key).date_formats", "must list at least one format") }
+        var required: Set<PersonField> = [.employeeID]
+        for fieldName in section.required ?? [] {
+            guard let field = PersonField(rawValue: fieldName) else {
+                throw fail("\(key).required", "\"\(fieldName)\" is not a person field")
+            }
+            guard fields[field] != nil else {
+                throw fail("\(key).required", "\(fieldName) is required but not mapped in \(key).fields")
+            }
+            required.insert(field)
+        }
+        return HRSourceSettings(name: name, format: format, path: absolute(section.path), recordsPath: section.records,
+                                fields: fields, statusValues: statuses, dateFormats: formats,
+                                emptyValues: Set(section.emptyValues ?? ["0000-00-00"]), required: required,
+                                skipBadRecords: skip, allowEmpty: section.allowEmpty ?? false)
     }
 
     private func enumValue<T: RawRepresentable & CaseIterable>(_ text: String, key: String, _ type: T.Type) throws(ConfigurationError) -> T

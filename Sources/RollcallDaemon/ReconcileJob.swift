@@ -23,12 +23,17 @@ public struct ReconcileOutcome: Sendable, Codable {
 public struct RunReport: Sendable, Codable {
     public var rejectedRows: [RejectedRow] = []
     public var badRowsSkipped = false
+    /// Persons used whose data looks wrong (own manager, manager cycles, unknown managers).
+    public var warnings: [RowWarning] = []
+    /// Persons read per HR source, after rejections.
+    public var personsBySource: [String: Int] = [:]
     public var ambiguous: [AmbiguousMatch] = []
 
     enum CodingKeys: String, CodingKey {
         case rejectedRows = "rejected_rows"
         case badRowsSkipped = "bad_rows_skipped"
-        case ambiguous
+        case personsBySource = "persons_by_source"
+        case ambiguous, warnings
     }
 
     func json() -> String? {
@@ -111,17 +116,25 @@ public struct ReconcileJob: Sendable {
     }
 
     private func readHR(report: inout RunReport) throws -> HRReadResult {
-        let result = try CSVSource(settings: configuration.csv).read()
+        let result = try HRSources.read(configuration.hrSources)
         report.rejectedRows = result.rejected
-        if !result.rejected.isEmpty {
-            guard configuration.skipBadRows else {
-                let first = result.rejected.prefix(3).map(\.description).joined(separator: "; ")
-                let more = result.rejected.count > 3 ? " (and \(result.rejected.count - 3) more)" : ""
-                throw ReconcileFailure(reason: "\(result.rejected.count) bad HR rows, nothing applied (hr.csv.on_bad_rows is stop): \(first)\(more)")
-            }
-            report.badRowsSkipped = true
-            logger.warning("bad HR rows skipped", metadata: ["hr.rejected": "\(result.rejected.count)"])
+        report.warnings = result.warnings
+        report.personsBySource = result.countsBySource
+        if !result.warnings.isEmpty {
+            logger.warning("HR data to check (see the run report)", metadata: ["hr.warnings": "\(result.warnings.count)"])
         }
+        guard !result.rejected.isEmpty else { return result }
+        let skipping = Set(configuration.hrSources.filter(\.skipBadRecords).map(\.name))
+        let stopping = result.rejected.filter { !skipping.contains($0.source) }
+        if !stopping.isEmpty {
+            let first = stopping.prefix(3).map(\.description).joined(separator: "; ")
+            let more = stopping.count > 3 ? " (and \(stopping.count - 3) more)" : ""
+            let sources = Set(stopping.map(\.source)).sorted().joined(separator: ", ")
+            throw ReconcileFailure(reason: "\(stopping.count) bad HR records, nothing applied (on_bad_rows is stop for \(sources)): \(first)\(more)",
+                                   report: report)
+        }
+        report.badRowsSkipped = true
+        logger.warning("bad HR records skipped", metadata: ["hr.rejected": "\(result.rejected.count)"])
         return result
     }
 

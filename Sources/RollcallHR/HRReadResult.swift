@@ -1,11 +1,14 @@
 import RollcallCore
 
-/// A row that could not become a person, with where it is and why.
+/// A record that could not become a person, with where it is and why.
 public struct RejectedRow: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The configured name of the HR source (`hr.sources[].name`).
+    public var source: String
     public var location: SourceLocation
     public var reason: String
 
-    public init(location: SourceLocation, reason: String) {
+    public init(source: String, location: SourceLocation, reason: String) {
+        self.source = source
         self.location = location
         self.reason = reason
     }
@@ -13,18 +16,40 @@ public struct RejectedRow: Sendable, Hashable, Codable, CustomStringConvertible 
     public var description: String { "\(location): \(reason)" }
 }
 
-/// What one HR source yielded: the persons, and every row that was rejected.
+/// A person that is used but whose data looks wrong (manages themselves, a manager cycle, a
+/// manager id nobody has): reported with where it is and why, never silently accepted.
+public struct RowWarning: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The configured name of the HR source (`hr.sources[].name`).
+    public var source: String
+    public var location: SourceLocation
+    public var reason: String
+
+    public init(source: String, location: SourceLocation, reason: String) {
+        self.source = source
+        self.location = location
+        self.reason = reason
+    }
+
+    public var description: String { "\(location): \(reason)" }
+}
+
+/// What HR sources yielded: the persons, every record that was rejected, and the warnings.
 public struct HRReadResult: Sendable {
     public var records: [HRRecord]
     public var rejected: [RejectedRow]
+    public var warnings: [RowWarning]
+    /// Persons read per source name (after rejections), for the report and the guard.
+    public var countsBySource: [String: Int]
 
-    public init(records: [HRRecord], rejected: [RejectedRow]) {
+    public init(records: [HRRecord], rejected: [RejectedRow], warnings: [RowWarning] = [], countsBySource: [String: Int] = [:]) {
         self.records = records
         self.rejected = rejected
+        self.warnings = warnings
+        self.countsBySource = countsBySource
     }
 }
 
-/// A source that cannot be read at all (missing file, broken header, syntax error).
+/// A source that cannot be read at all (missing file, broken header, syntax error, not JSON).
 public struct HRSourceError: Error, Sendable, CustomStringConvertible {
     public var location: SourceLocation?
     public var source: String

@@ -5,10 +5,12 @@ import RollcallCore
 enum PersonColumns {
     static let upsertSQL = """
         INSERT INTO person (employee_id, given_name, family_name, email, department, title, manager_id,
-                            status, hire_date, termination_date, lifecycle, updated_run)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            status, hire_date, termination_date, lifecycle, updated_run,
+                            display_name, employee_type, location)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(employee_id) DO UPDATE SET
             given_name = excluded.given_name, family_name = excluded.family_name, email = excluded.email,
+            display_name = excluded.display_name, employee_type = excluded.employee_type, location = excluded.location,
             department = excluded.department, title = excluded.title, manager_id = excluded.manager_id,
             status = excluded.status, hire_date = excluded.hire_date, termination_date = excluded.termination_date,
             lifecycle = excluded.lifecycle, updated_run = excluded.updated_run
@@ -18,14 +20,14 @@ enum PersonColumns {
         let a = person.attributes
         return [person.employeeID, a.givenName, a.familyName, a.email, a.department, a.title, a.managerID,
                 a.status.rawValue, a.hireDate?.description, a.terminationDate?.description,
-                person.lifecycle.rawValue, run]
+                person.lifecycle.rawValue, run, a.displayName, a.employeeType, a.location]
     }
 
     /// The columns `decode` reads, in the order it reads them by position (name lookups per row
     /// were a third of loading 100 k persons).
     static let selectSQL = """
         SELECT employee_id, given_name, family_name, email, department, title, manager_id,
-               status, hire_date, termination_date, lifecycle FROM person
+               status, hire_date, termination_date, lifecycle, display_name, employee_type, location FROM person
         """
 
     /// Decodes a row of `selectSQL`.
@@ -41,8 +43,8 @@ enum PersonColumns {
             throw StoreError(path: "person \(id)", reason: "unknown status or lifecycle value")
         }
         let attributes = PersonAttributes(
-            givenName: row[1], familyName: row[2], email: row[3],
-            department: row[4], title: row[5], managerID: row[6],
+            givenName: row[1], familyName: row[2], displayName: row[11], email: row[3],
+            department: row[4], title: row[5], managerID: row[6], employeeType: row[12], location: row[13],
             status: status, hireDate: try day(8, "hire_date"), terminationDate: try day(9, "termination_date"))
         return StoredPerson(employeeID: id, attributes: attributes, lifecycle: lifecycle)
     }

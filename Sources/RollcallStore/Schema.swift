@@ -115,6 +115,13 @@ enum Schema {
                 SELECT id, 'default', directory_read, directory_cookie FROM run WHERE directory_read IS NOT NULL
                 """)
         }
+        migrator.registerMigration("v4-person-attributes") { db in
+            try db.alter(table: "person") { t in
+                t.add(column: "display_name", .text)
+                t.add(column: "employee_type", .text)
+                t.add(column: "location", .text)
+            }
+        }
         return migrator
     }
 }

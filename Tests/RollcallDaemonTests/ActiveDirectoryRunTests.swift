@@ -29,9 +29,9 @@ import Testing
                 delta: \(mode)
                 correlation: {hr_field: employee_id, directory_attribute: employeeID}
             hr:
-              csv:
-                path: hr.csv
-                columns: {employee_id: id, status: status}
+              sources:
+                - path: hr.csv
+                  fields: {employee_id: id, status: status}
             """
         let file = directory.appendingPathComponent("rollcall.yaml")
         try config.write(to: file, atomically: true, encoding: .utf8)

@@ -1,6 +1,7 @@
 import Foundation
 import RollcallDaemon
 import RollcallDirectory
+import RollcallHR
 import Testing
 
 @Suite struct ConfigurationTests {
@@ -28,11 +29,11 @@ import Testing
               hr_field: employee_id
               directory_attribute: employeeNumber
         hr:
-          csv:
-            path: hr.csv
-            columns:
-              employee_id: Employee ID
-              email: Work Email
+          sources:
+            - path: hr.csv
+              fields:
+                employee_id: Employee ID
+                email: Work Email
 
         """
 
@@ -54,13 +55,15 @@ import Testing
     @Test func theShippedExampleAndAValidFileLoad() throws {
         let resolved = try load(Self.valid)
         #expect(resolved.storePath == directory.appendingPathComponent("rollcall.sqlite").path)
-        #expect(resolved.csv.path == directory.appendingPathComponent("hr.csv").path)
+        let source = try #require(resolved.hrSources.first)
+        #expect(source.path == directory.appendingPathComponent("hr.csv").path)
+        #expect(source.name == "hr" && source.format == .csv && !source.skipBadRecords && !source.allowEmpty)
+        #expect(source.emptyValues == ["0000-00-00"])
         let directory = try #require(resolved.directories.first)
         #expect(directory.name == "default")
         #expect(directory.ldap.security == .startTLS)
         #expect(directory.search.pageSize == 500)
         #expect(directory.mapping.anchorAttribute == "entryUUID")
-        #expect(resolved.skipBadRows == false)
     }
 
     @Test func theEtcExampleIsValidApartFromItsPaths() throws {
@@ -68,7 +71,9 @@ import Testing
         text = text.replacingOccurrences(of: "/etc/rollcall/ldap-password", with: "ldap.pw")
             .replacingOccurrences(of: "ca_file: /etc/rollcall/ldap-ca.pem", with: "ca_file: ldap.pw")
         let resolved = try load(text)
-        #expect(resolved.csv.columns.count == 10)
+        #expect(resolved.hrSources.first?.fields.count == 10)
+        #expect(resolved.hrSources.first?.fields[.email] == FieldRule(from: "Work Email", letterCase: .lower))
+        #expect(resolved.hrSources.first?.required == [.employeeID, .familyName])
         let directory = try #require(resolved.directories.first)
         #expect(directory.retry.attempts == 3)
         #expect(directory.ldap.minimumTLSVersion == .tls12)
@@ -81,7 +86,15 @@ import Testing
         ("  security: starttls", "  security: tls", "directories[0].security", "\"tls\" is not one of"),
         ("  security: starttls", "  security: none", "directories[0].security", "allow_insecure"),
         ("  hr_field: employee_id", "  hr_field: badge", "directories[0].correlation.hr_field", "is not one of"),
-        ("      employee_id: Employee ID\n", "      employee_no: Employee ID\n", "hr.csv.columns.employee_no", "not a person field"),
+        ("        employee_id: Employee ID\n", "        employee_no: Employee ID\n", "hr.sources[0].fields.employee_no", "not a person field"),
+        ("        employee_id: Employee ID\n", "", "hr.sources[0].fields.employee_id", "is required"),
+        ("        email: Work Email", "        email: {from: Work Email, case: title}", "hr.sources[0].fields.email.case", "is not one of"),
+        ("        email: Work Email", "        email: {from: Work Email, cas: lower}", "hr.sources[0].fields.email.cas", "unknown key"),
+        ("    - path: hr.csv", "    - path: hr.csv\n      format: xml", "hr.sources[0].format", "is not one of"),
+        ("    - path: hr.csv", "    - path: hr.csv\n      records: Report_Entry", "hr.sources[0].records", "json and ndjson"),
+        ("    - path: hr.csv", "    - path: hr.csv\n      required: [title]", "hr.sources[0].required", "not mapped"),
+        ("    - path: hr.csv", "    - path: hr.csv\n      on_bad_rows: ignore", "hr.sources[0].on_bad_rows", "stop or skip"),
+        ("  sources:\n", "  csv:\n", "hr.csv", "HR sources are a list now"),
         ("uri: ldap://127.0.0.1:3890", "uri: http://127.0.0.1:3890", "directories[0].uri", "ldap://"),
         ("    base_dn: ou=people,dc=example,dc=test\n", "", "directories[0].base_dn", "is required"),
         ("  bind_password_file: ldap.pw", "  bind_password_file: missing.pw", "directories[0].bind_password_file", "does not exist"),
@@ -144,7 +157,7 @@ import Testing
             base_dn: ou=people,dc=lab
             correlation: {hr_field: email, directory_attribute: mail}
         hr:
-          csv: {path: hr.csv, columns: {employee_id: id, email: mail}}
+          sources: [{path: hr.csv, fields: {employee_id: id, email: mail}}]
         """
 
     @Test func severalDirectoriesEachWithTheirOwnSettings() throws {
@@ -158,7 +171,7 @@ import Testing
     }
 
     @Test func anEmptyListOfDirectoriesIsAnError() throws {
-        let problem = try #require(error("store: {path: a}\nevents: {source: urn:x}\ndirectories: []\nhr: {csv: {path: hr.csv, columns: {employee_id: id}}}\n"))
+        let problem = try #require(error("store: {path: a}\nevents: {source: urn:x}\ndirectories: []\nhr: {sources: [{path: hr.csv, fields: {employee_id: id}}]}\n"))
         #expect(problem.key == "directories")
         #expect(problem.description.contains("at least one"))
     }
@@ -166,7 +179,7 @@ import Testing
     @Test func severalDirectoriesNeedDistinctNames() throws {
         let unnamed = try #require(error(Self.twoDirectories.replacingOccurrences(of: "  - name: lab\n    uri", with: "  - uri")))
         #expect(unnamed.key == "directories[1].name")
-        #expect(unnamed.description.contains("required when several directories"))
+        #expect(unnamed.description.contains("required when several are configured"))
         let twice = try #require(error(Self.twoDirectories.replacingOccurrences(of: "name: lab", with: "name: corp-ad")))
         #expect(twice.key == "directories[1].name")
         #expect(twice.description.contains("already the name of directories[0]"))

@@ -69,9 +69,9 @@ import Testing
                 anchor_attribute: uid
                 correlation: {hr_field: email, directory_attribute: mail}
             hr:
-              csv:
-                path: hr.csv
-                columns: {employee_id: id, email: mail, department: department, status: status}
+              sources:
+                - path: hr.csv
+                  fields: {employee_id: id, email: mail, department: department, status: status}
             """
         let file = folder.appendingPathComponent("rollcall.yaml")
         try config.write(to: file, atomically: true, encoding: .utf8)

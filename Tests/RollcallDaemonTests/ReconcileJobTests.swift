@@ -62,17 +62,17 @@ import Testing
                 correlation: {hr_field: employee_id, directory_attribute: employeeNumber}
             \(directoryExtra)
             hr:
-              csv:
-                path: hr.csv
-                on_bad_rows: \(onBadRows)
-                columns:
-                  employee_id: Employee ID
-                  given_name: First Name
-                  family_name: Last Name
-                  department: Department
-                  title: Job Title
-                  status: Status
-                  termination_date: Termination Date
+              sources:
+                - path: hr.csv
+                  on_bad_rows: \(onBadRows)
+                  fields:
+                    employee_id: Employee ID
+                    given_name: First Name
+                    family_name: Last Name
+                    department: Department
+                    title: Job Title
+                    status: Status
+                    termination_date: Termination Date
             """
         let file = directory.appendingPathComponent("rollcall.yaml")
         try config.write(to: file, atomically: true, encoding: .utf8)

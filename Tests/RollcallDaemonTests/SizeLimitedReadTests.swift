@@ -35,9 +35,9 @@ struct SizeLimitedReadTests {
                     filter: (objectClass=inetOrgPerson)
                     page_size: 100
                 hr:
-                  csv:
-                    path: hr.csv
-                    columns: {employee_id: id, status: status}
+                  sources:
+                    - path: hr.csv
+                      fields: {employee_id: id, status: status}
                 """
             let file = directory.appendingPathComponent("rollcall-\(UUID().uuidString).yaml")
             try text.write(to: file, atomically: true, encoding: .utf8)

@@ -10,11 +10,11 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("hr-\(UUID().uuidString).csv").path
         try (Self.header + body).write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let settings = CSVSourceSettings(path: path, columns: [
+        let settings = HRSourceSettings(csv: path, columns: [
             .employeeID: "Employee ID", .givenName: "First Name", .familyName: "Last Name", .department: "Department",
             .status: "Status", .hireDate: "Hire Date", .terminationDate: "Termination Date", .managerID: "Manager ID",
         ], statusValues: ["Active": .active, "Terminated": .terminated, "Leave": .active], dateFormats: formats)
-        return (try CSVSource(settings: settings).read(), path)
+        return (try HRSource(settings: settings).read(), path)
     }
 
     @Test func mapsColumnsAndNormalisesValues() throws {
@@ -41,14 +41,16 @@ import Testing
             E6,Zero,Date,Sales,Active,0000-00-00,,
 
             """)
-        #expect(result.records.map(\.employeeID) == ["E1"])
-        #expect(result.rejected.map(\.location) == [3, 4, 5, 6, 7].map { SourceLocation(source: path, line: $0) })
+        // 0000-00-00 is the default "no date" sentinel, not a bad date.
+        #expect(result.records.map(\.employeeID) == ["E1", "E6"])
+        #expect(result.records.last?.attributes.hireDate == nil)
+        #expect(result.rejected.map(\.location) == [3, 4, 5, 6].map { SourceLocation(source: path, line: $0) })
+        #expect(result.rejected.allSatisfy { $0.source == "hr" })
         let reasons = result.rejected.map(\.reason)
         #expect(reasons[0] == "employee_id is empty")
         #expect(reasons[1].contains("hire_date \"Bad Date\""))
         #expect(reasons[2].contains("status \"Retired\""))
         #expect(reasons[3] == "3 fields where the header has 8")
-        #expect(reasons[4].contains("0000-00-00"))
     }
 
     @Test func duplicateIDsAreDisputedAndNeitherRowIsUsed() throws {
@@ -69,9 +71,9 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("hr-\(UUID().uuidString).csv").path
         try "ID,Name\nE1,Ada\n".write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let settings = CSVSourceSettings(path: path, columns: [.employeeID: "Employee ID"])
+        let settings = HRSourceSettings(csv: path, columns: [.employeeID: "Employee ID"])
         do {
-            _ = try CSVSource(settings: settings).read()
+            _ = try HRSource(settings: settings).read()
             Issue.record("expected an error")
         } catch {
             #expect(error.description.contains("no column \"Employee ID\""))
@@ -80,7 +82,7 @@ import Testing
     }
 
     @Test func aMissingFileFailsTheSource() {
-        let settings = CSVSourceSettings(path: "/nonexistent/hr.csv", columns: [.employeeID: "id"])
-        #expect(throws: HRSourceError.self) { try CSVSource(settings: settings).read() }
+        let settings = HRSourceSettings(csv: "/nonexistent/hr.csv", columns: [.employeeID: "id"])
+        #expect(throws: HRSourceError.self) { try HRSource(settings: settings).read() }
     }
 }

@@ -1,0 +1,250 @@
+import Foundation
+import RollcallCore
+
+/// Reads one HR source (CSV, JSON or NDJSON file) into persons. Bad records are rejected with
+/// their place (file:line, or file and record number) and the reason; a source that cannot be
+/// read at all throws. An id found on several records of the source is disputed: none of them is
+/// used, each is reported.
+public struct HRSource: Sendable {
+    public var settings: HRSourceSettings
+
+    public init(settings: HRSourceSettings) {
+        self.settings = settings
+    }
+
+    public func read() throws(HRSourceError) -> HRReadResult {
+        let bytes: [UInt8]
+        do {
+            bytes = Array(try Data(contentsOf: URL(fileURLWithPath: settings.path)))
+        } catch {
+            throw HRSourceError(source: settings.path, reason: "cannot be read: \(error.localizedDescription)")
+        }
+        var collector = RecordCollector(settings: settings)
+        switch settings.format {
+        case .csv: try readCSV(bytes, into: &collector)
+        case .json: try readJSON(bytes, into: &collector)
+        case .ndjson: readNDJSON(bytes, into: &collector)
+        }
+        return collector.finish()
+    }
+
+    private func readCSV(_ bytes: [UInt8], into collector: inout RecordCollector) throws(HRSourceError) {
+        let path = settings.path
+        var parser = CSVParser(bytes: bytes)
+        let header: CSVParser.Record
+        do {
+            guard let first = try parser.next() else {
+                throw HRSourceError(source: path, reason: "the file is empty (no header row)")
+            }
+            header = first
+        } catch let error as CSVParser.SyntaxError {
+            throw HRSourceError(source: path, location: SourceLocation(source: path, line: error.line), reason: error.reason)
+        } catch let error as HRSourceError {
+            throw error
+        } catch {
+            throw HRSourceError(source: path, reason: "\(error)")
+        }
+        var index: [String: Int] = [:]
+        for (position, name) in header.fields.enumerated() {
+            let trimmed = name.trimmedOfWhitespace()
+            index[trimmed] = index[trimmed] ?? position
+        }
+        var positions = [Int?](repeating: nil, count: PersonField.allCases.count)
+        for (field, rule) in settings.fields {
+            guard let position = index[rule.from] else {
+                throw HRSourceError(source: path, location: SourceLocation(source: path, line: 1),
+                                    reason: "the header has no column \"\(rule.from)\" (mapped to \(field.rawValue)); columns are: \(header.fields.joined(separator: ", "))")
+            }
+            positions[field.ordinal] = position
+        }
+        let width = header.fields.count
+        while true {
+            let row: CSVParser.Record
+            do {
+                guard let next = try parser.next() else { break }
+                row = next
+            } catch {
+                let location = SourceLocation(source: path, line: error.line)
+                guard error.recoverable else { throw HRSourceError(source: path, location: location, reason: error.reason) }
+                collector.reject(at: location, error.reason)
+                continue
+            }
+            let location = SourceLocation(source: path, line: row.line)
+            guard row.fields.count == width else {
+                collector.reject(at: location, "\(row.fields.count) fields where the header has \(width)")
+                continue
+            }
+            collector.add(at: location) { field in positions[field.ordinal].map { row.fields[$0] } }
+        }
+    }
+
+    private func readJSON(_ bytes: [UInt8], into collector: inout RecordCollector) throws(HRSourceError) {
+        let path = settings.path
+        let document: HRJSON
+        do {
+            document = try JSONDecoder().decode(HRJSON.self, from: Data(bytes))
+        } catch {
+            throw HRSourceError(source: path, reason: "is not JSON: \(HRJSON.describe(error))")
+        }
+        let container = settings.recordsPath.map { document.at(path: $0) } ?? document
+        guard case .array(let items)? = container else {
+            let place = settings.recordsPath.map { "at \"\($0)\"" } ?? "at the top level"
+            throw HRSourceError(source: path, reason: "holds no array of records \(place)")
+        }
+        for (offset, item) in items.enumerated() {
+            collector.add(json: item, at: SourceLocation(source: path, record: offset + 1))
+        }
+    }
+
+    private func readNDJSON(_ bytes: [UInt8], into collector: inout RecordCollector) {
+        let path = settings.path
+        let decoder = JSONDecoder()
+        var line = 0
+        var start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        while start < bytes.count {
+            line += 1
+            var end = start
+            while end < bytes.count && bytes[end] != UInt8(ascii: "\n") { end += 1 }
+            let slice = bytes[start..<end]
+            start = end + 1
+            guard slice.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\t") }) else { continue }
+            let location = SourceLocation(source: path, line: line)
+            let object: HRJSON
+            do {
+                object = try decoder.decode(HRJSON.self, from: Data(slice))
+            } catch {
+                collector.reject(at: location, "is not JSON: \(HRJSON.describe(error))")
+                continue
+            }
+            guard let record = settings.recordsPath.map({ object.at(path: $0) }) ?? object else {
+                collector.reject(at: location, "has no record at \"\(settings.recordsPath ?? "")\"")
+                continue
+            }
+            collector.add(json: record, at: location)
+        }
+    }
+}
+
+/// Maps records as they are read and keeps the source's rejected records and duplicate ids.
+struct RecordCollector {
+    let settings: HRSourceSettings
+    let mapper: RecordMapper
+    private var records: [HRRecord] = []
+    private var rejected: [RejectedRow] = []
+    private var firstByID: [String: SourceLocation] = [:]
+    private var duplicateIDs = Set<String>()
+
+    init(settings: HRSourceSettings) {
+        self.settings = settings
+        self.mapper = RecordMapper(settings: settings)
+    }
+
+    mutating func reject(at location: SourceLocation, _ reason: String) {
+        rejected.append(RejectedRow(source: settings.name, location: location, reason: reason))
+    }
+
+    mutating func add(at location: SourceLocation, raw: (PersonField) -> String?) {
+        switch mapper.map(at: location, raw: raw) {
+        case .success(let record):
+            if let first = firstByID[record.employeeID] {
+                duplicateIDs.insert(record.employeeID)
+                reject(at: location, "employee id \(record.employeeID) also at \(first.isRecordNumber ? "record" : "line") \(first.line); the id is disputed and neither record is used")
+            } else {
+                firstByID[record.employeeID] = location
+                records.append(record)
+            }
+        case .failure(let problem):
+            reject(at: location, problem.text)
+        }
+    }
+
+    /// A JSON record: each mapped field is looked up by its dotted path; a field that holds an
+    /// object or array instead of a value rejects the record.
+    mutating func add(json record: HRJSON, at location: SourceLocation) {
+        guard case .object = record else {
+            reject(at: location, "is not a JSON object")
+            return
+        }
+        var texts = [String?](repeating: nil, count: PersonField.allCases.count)
+        for (field, rule) in settings.fields {
+            switch record.at(path: rule.from) {
+            case nil, .null?: break
+            case .text(let text)?: texts[field.ordinal] = text
+            case .array?, .object?:
+                reject(at: location, "\(rule.from) (mapped to \(field.rawValue)) holds a JSON \(record.at(path: rule.from)?.kind ?? "value"), not a value")
+                return
+            }
+        }
+        add(at: location) { texts[$0.ordinal] }
+    }
+
+    func finish() -> HRReadResult {
+        var records = self.records
+        var rejected = self.rejected
+        if !duplicateIDs.isEmpty {
+            for record in records where duplicateIDs.contains(record.employeeID) {
+                rejected.append(RejectedRow(source: settings.name, location: record.origin,
+                                            reason: "employee id \(record.employeeID) appears on several records; the id is disputed and neither record is used"))
+            }
+            records.removeAll { duplicateIDs.contains($0.employeeID) }
+            rejected.sort { $0.location.line < $1.location.line }
+        }
+        return HRReadResult(records: records, rejected: rejected, countsBySource: [settings.name: records.count])
+    }
+}
+
+/// JSON as HR sources need it: scalars as text (numbers as written in their shortest form,
+/// booleans as true/false), objects and arrays to navigate.
+enum HRJSON: Decodable, Sendable {
+    case null
+    case text(String)
+    case array([HRJSON])
+    case object([String: HRJSON])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(String.self) {
+            self = .text(value)
+        } else if let value = try? container.decode(Bool.self) {
+            self = .text(value ? "true" : "false")
+        } else if let value = try? container.decode(Int64.self) {
+            self = .text(String(value))
+        } else if let value = try? container.decode(Double.self) {
+            self = .text(value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(value))
+        } else if let value = try? container.decode([HRJSON].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: HRJSON].self))
+        }
+    }
+
+    /// The value at a dotted key path (`record.data`), nil when any step is missing.
+    func at(path: String) -> HRJSON? {
+        // A key that itself holds dots is found as written.
+        if case .object(let fields) = self, let direct = fields[path] { return direct }
+        var current = self
+        for key in path.split(separator: ".", omittingEmptySubsequences: false) {
+            guard case .object(let fields) = current, let next = fields[String(key)] else { return nil }
+            current = next
+        }
+        return current
+    }
+
+    var kind: String {
+        switch self {
+        case .null: "null"
+        case .text: "value"
+        case .array: "array"
+        case .object: "object"
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if case DecodingError.dataCorrupted(let context) = error {
+            return context.underlyingError.map { "\($0)" } ?? context.debugDescription
+        }
+        return "\(error)"
+    }
+}
