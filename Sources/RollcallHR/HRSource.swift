@@ -131,6 +131,7 @@ struct RecordCollector {
     let mapper: RecordMapper
     private var records: [HRRecord] = []
     private var rejected: [RejectedRow] = []
+    /// The first record (used or rejected) that carried each id.
     private var firstByID: [String: SourceLocation] = [:]
     private var duplicateIDs = Set<String>()
 
@@ -155,6 +156,9 @@ struct RecordCollector {
             }
         case .failure(let problem):
             reject(at: location, problem.text)
+            if let id = problem.employeeID {
+                if firstByID[id] != nil { duplicateIDs.insert(id) } else { firstByID[id] = location }
+            }
         }
     }
 

@@ -4,6 +4,9 @@ import RollcallCore
 /// Why a record was rejected.
 struct RecordProblem: Error {
     let text: String
+    /// The record's employee id when it has one: a rejected record still claims its id, so another
+    /// record with the same id is disputed rather than taken as the only one.
+    var employeeID: String? = nil
 }
 
 /// Turns one source record into an `HRRecord`, or says exactly why it cannot: the per-field
@@ -58,27 +61,34 @@ struct RecordMapper {
         guard let id = values[.employeeID] else {
             return .failure(RecordProblem(text: "employee_id is empty"))
         }
+        // Every problem of the record, so one report line says all that must be fixed.
+        var problems: [String] = []
         let missing = settings.required.filter { values[$0] == nil }.map(\.rawValue).sorted()
         if !missing.isEmpty {
-            return .failure(RecordProblem(text: "required \(missing.count == 1 ? "field" : "fields") \(missing.joined(separator: ", ")) empty"))
+            problems.append("required \(missing.count == 1 ? "field" : "fields") \(missing.joined(separator: ", ")) empty")
         }
         var status = EmploymentStatus.active
         if let text = values[.status] {
-            guard let mapped = statusValues[text.lowercased()] else {
+            if let mapped = statusValues[text.lowercased()] {
+                status = mapped
+            } else {
                 let known = statusValues.keys.sorted().joined(separator: ", ")
-                return .failure(RecordProblem(text: "status \"\(text)\" is not one of the configured values (\(known))"))
+                problems.append("status \"\(text)\" is not one of the configured values (\(known))")
             }
-            status = mapped
-        } else if settings.fields[.status] != nil {
-            return .failure(RecordProblem(text: "status is empty"))
+        } else if settings.fields[.status] != nil && !missing.contains("status") {
+            problems.append("status is empty")
         }
         var dates: [PersonField: Day] = [:]
         for field in [PersonField.hireDate, .terminationDate] {
             guard let text = values[field] else { continue }
-            guard let day = dateParser.parse(text) else {
-                return .failure(RecordProblem(text: "\(field.rawValue) \"\(text)\" matches none of the date formats \(dateParser.formats)"))
+            if let day = dateParser.parse(text) {
+                dates[field] = day
+            } else {
+                problems.append("\(field.rawValue) \"\(text)\" matches none of the date formats \(dateParser.formats)")
             }
-            dates[field] = day
+        }
+        if !problems.isEmpty {
+            return .failure(RecordProblem(text: problems.joined(separator: "; "), employeeID: id))
         }
         let attributes = PersonAttributes(
             givenName: values[.givenName], familyName: values[.familyName], displayName: values[.displayName],

@@ -75,8 +75,20 @@ extension Store {
 
     /// The most recent runs, newest first.
     public func runs(limit: Int = 20) throws -> [RunRecord] {
+        try runs(sql: "SELECT * FROM run ORDER BY id DESC LIMIT ?", arguments: [limit])
+    }
+
+    /// One run by id, or the newest when `id` is nil; nil when there is no such run.
+    public func run(_ id: Int64?) throws -> RunRecord? {
+        if let id {
+            return try runs(sql: "SELECT * FROM run WHERE id = ?", arguments: [id]).first
+        }
+        return try runs(limit: 1).first
+    }
+
+    private func runs(sql: String, arguments: StatementArguments) throws -> [RunRecord] {
         try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM run ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
                 let decoder = JSONDecoder()
                 let summary = try (row["summary"] as String?).map { try decoder.decode(RunSummary.self, from: Data($0.utf8)) }
                 let report = try (row["report"] as String?).map { try decoder.decode(JSONValue.self, from: Data($0.utf8)) }

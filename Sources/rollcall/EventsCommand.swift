@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RollcallCore
 import RollcallDaemon
 import RollcallStore
 
@@ -77,5 +78,33 @@ struct RunsCommand: AsyncParsableCommand {
         let configuration = try options.load()
         let store = try Store.open(path: configuration.storePath)
         try printJSON(try store.runs(limit: limit))
+    }
+}
+
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Print a run's report as JSON: rejected HR records and warnings (source, file:line or record, reason), persons per source, ambiguous correlations."
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(help: "The run (default: the newest, failed runs included).")
+    var run: Int64?
+
+    struct Output: Encodable {
+        var run: Int64
+        var status: String
+        var error: String?
+        var report: JSONValue?
+    }
+
+    func run() async throws {
+        let configuration = try options.load()
+        let store = try Store.open(path: configuration.storePath)
+        guard let record = try store.run(run) else {
+            throw CLIFailure(message: run.map { "no run \($0)" } ?? "no run yet")
+        }
+        try printJSON(Output(run: record.id, status: record.status, error: record.error, report: record.report))
     }
 }

@@ -39,6 +39,64 @@ import Testing
     }
 }
 
+/// Each example in docs/events.md has the shape of the event Core emits for that type today
+/// (same keys at every level), so the catalogue cannot drift from the code.
+@Suite struct EventExampleShapeTests {
+    /// Events of every kind from a few runs of Core.
+    static func produced() throws -> [EventKind: JSONValue] {
+        var events: [EventKind: JSONValue] = [:]
+        var state = StoredState()
+        func run(_ records: [HRRecord], _ accounts: [DirectoryAccount], on day: Day = F.today) throws {
+            let plan = try Reconciler().plan(records: records, accounts: accounts, state: state, today: day)
+            for event in plan.events where events[event.kind] == nil { events[event.kind] = event.data }
+            state = state.applying(plan)
+        }
+        try run([F.person("E1"), F.person("E2"), F.person("E3")], [F.account("a2", key: "E2"), F.account("a3", key: "E3"), F.account("s", key: nil)])
+        try run([F.person("E1"), F.person("E2", department: "Legal"), F.person("E3", end: "2026-01-01")],
+                [F.account("a2", key: "E2"), F.account("a3", key: "E3")])
+        try run([F.person("E1"), F.person("E2", department: "Legal", given: "Bo"), F.person("E3")],
+                [F.account("a2", key: "E2"), F.account("a3", key: "E3")])
+        return events
+    }
+
+    /// Keys at every level; scalars (strings, numbers, null) are alike; an empty array matches any array.
+    static func shape(_ value: JSONValue) -> String {
+        switch value {
+        case .object(let fields):
+            return "{" + fields.keys.sorted().map { "\($0):\(shape(fields[$0] ?? .null))" }.joined(separator: ",") + "}"
+        case .array(let items):
+            return "[" + (items.first.map(shape) ?? "") + "]"
+        case .null, .bool, .int, .string:
+            return "_"
+        }
+    }
+
+    @Test func examplesHaveTheShapeOfRealEvents() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let catalogue = try String(contentsOf: root.appendingPathComponent("docs/events.md"), encoding: .utf8)
+        let produced = try Self.produced()
+        #expect(Set(produced.keys) == Set(EventKind.allCases), "the runs above emit every kind")
+        var checked = 0
+        for line in catalogue.split(separator: "\n") where line.hasPrefix("{\"data\":") {
+            let example = try JSONDecoder().decode(JSONValue.self, from: Data(line.utf8))
+            guard case .string(let type)? = example["type"], let kind = EventKind.allCases.first(where: { $0.cloudEventType == type }),
+                  let data = example["data"], let real = produced[kind] else {
+                Issue.record("an example of an unknown type: \(line.prefix(80))")
+                continue
+            }
+            var a = Self.shape(data), b = Self.shape(real)
+            // An empty list in either one says nothing about its elements.
+            if a.contains("[]") || b.contains("[]") {
+                a = a.replacingOccurrences(of: #"\[\{[^\]]*\}\]"#, with: "[]", options: .regularExpression)
+                b = b.replacingOccurrences(of: #"\[\{[^\]]*\}\]"#, with: "[]", options: .regularExpression)
+            }
+            #expect(a == b, "docs/events.md example of \(type)")
+            checked += 1
+        }
+        #expect(checked >= EventKind.allCases.count)
+    }
+}
+
 @Suite struct CanonicalAttributeTests {
     @Test func writingFromValuesEqualsWritingTheMap() {
         let names = CanonicalJSON.sortedKeys(["uid", "cn", "mail", "Title"])

@@ -43,6 +43,28 @@ import Testing
         #expect(unknown.error.contains("no person with HR id E999"))
     }
 
+    @Test func theReportOfARunNamesEveryBadRecordAndWarning() async throws {
+        let rows = ReconcileJobTests.row(1) + "E2,X,Y,Sales,T,Retired,\n" + ReconcileJobTests.row(3)
+        let world = try await ReconcileJobTests.world(people: 3, rows: rows)
+        let config = world.directory.appendingPathComponent("rollcall.yaml").path
+        let failed = try await rollcall(["reconcile", "--config", config])
+        #expect(failed.status != 0)
+        let report = try await rollcall(["report", "--config", config])
+        #expect(report.status == 0, "\(report.error)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(report.output.utf8)) as? [String: Any])
+        #expect(json["run"] as? Int == 1)
+        #expect(json["status"] as? String == "failed")
+        let body = try #require(json["report"] as? [String: Any])
+        let rejected = try #require(body["rejected_rows"] as? [[String: Any]])
+        #expect(rejected.count == 1)
+        #expect(rejected.first?["source"] as? String == "hr")
+        #expect((rejected.first?["location"] as? [String: Any])?["line"] as? Int == 3)
+        #expect((rejected.first?["reason"] as? String)?.contains("Retired") == true)
+        #expect((body["persons_by_source"] as? [String: Int]) == ["hr": 2])
+        let missing = try await rollcall(["report", "--config", config, "--run", "7"])
+        #expect(missing.status != 0 && missing.error.contains("no run 7"))
+    }
+
     @Test func failuresExitNonZeroWithOneLine() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -1,0 +1,108 @@
+import Foundation
+import RollcallCore
+import RollcallDaemon
+import RollcallHR
+import RollcallTestSupport
+import Testing
+
+/// Real HR exports nobody on this team wrote (Faros AI's BambooHR and Workday fixtures), read
+/// through the shipped example configurations in etc/examples: only the file format differs (the
+/// fixtures are Airbyte NDJSON with each record at `record.data`).
+@Suite(.enabled(if: RepositoryPaths.externalTestData("faros-airbyte-hr-fixtures") != nil,
+                "../shared/testdata/external/faros-airbyte-hr-fixtures absent"))
+struct HRExportTests {
+    static func sources(example: String, fixture: String) throws -> [HRSourceSettings] {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("hr-export-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let secret = folder.appendingPathComponent("secret").path
+        try "x".write(toFile: secret, atomically: true, encoding: .utf8)
+        let data = try #require(RepositoryPaths.externalTestData("faros-airbyte-hr-fixtures")).appendingPathComponent(fixture).path
+        var text = try String(contentsOf: RepositoryPaths.root.appendingPathComponent("etc/examples/\(example).yaml"), encoding: .utf8)
+        for path in ["/etc/rollcall/ad-password", "/etc/rollcall/ad-ca.pem", "/etc/rollcall/ldap-password", "/etc/rollcall/ldap-ca.pem"] {
+            text = text.replacingOccurrences(of: path, with: secret)
+        }
+        text = text.replacingOccurrences(of: "      format: json\n", with: "      format: ndjson\n      on_bad_rows: skip\n")
+            .replacingOccurrences(of: "records: Report_Entry", with: "records: record.data")
+            .replacingOccurrences(of: "records: employees", with: "records: record.data")
+            .replacingOccurrences(of: "/var/lib/rollcall/hr/workday-report.json", with: data)
+            .replacingOccurrences(of: "/var/lib/rollcall/hr/bamboohr-report.json", with: data)
+            .replacingOccurrences(of: "/var/lib/rollcall/rollcall.sqlite", with: folder.appendingPathComponent("r.sqlite").path)
+        let file = folder.appendingPathComponent("rollcall.yaml")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        return try ConfigurationLoader.load(path: file.path).hrSources
+    }
+
+    static let today = Day(year: 2026, month: 11, day: 27) ?? Day(epochSeconds: 0)
+
+    @Test func bambooHRSentinelsBadDatesDuplicatesAndSelfManagers() throws {
+        let result = try HRSources.read(try Self.sources(example: "bamboohr", fixture: "bamboohr/all-streams.log"))
+        // 87 records; employeeNumber 59 is on lines 1 and 2, and line 1 has "Bad Date" in both dates.
+        #expect(result.records.count == 85)
+        #expect(result.rejected.map(\.location.line) == [1, 2])
+        #expect(result.rejected.allSatisfy { $0.location.source.hasSuffix("all-streams.log") && $0.source == "bamboohr" })
+        #expect(result.rejected[0].reason.contains("hire_date \"Bad Date\""))
+        #expect(result.rejected[0].reason.contains("termination_date \"Bad Date Again\""))
+        #expect(result.rejected[1].reason.contains("employee id 59 also at line 1") && result.rejected[1].reason.contains("disputed"))
+        #expect(!result.records.contains { $0.employeeID == "59" })
+        // "0000-00-00" is no date: nobody gets a termination date from the sentinel, so nobody is a leaver.
+        #expect(result.records.allSatisfy { $0.attributes.terminationDate == nil })
+        #expect(result.records.allSatisfy { $0.attributes.lifecycle(on: Self.today) == .active })
+        // The value map turns BambooHR's employment status into an employee type.
+        #expect(Set(result.records.compactMap(\.attributes.employeeType)).isSubset(of: ["employee", "contractor", "intern", "On-Leave", "Terminated"]))
+        #expect(result.records.contains { $0.attributes.employeeType == "contractor" })
+        #expect(result.records.allSatisfy { $0.attributes.email.map { $0 == $0.lowercased() } ?? true })
+        // Three people are recorded as their own supervisor: used, and reported.
+        let own = result.warnings.filter { $0.reason.hasSuffix("is their own manager") }
+        #expect(own.count == 3)
+        #expect(own.allSatisfy { $0.source == "bamboohr" })
+
+        // A first run on these persons and a second one: no leaver from any sentinel or bad date.
+        let first = try Reconciler().plan(records: result.records, directories: [], state: StoredState(), today: Self.today)
+        let second = try Reconciler().plan(records: result.records, directories: [], state: StoredState().applying(first), today: Self.today)
+        #expect(first.summary.leavers == 0 && second.isEmpty)
+    }
+
+    @Test func workdayDuplicateSelfManagerAndAFutureTermination() throws {
+        let result = try HRSources.read(try Self.sources(example: "workday", fixture: "workday/stream_many_records_per_employee.log"))
+        // Employee 197 appears twice: disputed, neither record used.
+        #expect(result.rejected.count == 2)
+        #expect(result.rejected.allSatisfy { $0.reason.contains("employee id 197") })
+        #expect(result.records.count == 102)
+        // One of the 197 rows names 197 as its own manager: that record is rejected anyway, but
+        // nobody used is self-managed, and the managers outside the report are reported.
+        #expect(result.warnings.allSatisfy { $0.reason.contains("is in no HR source") })
+        #expect(result.warnings.contains { $0.reason.contains("manager id 203") })
+        let ends = result.records.compactMap(\.attributes.terminationDate).map(\.description).sorted()
+        #expect(ends == ["2020-02-10", "2022-10-11", "2050-08-31"])
+        #expect(result.records.first { $0.employeeID == "100" }?.attributes.hireDate == Day(iso: "2016-01-02"))
+
+        // Everyone was active in 2019; today the two past terminations are leavers, the 2050 one is not.
+        let earlier = try Reconciler().plan(records: result.records, directories: [],
+                                            state: StoredState(), today: Day(year: 2019, month: 1, day: 1) ?? Self.today)
+        let now = try Reconciler().plan(records: result.records, directories: [], state: StoredState().applying(earlier), today: Self.today)
+        let leavers = now.events.filter { $0.kind == .leaver }.map(\.subject)
+        let terminated = result.records.filter { ($0.attributes.terminationDate?.description ?? "9") < "2026" }.map(\.employeeID).sorted()
+        #expect(leavers == terminated)
+        #expect(leavers.count == 2)
+    }
+
+    @Test func theSelfManagedWorkdayRowIsReportedWhenItsIDIsNotDisputed() throws {
+        // The same export without the second 197 row: the self-managed row is used and reported.
+        let original = try #require(RepositoryPaths.externalTestData("faros-airbyte-hr-fixtures"))
+            .appendingPathComponent("workday/stream_many_records_per_employee.log")
+        let lines = try String(contentsOf: original, encoding: .utf8).split(separator: "\n")
+        let kept = lines.filter { line in
+            !(line.contains("\"Employee_ID\": \"197\"") && !line.contains("\"Manager_ID\": \"197\""))
+        }
+        #expect(kept.count == lines.count - 1)
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("workday-\(UUID().uuidString).log")
+        try (kept.joined(separator: "\n") + "\n").write(to: copy, atomically: true, encoding: .utf8)
+        var sources = try Self.sources(example: "workday", fixture: "workday/stream_many_records_per_employee.log")
+        sources[0].path = copy.path
+        let result = try HRSources.read(sources)
+        #expect(result.rejected.isEmpty)
+        let own = result.warnings.filter { $0.reason == "employee 197 is their own manager" }
+        #expect(own.count == 1)
+        #expect(own.first?.location.line == kept.firstIndex { $0.contains("\"Manager_ID\": \"197\"") }.map { $0 + 1 })
+    }
+}
