@@ -16,6 +16,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(
@@ -29,7 +32,18 @@ let package = Package(
             dependencies: ["RollcallCore", "COpenLDAP", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        .target(name: "RollcallHR", dependencies: ["RollcallCore"], swiftSettings: swiftSettings),
+        .target(
+            name: "RollcallHR",
+            dependencies: [
+                "RollcallCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "RollcallStore",
             dependencies: ["RollcallCore", .product(name: "GRDB", package: "GRDB.swift")],
@@ -60,7 +74,7 @@ let package = Package(
             dependencies: ["RollcallDirectory", "RollcallTestSupport"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "RollcallHRTests", dependencies: ["RollcallHR"], swiftSettings: swiftSettings),
+        .testTarget(name: "RollcallHRTests", dependencies: ["RollcallHR", "RollcallTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "RollcallStoreTests", dependencies: ["RollcallStore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RollcallDaemonTests",

@@ -98,7 +98,15 @@ public struct Configuration: Sendable, Decodable {
         public var name: String?
         /// csv (default) | json | ndjson
         public var format: String?
-        public var path: String
+        /// A file; or `url`, fetched over HTTP(S). Exactly one of the two.
+        public var path: String?
+        public var url: String?
+        public var auth: AuthSection?
+        public var caFile: String?
+        public var timeoutSeconds: Double?
+        public var retry: RetrySection?
+        public var paging: PagingSection?
+        public var maxPages: Int?
         /// json/ndjson: the dotted key path of the records.
         public var records: String?
         /// stop (default): a run with bad records applies nothing; skip: they are left out and listed in the report.
@@ -113,12 +121,43 @@ public struct Configuration: Sendable, Decodable {
         public var statusValues: [String: String]?
 
         enum CodingKeys: String, CodingKey {
-            case name, format, path, records, required, fields
+            case name, format, path, url, auth, retry, paging, records, required, fields
+            case caFile = "ca_file"
+            case timeoutSeconds = "timeout_seconds"
+            case maxPages = "max_pages"
             case onBadRows = "on_bad_rows"
             case allowEmpty = "allow_empty"
             case dateFormats = "date_formats"
             case emptyValues = "empty_values"
             case statusValues = "status_values"
+        }
+    }
+
+    /// HTTP credentials: a bearer token file, or a username with a password file.
+    public struct AuthSection: Sendable, Decodable {
+        public var bearerTokenFile: String?
+        public var username: String?
+        public var passwordFile: String?
+
+        enum CodingKeys: String, CodingKey {
+            case username
+            case bearerTokenFile = "bearer_token_file"
+            case passwordFile = "password_file"
+        }
+    }
+
+    /// HTTP paging: `next_link` (a key path), or `offset_parameter` + `limit_parameter` + `page_size`.
+    public struct PagingSection: Sendable, Decodable {
+        public var nextLink: String?
+        public var offsetParameter: String?
+        public var limitParameter: String?
+        public var pageSize: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case nextLink = "next_link"
+            case offsetParameter = "offset_parameter"
+            case limitParameter = "limit_parameter"
+            case pageSize = "page_size"
         }
     }
 
@@ -193,7 +232,11 @@ enum ConfigurationKeys {
         ])),
         "hr": .section([
             "sources": .listOf(.section([
-                "name": .scalar, "format": .scalar, "path": .scalar, "records": .scalar, "on_bad_rows": .scalar,
+                "name": .scalar, "format": .scalar, "path": .scalar, "url": .scalar, "records": .scalar, "on_bad_rows": .scalar,
+                "auth": .section(["bearer_token_file": .scalar, "username": .scalar, "password_file": .scalar]),
+                "ca_file": .scalar, "timeout_seconds": .scalar, "max_pages": .scalar,
+                "retry": .section(["attempts": .scalar, "initial_delay_seconds": .scalar, "max_delay_seconds": .scalar]),
+                "paging": .section(["next_link": .scalar, "offset_parameter": .scalar, "limit_parameter": .scalar, "page_size": .scalar]),
                 "allow_empty": .scalar, "date_formats": .list, "empty_values": .list, "required": .list,
                 "fields": .mapOf(.scalarOr(.section(["from": .scalar, "trim": .scalar, "case": .scalar, "map": .freeMapping]))),
                 "status_values": .freeMapping,

@@ -193,6 +193,7 @@ struct ConfigurationValidator {
     }
 
     private func hrSource(_ section: Configuration.HRSourceSection, name: String, key: String) throws(ConfigurationError) -> HRSourceSettings {
+        if section.path != nil && section.url != nil { throw fail("\(key).url", "give path or url, not both") }
         let format = try enumValue(section.format ?? "csv", key: "\(key).format", SourceFormat.self)
         if format == .csv && section.records != nil {
             throw fail("\(key).records", "is for json and ndjson sources; a CSV file's records are its rows")
@@ -234,10 +235,86 @@ struct ConfigurationValidator {
             }
             required.insert(field)
         }
-        return HRSourceSettings(name: name, format: format, path: absolute(section.path), recordsPath: section.records,
-                                fields: fields, statusValues: statuses, dateFormats: formats,
-                                emptyValues: Set(section.emptyValues ?? ["0000-00-00"]), required: required,
-                                skipBadRecords: skip, allowEmpty: section.allowEmpty ?? false)
+        let pull = try httpPull(section, key: key, format: format)
+        let path: String
+        switch (section.path, pull) {
+        case (let file?, nil): path = absolute(file)
+        case (nil, let pull?): path = pull.displayURL
+        case (nil, nil): throw fail("\(key).path", "is required (or url, for a source fetched over HTTP)")
+        case (.some, .some): throw fail("\(key).url", "give path or url, not both")  // checked above
+        }
+        var settings = HRSourceSettings(name: name, format: format, path: path, recordsPath: section.records,
+                                        fields: fields, statusValues: statuses, dateFormats: formats,
+                                        emptyValues: Set(section.emptyValues ?? ["0000-00-00"]), required: required,
+                                        skipBadRecords: skip, allowEmpty: section.allowEmpty ?? false)
+        settings.http = pull
+        return settings
+    }
+
+    /// The HTTP settings of a source with `url`; nil for a file. Keys that only make sense with a URL
+    /// are refused without one.
+    private func httpPull(_ section: Configuration.HRSourceSection, key: String, format: SourceFormat) throws(ConfigurationError) -> HTTPPull? {
+        guard let url = section.url else {
+            let httpOnly: [(String, Bool)] = [("auth", section.auth != nil), ("ca_file", section.caFile != nil),
+                                              ("timeout_seconds", section.timeoutSeconds != nil), ("retry", section.retry != nil),
+                                              ("paging", section.paging != nil), ("max_pages", section.maxPages != nil)]
+            if let (name, _) = httpOnly.first(where: { $0.1 }) {
+                throw fail("\(key).\(name)", "is for sources fetched over HTTP (url); this source reads a file")
+            }
+            return nil
+        }
+        let lower = url.lowercased()
+        guard (lower.hasPrefix("https://") || lower.hasPrefix("http://")), URL(string: url)?.host != nil else {
+            throw fail("\(key).url", "must be an http:// or https:// URL")
+        }
+        guard format != .csv else { throw fail("\(key).format", "a source fetched over HTTP is json or ndjson") }
+        var auth = HTTPPull.Auth.none
+        if let section = section.auth {
+            switch (section.bearerTokenFile, section.username, section.passwordFile) {
+            case (let token?, nil, nil):
+                auth = .bearer(tokenFile: try readableFile(token, key: "\(key).auth.bearer_token_file"))
+            case (nil, let user?, let password?):
+                auth = .basic(username: user, passwordFile: try readableFile(password, key: "\(key).auth.password_file"))
+            default:
+                throw fail("\(key).auth", "give bearer_token_file, or username with password_file")
+            }
+        }
+        if lower.hasPrefix("http://"), auth != .none, !(URL(string: url)?.host.map(Self.isLoopback) ?? false) {
+            throw fail("\(key).url", "credentials over plain http:// cross the network in clear text; use https://")
+        }
+        let caFile = try section.caFile.map { path throws(ConfigurationError) in try readableFile(path, key: "\(key).ca_file") }
+        let timeout = section.timeoutSeconds ?? 60
+        guard timeout > 0 else { throw fail("\(key).timeout_seconds", "must be positive") }
+        var paging = HTTPPull.Paging.none
+        if let section = section.paging {
+            switch (section.nextLink, section.offsetParameter, section.limitParameter, section.pageSize) {
+            case (let link?, nil, nil, nil):
+                guard format == .json else { throw fail("\(key).paging.next_link", "needs format: json (the link is read from the page)") }
+                paging = .nextLink(path: link)
+            case (nil, let offset?, let limit?, let size?):
+                guard (1...100_000).contains(size) else { throw fail("\(key).paging.page_size", "must be between 1 and 100000") }
+                paging = .offset(offsetParameter: offset, limitParameter: limit, pageSize: size)
+            default:
+                throw fail("\(key).paging", "give next_link, or offset_parameter, limit_parameter and page_size")
+            }
+        }
+        let maxPages = section.maxPages ?? 10_000
+        guard maxPages > 0 else { throw fail("\(key).max_pages", "must be positive") }
+        let retry = try retryPolicy(section.retry, key: key)
+        return HTTPPull(url: url, auth: auth, caFile: caFile, timeoutSeconds: timeout, retry: retry.backoff,
+                        paging: paging, maxPages: maxPages)
+    }
+
+    private func readableFile(_ path: String, key: String) throws(ConfigurationError) -> String {
+        let resolved = absolute(path)
+        guard FileManager.default.isReadableFile(atPath: resolved) else {
+            throw fail(key, "\(resolved) does not exist or cannot be read")
+        }
+        return resolved
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
     }
 
     private func enumValue<T: RawRepresentable & CaseIterable>(_ text: String, key: String, _ type: T.Type) throws(ConfigurationError) -> T

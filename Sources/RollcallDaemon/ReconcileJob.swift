@@ -73,7 +73,7 @@ public struct ReconcileJob: Sendable {
         var report = RunReport()
         var phases = PhaseTimer()
         do {
-            let hr = try phases.measure("read_hr") { try readHR(report: &report) }
+            let hr = try await phases.measure("read_hr") { try await readHR(report: &report) }
             let state = try phases.measure("load_state") { try store.loadState() }
             let reads = try await phases.measure("read_directory") {
                 try await readDirectories(store: store, state: state, forceFull: forceFull, now: started)
@@ -115,8 +115,8 @@ public struct ReconcileJob: Sendable {
         }
     }
 
-    private func readHR(report: inout RunReport) throws -> HRReadResult {
-        let result = try HRSources.read(configuration.hrSources)
+    private func readHR(report: inout RunReport) async throws -> HRReadResult {
+        let result = try await HRSources.read(configuration.hrSources, logger: logger)
         report.rejectedRows = result.rejected
         report.warnings = result.warnings
         report.personsBySource = result.countsBySource

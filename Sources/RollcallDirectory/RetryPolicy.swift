@@ -1,29 +1,25 @@
 import Foundation
 import Logging
+import RollcallCore
 
 /// How often and how patiently a directory read is tried again after a transient failure (the
 /// server down or unreachable, a timeout, busy or unavailable). A retry starts the read again from
 /// the beginning: a partial read is never continued or kept.
 public struct RetryPolicy: Sendable {
-    /// Tries in all, at least 1.
-    public var attempts: Int
-    public var initialDelaySeconds: Double
-    public var maxDelaySeconds: Double
+    public var backoff: Backoff
+    public var attempts: Int { backoff.attempts }
+    public var initialDelaySeconds: Double { backoff.initialDelaySeconds }
+    public var maxDelaySeconds: Double { backoff.maxDelaySeconds }
 
     public init(attempts: Int = 3, initialDelaySeconds: Double = 1, maxDelaySeconds: Double = 30) {
-        self.attempts = max(1, attempts)
-        self.initialDelaySeconds = initialDelaySeconds
-        self.maxDelaySeconds = maxDelaySeconds
+        self.backoff = Backoff(attempts: attempts, initialDelaySeconds: initialDelaySeconds, maxDelaySeconds: maxDelaySeconds)
     }
 
     public static let none = RetryPolicy(attempts: 1)
 
-    /// Exponential backoff with "equal jitter": half the capped delay, plus a random part of the
-    /// other half, so that many Rollcall instances do not retry in step. `attempt` counts from 2.
+    /// See `Backoff.delay`.
     public func delay(beforeAttempt attempt: Int, random: Double) -> Double {
-        let exponent = Double(max(0, attempt - 2))
-        let capped = min(maxDelaySeconds, initialDelaySeconds * pow(2, exponent))
-        return capped / 2 + capped / 2 * min(max(random, 0), 1)
+        backoff.delay(beforeAttempt: attempt, random: random)
     }
 
     /// Whether an error is worth another try: the connection, not the request, failed.

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import RollcallCore
 
 /// Reads one HR source (CSV, JSON or NDJSON file) into persons. Bad records are rejected with
@@ -12,7 +13,12 @@ public struct HRSource: Sendable {
         self.settings = settings
     }
 
-    public func read() throws(HRSourceError) -> HRReadResult {
+    public func read(logger: Logger = Logger(label: "rollcall.hr")) async throws(HRSourceError) -> HRReadResult {
+        if let pull = settings.http {
+            var collector = RecordCollector(settings: settings)
+            try await readHTTP(pull, into: &collector, logger: logger)
+            return collector.finish()
+        }
         let bytes: [UInt8]
         do {
             bytes = Array(try Data(contentsOf: URL(fileURLWithPath: settings.path)))
@@ -26,6 +32,46 @@ public struct HRSource: Sendable {
         case .ndjson: readNDJSON(bytes, into: &collector)
         }
         return collector.finish()
+    }
+
+    /// Pages of JSON (records at `recordsPath`, the next link at the paging's key path) or NDJSON;
+    /// records are numbered across pages.
+    private func readHTTP(_ pull: HTTPPull, into collector: inout RecordCollector, logger: Logger) async throws(HRSourceError) {
+        let reader = HTTPPageReader(pull: pull, source: settings.name, logger: logger)
+        let source = pull.displayURL
+        var number = 0
+        try await reader.read { (page: Int, body: [UInt8]) throws(HRSourceError) -> (next: String?, records: Int) in
+            switch settings.format {
+            case .json:
+                let document: HRJSON
+                do {
+                    document = try JSONDecoder().decode(HRJSON.self, from: Data(body))
+                } catch {
+                    throw HRSourceError(source: source, reason: "page \(page) is not JSON: \(HRJSON.describe(error))")
+                }
+                let container = settings.recordsPath.map { document.at(path: $0) } ?? document
+                guard case .array(let items)? = container else {
+                    let place = settings.recordsPath.map { "at \"\($0)\"" } ?? "at the top level"
+                    throw HRSourceError(source: source, reason: "page \(page) holds no array of records \(place)")
+                }
+                for item in items {
+                    number += 1
+                    collector.add(json: item, at: SourceLocation(source: source, record: number))
+                }
+                var next: String?
+                if case .nextLink(let path) = pull.paging, case .text(let link)? = document.at(path: path) { next = link }
+                return (next, items.count)
+            case .ndjson:
+                let before = number
+                eachLine(body) { line, slice in
+                    number += 1
+                    collector.add(ndjson: slice, at: SourceLocation(source: source, record: number), recordsPath: settings.recordsPath)
+                }
+                return (nil, number - before)
+            case .csv:
+                throw HRSourceError(source: source, reason: "CSV over HTTP is not supported; export JSON or NDJSON")
+            }
+        }
     }
 
     private func readCSV(_ bytes: [UInt8], into collector: inout RecordCollector) throws(HRSourceError) {
@@ -97,8 +143,13 @@ public struct HRSource: Sendable {
     }
 
     private func readNDJSON(_ bytes: [UInt8], into collector: inout RecordCollector) {
-        let path = settings.path
-        let decoder = JSONDecoder()
+        eachLine(bytes) { line, slice in
+            collector.add(ndjson: slice, at: SourceLocation(source: settings.path, line: line), recordsPath: settings.recordsPath)
+        }
+    }
+
+    /// Each non-blank line with its physical number (1-based); a leading byte order mark is skipped.
+    private func eachLine(_ bytes: [UInt8], _ body: (Int, ArraySlice<UInt8>) -> Void) {
         var line = 0
         var start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         while start < bytes.count {
@@ -108,19 +159,7 @@ public struct HRSource: Sendable {
             let slice = bytes[start..<end]
             start = end + 1
             guard slice.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\t") }) else { continue }
-            let location = SourceLocation(source: path, line: line)
-            let object: HRJSON
-            do {
-                object = try decoder.decode(HRJSON.self, from: Data(slice))
-            } catch {
-                collector.reject(at: location, "is not JSON: \(HRJSON.describe(error))")
-                continue
-            }
-            guard let record = settings.recordsPath.map({ object.at(path: $0) }) ?? object else {
-                collector.reject(at: location, "has no record at \"\(settings.recordsPath ?? "")\"")
-                continue
-            }
-            collector.add(json: record, at: location)
+            body(line, slice)
         }
     }
 }
@@ -160,6 +199,22 @@ struct RecordCollector {
                 if firstByID[id] != nil { duplicateIDs.insert(id) } else { firstByID[id] = location }
             }
         }
+    }
+
+    /// One NDJSON line: the record is the line's object, or the value at `recordsPath` in it.
+    mutating func add(ndjson line: ArraySlice<UInt8>, at location: SourceLocation, recordsPath: String?) {
+        let object: HRJSON
+        do {
+            object = try JSONDecoder().decode(HRJSON.self, from: Data(line))
+        } catch {
+            reject(at: location, "is not JSON: \(HRJSON.describe(error))")
+            return
+        }
+        guard let record = recordsPath.map({ object.at(path: $0) }) ?? object else {
+            reject(at: location, "has no record at \"\(recordsPath ?? "")\"")
+            return
+        }
+        add(json: record, at: location)
     }
 
     /// A JSON record: each mapped field is looked up by its dotted path; a field that holds an

@@ -58,7 +58,10 @@ public struct HRSourceSettings: Sendable {
     /// The configured name, used in reports (`hr.sources[].name`).
     public var name: String
     public var format: SourceFormat
+    /// The file; for an HTTP source, its URL without the query (for messages).
     public var path: String
+    /// Set for a source fetched over HTTP(S) instead of read from `path`.
+    public var http: HTTPPull?
     /// JSON/NDJSON: the dotted key path of the records' array (json) or of the record in each line
     /// (ndjson); nil when the document is the array (json) or each line is the record (ndjson).
     public var recordsPath: String?
@@ -88,6 +91,7 @@ public struct HRSourceSettings: Sendable {
         self.name = name
         self.format = format
         self.path = path
+        self.http = nil
         self.recordsPath = recordsPath
         self.fields = fields
         self.statusValues = statusValues
@@ -104,5 +108,59 @@ public struct HRSourceSettings: Sendable {
                 dateFormats: [String] = ["yyyy-MM-dd"]) {
         self.init(name: name, format: .csv, path: path, fields: columns.mapValues { FieldRule(from: $0) },
                   statusValues: statusValues, dateFormats: dateFormats)
+    }
+}
+
+/// An HR source fetched over HTTP(S): GET requests with credentials read from files, pages
+/// followed by a next link or an offset, a timeout per request and retries with backoff.
+public struct HTTPPull: Sendable {
+    public enum Auth: Sendable, Hashable {
+        case none
+        /// `Authorization: Bearer` with the token read from this file at each run.
+        case bearer(tokenFile: String)
+        /// HTTP basic authentication, the password read from this file at each run.
+        case basic(username: String, passwordFile: String)
+    }
+
+    public enum Paging: Sendable, Hashable {
+        /// One response holds every record.
+        case none
+        /// Each page names the next page's URL at this dotted key path (absolute or relative);
+        /// the last page has none (missing, null or empty). JSON only.
+        case nextLink(path: String)
+        /// `offsetParameter`=0, pageSize, 2×pageSize … with `limitParameter`=pageSize added to the
+        /// query, until a page holds fewer than pageSize records.
+        case offset(offsetParameter: String, limitParameter: String, pageSize: Int)
+    }
+
+    public var url: String
+    public var auth: Auth
+    /// PEM certificate authorities for https://; the system's when nil.
+    public var caFile: String?
+    /// For each request, from connecting to the last byte of the body (connecting: at most 10 s; a
+    /// connection that fails, TLS included, is tried until then, then reported).
+    public var timeoutSeconds: Double
+    /// Tries per page: connection failures, timeouts and HTTP 429, 500, 502, 503 and 504 are tried
+    /// again; other answers fail the read.
+    public var retry: Backoff
+    public var paging: Paging
+    /// A read that has not ended after this many pages fails (a next link that never ends).
+    public var maxPages: Int
+
+    public init(url: String, auth: Auth = .none, caFile: String? = nil, timeoutSeconds: Double = 60,
+                retry: Backoff = Backoff(), paging: Paging = .none, maxPages: Int = 10_000) {
+        self.url = url
+        self.auth = auth
+        self.caFile = caFile
+        self.timeoutSeconds = timeoutSeconds
+        self.retry = retry
+        self.paging = paging
+        self.maxPages = maxPages
+    }
+
+    /// The URL without its query, for messages: a query may carry a key.
+    public var displayURL: String {
+        guard let query = url.firstIndex(of: "?") else { return url }
+        return String(url[..<query])
     }
 }

@@ -1,3 +1,4 @@
+import Logging
 import RollcallCore
 
 /// Several HR sources read together, in their configured order, into one set of persons.
@@ -8,12 +9,12 @@ import RollcallCore
 /// (the persons are used as HR says): a person who manages themselves, a manager cycle, a
 /// manager id that no source has.
 public enum HRSources {
-    public static func read(_ sources: [HRSourceSettings]) throws(HRSourceError) -> HRReadResult {
+    public static func read(_ sources: [HRSourceSettings], logger: Logger = Logger(label: "rollcall.hr")) async throws(HRSourceError) -> HRReadResult {
         var merged = HRReadResult(records: [], rejected: [])
         var origin: [String: (source: String, location: SourceLocation)] = [:]
         var disputed: [String: [RejectedRow]] = [:]
         for settings in sources {
-            let result = try HRSource(settings: settings).read()
+            let result = try await HRSource(settings: settings).read(logger: logger)
             if result.records.isEmpty && !settings.allowEmpty {
                 let rejected = result.rejected.isEmpty ? "" : " (\(result.rejected.count) records rejected, e.g. \(result.rejected[0]))"
                 throw HRSourceError(source: settings.path,

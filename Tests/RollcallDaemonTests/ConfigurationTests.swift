@@ -95,6 +95,15 @@ import Testing
         ("    - path: hr.csv", "    - path: hr.csv\n      required: [title]", "hr.sources[0].required", "not mapped"),
         ("    - path: hr.csv", "    - path: hr.csv\n      on_bad_rows: ignore", "hr.sources[0].on_bad_rows", "stop or skip"),
         ("  sources:\n", "  csv:\n", "hr.csv", "HR sources are a list now"),
+        ("    - path: hr.csv", "    - path: hr.csv\n      url: https://hr.example.test/r", "hr.sources[0].url", "not both"),
+        ("    - path: hr.csv", "    - path: hr.csv\n      paging: {next_link: next}", "hr.sources[0].paging", "for sources fetched over HTTP"),
+        ("    - path: hr.csv", "    - url: ftp://hr.example.test/r", "hr.sources[0].url", "http:// or https://"),
+        ("    - path: hr.csv", "    - url: https://hr.example.test/r", "hr.sources[0].format", "json or ndjson"),
+        ("    - path: hr.csv", "    - url: https://hr.example.test/r\n      format: json\n      auth: {username: u}", "hr.sources[0].auth", "username with password_file"),
+        ("    - path: hr.csv", "    - url: http://hr.example.test/r\n      format: json\n      auth: {bearer_token_file: ldap.pw}", "hr.sources[0].url", "clear text"),
+        ("    - path: hr.csv", "    - url: https://hr.example.test/r\n      format: json\n      auth: {bearer_token_file: nope}", "hr.sources[0].auth.bearer_token_file", "does not exist"),
+        ("    - path: hr.csv", "    - url: https://hr.example.test/r\n      format: ndjson\n      paging: {next_link: next}", "hr.sources[0].paging.next_link", "format: json"),
+        ("    - path: hr.csv", "    - url: https://hr.example.test/r\n      format: json\n      paging: {offset_parameter: o}", "hr.sources[0].paging", "limit_parameter and page_size"),
         ("uri: ldap://127.0.0.1:3890", "uri: http://127.0.0.1:3890", "directories[0].uri", "ldap://"),
         ("    base_dn: ou=people,dc=example,dc=test\n", "", "directories[0].base_dn", "is required"),
         ("  bind_password_file: ldap.pw", "  bind_password_file: missing.pw", "directories[0].bind_password_file", "does not exist"),
@@ -168,6 +177,24 @@ import Testing
         #expect(resolved.directories.map(\.mapping.anchorAttribute) == ["objectGUID", "entryUUID"])
         #expect(resolved.directories.map(\.ldap.security) == [.ldaps, .startTLS])
         #expect(resolved.directories.map(\.key) == ["directories[0]", "directories[1]"])
+    }
+
+    @Test func anHTTPSourceWithPagingAndCredentials() throws {
+        let resolved = try load(Self.valid.replacingOccurrences(of: "    - path: hr.csv", with: """
+                - url: https://hr.example.test/v1/employees?fields=all
+                  format: json
+                  records: employees
+                  auth: {username: rollcall, password_file: ldap.pw}
+                  timeout_seconds: 20
+                  retry: {attempts: 5}
+                  paging: {offset_parameter: offset, limit_parameter: limit, page_size: 200}
+            """))
+        let source = try #require(resolved.hrSources.first)
+        let pull = try #require(source.http)
+        #expect(source.path == "https://hr.example.test/v1/employees")
+        #expect(pull.auth == .basic(username: "rollcall", passwordFile: directory.appendingPathComponent("ldap.pw").path))
+        #expect(pull.paging == .offset(offsetParameter: "offset", limitParameter: "limit", pageSize: 200))
+        #expect(pull.timeoutSeconds == 20 && pull.retry.attempts == 5)
     }
 
     @Test func anEmptyListOfDirectoriesIsAnError() throws {

@@ -34,8 +34,8 @@ struct HRExportTests {
 
     static let today = Day(year: 2026, month: 11, day: 27) ?? Day(epochSeconds: 0)
 
-    @Test func bambooHRSentinelsBadDatesDuplicatesAndSelfManagers() throws {
-        let result = try HRSources.read(try Self.sources(example: "bamboohr", fixture: "bamboohr/all-streams.log"))
+    @Test func bambooHRSentinelsBadDatesDuplicatesAndSelfManagers() async throws {
+        let result = try await HRSources.read(try Self.sources(example: "bamboohr", fixture: "bamboohr/all-streams.log"))
         // 87 records; employeeNumber 59 is on lines 1 and 2, and line 1 has "Bad Date" in both dates.
         #expect(result.records.count == 85)
         #expect(result.rejected.map(\.location.line) == [1, 2])
@@ -62,8 +62,8 @@ struct HRExportTests {
         #expect(first.summary.leavers == 0 && second.isEmpty)
     }
 
-    @Test func workdayDuplicateSelfManagerAndAFutureTermination() throws {
-        let result = try HRSources.read(try Self.sources(example: "workday", fixture: "workday/stream_many_records_per_employee.log"))
+    @Test func workdayDuplicateSelfManagerAndAFutureTermination() async throws {
+        let result = try await HRSources.read(try Self.sources(example: "workday", fixture: "workday/stream_many_records_per_employee.log"))
         // Employee 197 appears twice: disputed, neither record used.
         #expect(result.rejected.count == 2)
         #expect(result.rejected.allSatisfy { $0.reason.contains("employee id 197") })
@@ -86,7 +86,34 @@ struct HRExportTests {
         #expect(leavers.count == 2)
     }
 
-    @Test func theSelfManagedWorkdayRowIsReportedWhenItsIDIsNotDisputed() throws {
+    /// The Workday example as shipped, fetched from a local HTTP server the way a Workday tenant
+    /// serves a custom report: one JSON document, rows under Report_Entry, a bearer token.
+    @Test func theWorkdayExampleOverHTTPWithABearerToken() async throws {
+        let fixture = try #require(RepositoryPaths.externalTestData("faros-airbyte-hr-fixtures")).appendingPathComponent("workday/stream_v3.log")
+        let rows = try String(contentsOf: fixture, encoding: .utf8).split(separator: "\n").map { line -> Any in
+            let envelope = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            return (envelope?["record"] as? [String: Any])?["data"] ?? [:]
+        }
+        let server = try await HTTPFixture.start(["records": rows, "records_key": "Report_Entry", "bearer": "wd-token"])
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("wd-http-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let token = folder.appendingPathComponent("token").path
+        try "wd-token\n".write(toFile: token, atomically: true, encoding: .utf8)
+        var text = try String(contentsOf: RepositoryPaths.root.appendingPathComponent("etc/examples/workday.yaml"), encoding: .utf8)
+        for path in ["/etc/rollcall/ad-password", "/etc/rollcall/ad-ca.pem"] { text = text.replacingOccurrences(of: path, with: token) }
+        text = text.replacingOccurrences(of: "      path: /var/lib/rollcall/hr/workday-report.json\n",
+                                         with: "      url: \(server.url("/ccx/service/customreport2/t/o/Workers?format=json"))\n      auth: {bearer_token_file: \(token)}\n")
+        let file = folder.appendingPathComponent("rollcall.yaml")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        let sources = try ConfigurationLoader.load(path: file.path).hrSources
+        let result = try await HRSources.read(sources)
+        #expect(result.records.count == 103)
+        #expect(result.rejected.isEmpty)
+        #expect(result.records.first?.origin.description == "\(server.url("/ccx/service/customreport2/t/o/Workers")) record 1")
+        #expect(try server.requests().map(\.authorization_scheme) == ["Bearer"])
+    }
+
+    @Test func theSelfManagedWorkdayRowIsReportedWhenItsIDIsNotDisputed() async throws {
         // The same export without the second 197 row: the self-managed row is used and reported.
         let original = try #require(RepositoryPaths.externalTestData("faros-airbyte-hr-fixtures"))
             .appendingPathComponent("workday/stream_many_records_per_employee.log")
@@ -99,7 +126,7 @@ struct HRExportTests {
         try (kept.joined(separator: "\n") + "\n").write(to: copy, atomically: true, encoding: .utf8)
         var sources = try Self.sources(example: "workday", fixture: "workday/stream_many_records_per_employee.log")
         sources[0].path = copy.path
-        let result = try HRSources.read(sources)
+        let result = try await HRSources.read(sources)
         #expect(result.rejected.isEmpty)
         let own = result.warnings.filter { $0.reason == "employee 197 is their own manager" }
         #expect(own.count == 1)

@@ -19,7 +19,7 @@ import Testing
         .hireDate: FieldRule(from: "Start_Date"),
     ]
 
-    @Test func aWorkdayStyleReportWithNestedKeysNumbersAndTransforms() throws {
+    @Test func aWorkdayStyleReportWithNestedKeysNumbersAndTransforms() async throws {
         let path = try Self.file("""
             {"Report_Entry": [
               {"Employee_ID": "100", "contact": {"email": " Ada@Example.TEST "}, "Manager_ID": 200, "Dept": "eng", "Start_Date": "2016-01-02T16:44:56.854Z"},
@@ -31,7 +31,7 @@ import Testing
             """)
         let settings = HRSourceSettings(name: "workday", format: .json, path: path, recordsPath: "Report_Entry",
                                         fields: Self.fields, dateFormats: ["iso8601"])
-        let result = try HRSource(settings: settings).read()
+        let result = try await HRSource(settings: settings).read()
         #expect(result.records.map(\.employeeID) == ["100", "200"])
         let ada = try #require(result.records.first)
         #expect(ada.attributes.email == "ada@example.test")
@@ -48,7 +48,7 @@ import Testing
         #expect(result.countsBySource == ["workday": 2])
     }
 
-    @Test func anNDJSONEnvelopeWithBadLines() throws {
+    @Test func anNDJSONEnvelopeWithBadLines() async throws {
         let path = try Self.file("""
             {"record": {"data": {"Employee_ID": "1", "Dept": "ENG"}}, "type": "RECORD"}
 
@@ -57,7 +57,7 @@ import Testing
             {"type": "STATE"}
             """, "ndjson")
         let settings = HRSourceSettings(name: "feed", format: .ndjson, path: path, recordsPath: "record.data", fields: Self.fields)
-        let result = try HRSource(settings: settings).read()
+        let result = try await HRSource(settings: settings).read()
         #expect(result.records.map(\.employeeID) == ["1", "2"])
         #expect(result.records.map(\.origin.line) == [1, 3])
         #expect(result.rejected.map(\.location.line) == [4, 5])
@@ -65,17 +65,17 @@ import Testing
         #expect(result.rejected[1].reason == "has no record at \"record.data\"")
     }
 
-    @Test func aDocumentWithoutTheRecordsFailsTheSource() throws {
+    @Test func aDocumentWithoutTheRecordsFailsTheSource() async throws {
         let path = try Self.file("{\"Report_Entry\": {}}")
         let settings = HRSourceSettings(name: "w", format: .json, path: path, recordsPath: "Report_Entry", fields: Self.fields)
-        #expect { try HRSource(settings: settings).read() } throws: { error in
+        await #expect { try await HRSource(settings: settings).read() } throws: { error in
             "\(error)".contains("holds no array of records at \"Report_Entry\"")
         }
         let broken = HRSourceSettings(name: "w", format: .json, path: try Self.file("[{\"Employee_ID\": 1},"), fields: Self.fields)
-        #expect { try HRSource(settings: broken).read() } throws: { error in "\(error)".contains("is not JSON") }
+        await #expect { try await HRSource(settings: broken).read() } throws: { error in "\(error)".contains("is not JSON") }
     }
 
-    @Test func requiredFieldsEmptyValuesAndTrimmingCanBeConfigured() throws {
+    @Test func requiredFieldsEmptyValuesAndTrimmingCanBeConfigured() async throws {
         let path = try Self.file("""
             [{"id": "1", "name": "  Ada  ", "end": "N/A"},
              {"id": "2", "end": "2030-01-01"}]
@@ -84,13 +84,13 @@ import Testing
                                         fields: [.employeeID: FieldRule(from: "id"), .givenName: FieldRule(from: "name", trim: false),
                                                  .terminationDate: FieldRule(from: "end")],
                                         emptyValues: ["N/A"], required: [.givenName])
-        var result = try HRSource(settings: settings).read()
+        var result = try await HRSource(settings: settings).read()
         #expect(result.records.map(\.employeeID) == ["1"])
         #expect(result.records.first?.attributes.givenName == "  Ada  ")
         #expect(result.records.first?.attributes.terminationDate == nil)
         #expect(result.rejected.first?.reason == "required field given_name empty")
         settings.required = [.employeeID]
-        result = try HRSource(settings: settings).read()
+        result = try await HRSource(settings: settings).read()
         #expect(result.records.count == 2)
     }
 }
@@ -103,10 +103,10 @@ import Testing
         return settings
     }
 
-    @Test func anIDInTwoSourcesIsDisputedInBoth() throws {
+    @Test func anIDInTwoSourcesIsDisputedInBoth() async throws {
         let employees = try Self.csv("employees", "E1,\nE2,E1\n")
         let contractors = try Self.csv("contractors", "C1,E1\nE2,\n")
-        let result = try HRSources.read([employees, contractors])
+        let result = try await HRSources.read([employees, contractors])
         #expect(result.records.map(\.employeeID) == ["E1", "C1"])
         #expect(Set(result.rejected.map(\.source)) == ["employees", "contractors"])
         #expect(result.rejected.count == 2)
@@ -114,23 +114,23 @@ import Testing
         #expect(result.countsBySource == ["employees": 1, "contractors": 1])
     }
 
-    @Test func anEmptySourceFailsUnlessAllowed() throws {
+    @Test func anEmptySourceFailsUnlessAllowed() async throws {
         let employees = try Self.csv("employees", "E1,\n")
         let empty = try Self.csv("contractors", "")
-        #expect { try HRSources.read([employees, empty]) } throws: { error in
+        await #expect { try await HRSources.read([employees, empty]) } throws: { error in
             "\(error)".contains("source contractors yielded no persons")
         }
         let allowed = try Self.csv("contractors", "", allowEmpty: true)
-        #expect(try HRSources.read([employees, allowed]).records.count == 1)
+        #expect(try await HRSources.read([employees, allowed]).records.count == 1)
         let allBad = try Self.csv("contractors", ",E1\n")
-        #expect { try HRSources.read([employees, allBad]) } throws: { error in
+        await #expect { try await HRSources.read([employees, allBad]) } throws: { error in
             "\(error)".contains("1 records rejected")
         }
     }
 
-    @Test func managerProblemsAreWarningsAndThePersonsAreUsed() throws {
+    @Test func managerProblemsAreWarningsAndThePersonsAreUsed() async throws {
         let source = try Self.csv("hr", "E1,E1\nE2,E3\nE3,E4\nE4,E2\nE5,E9\nE6,E2\n")
-        let result = try HRSources.read([source])
+        let result = try await HRSources.read([source])
         #expect(result.records.count == 6)
         #expect(result.rejected.isEmpty)
         let reasons = result.warnings.map { "\($0.location.line) \($0.reason)" }
@@ -143,9 +143,9 @@ import Testing
         ])
     }
 
-    @Test func aLongManagerChainIsLinear() throws {
+    @Test func aLongManagerChainIsLinear() async throws {
         let body = (1...50_000).map { "E\($0),E\($0 + 1)\n" }.joined() + "E50001,\n"
-        let result = try HRSources.read([try Self.csv("hr", body)])
+        let result = try await HRSources.read([try Self.csv("hr", body)])
         #expect(result.warnings.isEmpty)
         #expect(result.records.count == 50_001)
     }

@@ -1,0 +1,121 @@
+import Foundation
+import RollcallCore
+import RollcallHR
+import RollcallTestSupport
+import Testing
+
+/// HR sources fetched over real HTTP sockets from a local HR API (scripts/hr-http-server).
+@Suite struct HTTPSourceTests {
+    nonisolated(unsafe) static let records: [[String: Any]] = (1...5).map { ["Employee_ID": "E\($0)", "Email": "P\($0)@Example.test"] }
+    static let fields: [PersonField: FieldRule] = [.employeeID: FieldRule(from: "Employee_ID"),
+                                                   .email: FieldRule(from: "Email", letterCase: .lower)]
+
+    static func secretFile(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("secret-\(UUID().uuidString)").path
+        try (text + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func source(_ pull: HTTPPull, recordsPath: String? = "data") -> HRSourceSettings {
+        var settings = HRSourceSettings(name: "api", format: .json, path: pull.displayURL, recordsPath: recordsPath, fields: fields)
+        settings.http = pull
+        return settings
+    }
+
+    static let quick = Backoff(attempts: 3, initialDelaySeconds: 0.01, maxDelaySeconds: 0.05)
+
+    @Test func nextLinkPagesWithABearerToken() async throws {
+        let server = try await HTTPFixture.start(["records": Self.records, "paging": "next_link", "page_size": 2, "bearer": "s3cr3t-token"])
+        let pull = HTTPPull(url: server.url("/report?format=json"), auth: .bearer(tokenFile: try Self.secretFile("s3cr3t-token")),
+                            retry: Self.quick, paging: .nextLink(path: "links.next"))
+        let result = try await HRSource(settings: Self.source(pull)).read()
+        #expect(result.records.map(\.employeeID) == ["E1", "E2", "E3", "E4", "E5"])
+        #expect(result.records.first?.attributes.email == "p1@example.test")
+        #expect(result.records.last?.origin.description == "\(server.url("/report")) record 5")
+        let requests = try server.requests()
+        #expect(requests.map(\.path) == ["/report?format=json", "/report?page=2", "/report?page=3"])
+        #expect(requests.allSatisfy { $0.authorization_scheme == "Bearer" && $0.status == 200 })
+    }
+
+    @Test func offsetPagesWithBasicAuthentication() async throws {
+        let server = try await HTTPFixture.start(["records": Self.records, "paging": "offset", "records_key": "employees",
+                                                  "basic": ["rollcall", "pa55word"]])
+        let pull = HTTPPull(url: server.url("/v1/employees"), auth: .basic(username: "rollcall", passwordFile: try Self.secretFile("pa55word")),
+                            retry: Self.quick, paging: .offset(offsetParameter: "offset", limitParameter: "limit", pageSize: 2))
+        let result = try await HRSource(settings: Self.source(pull, recordsPath: "employees")).read()
+        #expect(result.records.count == 5)
+        #expect(try server.requests().map(\.path) == ["/v1/employees?limit=2&offset=0", "/v1/employees?limit=2&offset=2",
+                                                      "/v1/employees?limit=2&offset=4"])
+    }
+
+    @Test func aBusyServerIsTriedAgain() async throws {
+        let server = try await HTTPFixture.start(["records": Self.records, "fail_first": 2])
+        let pull = HTTPPull(url: server.url("/all"), retry: Self.quick)
+        let result = try await HRSource(settings: Self.source(pull)).read()
+        #expect(result.records.count == 5)
+        #expect(try server.requests().map(\.status) == [503, 503, 200])
+    }
+
+    @Test func aPageThatKeepsFailingFailsTheWholeRead() async throws {
+        let server = try await HTTPFixture.start(["records": Self.records, "paging": "next_link", "page_size": 2, "fail_page": 2])
+        let pull = HTTPPull(url: server.url("/report"), retry: Backoff(attempts: 2, initialDelaySeconds: 0.01, maxDelaySeconds: 0.01),
+                            paging: .nextLink(path: "links.next"))
+        do {
+            let result = try await HRSource(settings: Self.source(pull)).read()
+            Issue.record("a partial feed was returned: \(result.records.count) records")
+        } catch {
+            #expect(error.description.contains("page 2: HTTP 500"))
+            #expect(error.description.contains("after 2 tries"))
+        }
+        #expect(try server.requests().map(\.status) == [200, 500, 500])
+    }
+
+    @Test func wrongCredentialsFailAtOnceAndTheSecretIsNotShown() async throws {
+        let server = try await HTTPFixture.start(["records": Self.records, "bearer": "right-token"])
+        let pull = HTTPPull(url: server.url("/all?api_key=query-secret"), auth: .bearer(tokenFile: try Self.secretFile("wrong-token")), retry: Self.quick)
+        do {
+            _ = try await HRSource(settings: Self.source(pull)).read()
+            Issue.record("read with wrong credentials")
+        } catch {
+            #expect(error.description.contains("HTTP 401"))
+            #expect(error.description.contains("credentials"))
+            #expect(!error.description.contains("wrong-token") && !error.description.contains("query-secret"))
+        }
+        #expect(try server.requests().count == 1)
+    }
+
+    @Test func httpsWithTheConfiguredCAAndAnUntrustedOne() async throws {
+        let tls = try await Self.certificates()
+        let server = try await HTTPFixture.start(["records": Self.records, "tls": [tls.cert, tls.key]])
+        let trusted = HTTPPull(url: server.url("/all"), caFile: tls.ca, retry: Self.quick)
+        #expect(try await HRSource(settings: Self.source(trusted)).read().records.count == 5)
+
+        let other = try await Self.certificates()
+        // A TLS failure is not tried again; libraries keep trying to connect until the timeout.
+        let untrusted = HTTPPull(url: server.url("/all"), caFile: other.ca, timeoutSeconds: 2, retry: Self.quick)
+        do {
+            _ = try await HRSource(settings: Self.source(untrusted)).read()
+            Issue.record("an untrusted certificate was accepted")
+        } catch {
+            #expect(error.description.contains("TLS failed"), "\(error)")
+        }
+        #expect(try server.requests().count == 1, "a TLS failure is not tried again")
+    }
+
+    /// A CA and a server certificate for 127.0.0.1, made with openssl.
+    static func certificates() async throws -> (ca: String, cert: String, key: String) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let d = dir.path
+        let script = """
+            set -e
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout \(d)/ca.key -out \(d)/ca.pem -days 2 -subj /CN=test-ca 2>/dev/null
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout \(d)/server.key -out \(d)/server.csr -subj /CN=127.0.0.1 2>/dev/null
+            printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > \(d)/ext.cnf
+            openssl x509 -req -in \(d)/server.csr -CA \(d)/ca.pem -CAkey \(d)/ca.key -CAcreateserial -out \(d)/server.pem -days 2 -extfile \(d)/ext.cnf 2>/dev/null
+            """
+        let result = try await Shell.run("/bin/bash", ["-c", script])
+        guard result.status == 0 else { throw FixtureError("openssl failed: \(result.error)") }
+        return ("\(d)/ca.pem", "\(d)/server.pem", "\(d)/server.key")
+    }
+}
