@@ -10,18 +10,29 @@
 public struct DirectoryAccount: Sendable, Hashable, Codable {
     public var anchor: String
     public var dn: String
+    /// The value of the first correlation rule's attribute.
     public var correlationValue: String?
+    /// The values of the further rules' attributes, in rule order (empty with one rule).
+    public var moreCorrelationValues: [String?]
     public var attributesJSON: String
 
-    public init(anchor: String, dn: String, correlationValue: String?, attributesJSON: String) {
+    public init(anchor: String, dn: String, correlationValue: String?, moreCorrelationValues: [String?] = [], attributesJSON: String) {
         self.anchor = anchor
         self.dn = dn
         self.correlationValue = correlationValue
+        self.moreCorrelationValues = moreCorrelationValues
         self.attributesJSON = attributesJSON
     }
 
-    public init(anchor: String, dn: String, correlationValue: String?, attributes: [String: [String]] = [:]) {
-        self.init(anchor: anchor, dn: dn, correlationValue: correlationValue, attributesJSON: CanonicalJSON.text(attributes))
+    public init(anchor: String, dn: String, correlationValue: String?, moreCorrelationValues: [String?] = [],
+                attributes: [String: [String]] = [:]) {
+        self.init(anchor: anchor, dn: dn, correlationValue: correlationValue, moreCorrelationValues: moreCorrelationValues,
+                  attributesJSON: CanonicalJSON.text(attributes))
+    }
+
+    /// The value for correlation rule `index`.
+    public func correlationValue(rule index: Int) -> String? {
+        index == 0 ? correlationValue : (index - 1 < moreCorrelationValues.count ? moreCorrelationValues[index - 1] : nil)
     }
 }
 
@@ -34,24 +45,33 @@ public struct StoredAccount: Sendable, Hashable, Codable {
     public var anchor: String
     public var dn: String
     public var correlationValue: String?
+    public var moreCorrelationValues: [String?]
     /// `CanonicalJSON.text(attributes)` of the account as read.
     public var attributesJSON: String
     /// Whether an `account.orphaned` event was already emitted for this account while it had no person.
     public var orphanReported: Bool
 
-    public init(directory: String, anchor: String, dn: String, correlationValue: String?, attributesJSON: String,
-                orphanReported: Bool) {
+    public init(directory: String, anchor: String, dn: String, correlationValue: String?, moreCorrelationValues: [String?] = [],
+                attributesJSON: String, orphanReported: Bool) {
         self.directory = directory
         self.anchor = anchor
         self.dn = dn
         self.correlationValue = correlationValue
+        self.moreCorrelationValues = moreCorrelationValues
         self.attributesJSON = attributesJSON
         self.orphanReported = orphanReported
     }
 
     public init(directory: String, account: DirectoryAccount, orphanReported: Bool) {
         self.init(directory: directory, anchor: account.anchor, dn: account.dn, correlationValue: account.correlationValue,
-                  attributesJSON: account.attributesJSON, orphanReported: orphanReported)
+                  moreCorrelationValues: account.moreCorrelationValues, attributesJSON: account.attributesJSON,
+                  orphanReported: orphanReported)
+    }
+
+    /// The account as a read would return it.
+    public var asRead: DirectoryAccount {
+        DirectoryAccount(anchor: anchor, dn: dn, correlationValue: correlationValue, moreCorrelationValues: moreCorrelationValues,
+                         attributesJSON: attributesJSON)
     }
 
     public var key: AccountKey { AccountKey(directory: directory, anchor: anchor) }
@@ -90,19 +110,39 @@ public struct Link: Sendable, Hashable, Codable {
     public var account: AccountKey { AccountKey(directory: directory, anchor: anchor) }
 }
 
+/// One rule that finds a person's account: this HR value equals the account's value of this
+/// directory attribute.
+public struct CorrelationRule: Sendable, Hashable {
+    public var hrField: CorrelationKey
+    public var attribute: String
+
+    public init(hrField: CorrelationKey, attribute: String) {
+        self.hrField = hrField
+        self.attribute = attribute
+    }
+
+    public var description: String { "\(hrField.rawValue) = \(attribute)" }
+}
+
 /// One directory's accounts as read in this run (completely, or completed from a delta), with
-/// the rule that correlates them with HR persons.
+/// the ordered rules that correlate them with HR persons.
 public struct DirectoryInput: Sendable {
     /// The configured name; stored with every account and link of this directory.
     public var name: String
-    /// Which HR value is compared with this directory's correlation attribute.
-    public var key: CorrelationKey
+    /// Tried in order for a person without a link (after the stored link): the first rule that
+    /// finds exactly one account links it; one that finds several is a dispute and stops there.
+    public var rules: [CorrelationRule]
     public var accounts: [DirectoryAccount]
 
-    public init(name: String, key: CorrelationKey, accounts: [DirectoryAccount]) {
+    public init(name: String, rules: [CorrelationRule], accounts: [DirectoryAccount]) {
         self.name = name
-        self.key = key
+        self.rules = rules
         self.accounts = accounts
+    }
+
+    /// One rule comparing `key` with the accounts' `correlationValue`.
+    public init(name: String, key: CorrelationKey, accounts: [DirectoryAccount]) {
+        self.init(name: name, rules: [CorrelationRule(hrField: key, attribute: "correlation")], accounts: accounts)
     }
 }
 
@@ -112,6 +152,8 @@ public struct StoredState: Sendable {
     /// Directory name → anchor → account.
     public var accounts: [String: [String: StoredAccount]]
     public var links: [Link]
+    /// Undecided correlations already announced (`correlation.disputed`): person → directory → anchors.
+    public var disputes: [String: [String: [String]]] = [:]
     /// The newest applied run this state reflects (0: none). A plan made from it may only be
     /// applied while that is still the newest run, so two overlapping runs cannot both emit the
     /// same transition.

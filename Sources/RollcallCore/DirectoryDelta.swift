@@ -16,8 +16,7 @@ public enum DirectoryDelta {
         var byAnchor: [String: DirectoryAccount] = [:]
         byAnchor.reserveCapacity(stored.count + changed.count)
         for (anchor, account) in stored where !deleted.contains(anchor) && (present?.contains(anchor) ?? true) {
-            byAnchor[anchor] = DirectoryAccount(anchor: anchor, dn: account.dn, correlationValue: account.correlationValue,
-                                                attributesJSON: account.attributesJSON)
+            byAnchor[anchor] = account.asRead
         }
         for account in changed where !deleted.contains(account.anchor) {
             byAnchor[account.anchor] = account

@@ -1,18 +1,34 @@
 /// The kinds of events Rollcall emits. The full CloudEvents `type` is `EventKind.prefix + rawValue`.
 /// docs/events.md lists each with an example; add a case there when you add one here.
 public enum EventKind: String, Sendable, Codable, CaseIterable {
-    /// Active in HR, no directory account: downstream should provision one.
+    /// A new person (active, or within the pre-hire window before their start date) with no
+    /// account in any directory: downstream should provision one.
     case joiner = "identity.joiner"
+    /// A pre-hire reached their start date.
+    case started = "identity.started"
+    /// An employed person went on leave: suspend their access.
+    case suspended = "identity.suspended"
+    /// A suspended person is back: restore their access.
+    case resumed = "identity.resumed"
+    /// The grace period after a termination has passed: delete the accounts.
+    case deprovision = "identity.deprovision"
     /// Department, title or manager changed for an active person.
     case mover = "identity.mover"
     /// Name, e-mail, hire date or termination date changed for an active person.
     case updated = "identity.updated"
-    /// An active person became terminated (status or termination date reached).
+    /// An employed (or announced) person became terminated (status or termination date reached):
+    /// disable the accounts.
     case leaver = "identity.leaver"
     /// A terminated person is active again in HR; same identity, same link.
     case rehire = "identity.rehire"
     /// A person was correlated with a directory account for the first time.
     case linked = "account.linked"
+    /// A person's account was replaced by a new one in the same directory (deleted and
+    /// recreated: same name, new anchor): the link moved to the new account.
+    case relinked = "account.relinked"
+    /// A person's account in one directory cannot be decided: several accounts match, or one
+    /// account matches several persons. No automatic action until it is resolved.
+    case disputed = "correlation.disputed"
     /// A directory account has no HR person.
     case orphaned = "account.orphaned"
     /// A stored account is no longer in a complete directory read.

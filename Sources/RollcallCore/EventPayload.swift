@@ -5,11 +5,14 @@ struct EventPayload {
     let record: HRRecord
     /// The person's accounts after this run, ordered by directory name.
     let accounts: [(directory: String, account: DirectoryAccount)]
+    let lifecycle: LifecycleState
 
-    func json(changes: [AttributeChange] = [], linked: (directory: String, account: DirectoryAccount)? = nil) -> JSONValue {
+    func json(changes: [AttributeChange] = [], linked: (directory: String, account: DirectoryAccount)? = nil,
+              rule: String? = nil, previousAnchor: String? = nil) -> JSONValue {
         let a = record.attributes
         var fields: [String: JSONValue] = [
             "hr_id": .string(record.employeeID),
+            "lifecycle": .string(lifecycle.rawValue),
             "accounts": .array(accounts.map { EventPayload.accountRef($0.directory, $0.account.anchor, $0.account.dn) }),
             "person": .object([
                 "given_name": JSONValue(a.givenName),
@@ -28,6 +31,8 @@ struct EventPayload {
         ]
         if !changes.isEmpty { fields["changes"] = .array(changes.map(\.json)) }
         if let linked { fields["account"] = EventPayload.accountRef(linked.directory, linked.account.anchor, linked.account.dn) }
+        if let rule { fields["matched_by"] = .string(rule) }
+        if let previousAnchor { fields["previous_anchor"] = .string(previousAnchor) }
         return .object(fields)
     }
 

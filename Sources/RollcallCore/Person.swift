@@ -46,13 +46,27 @@ public struct SourceLocation: Sendable, Hashable, Codable, CustomStringConvertib
 /// Employment status as stated by HR (after the configured value mapping).
 public enum EmploymentStatus: String, Sendable, Codable, CaseIterable {
     case active
+    /// Employed but away (leave of absence): accounts are suspended, not removed.
+    case suspended
     case terminated
 }
 
-/// The effective lifecycle state Rollcall derives from HR data as of a given day.
-public enum LifecycleState: String, Sendable, Codable {
+/// The effective lifecycle state Rollcall derives from HR data as of a given day; see `Lifecycle`.
+public enum LifecycleState: String, Sendable, Codable, CaseIterable {
+    /// Hired with a start date further away than the pre-hire window: nothing announced yet.
+    case pending
+    /// Within the pre-hire window before the start date: the joiner has been announced.
+    case prehire
     case active
+    case suspended
+    /// Terminated; accounts are to be disabled.
     case terminated
+    /// Terminated longer than the grace period; accounts are to be deleted.
+    case deprovisioned
+
+    /// States in which the person works for the organisation or is about to (announced).
+    public var isEmployed: Bool { self == .prehire || self == .active || self == .suspended }
+    public var isEnded: Bool { self == .terminated || self == .deprovisioned }
 }
 
 /// The attributes HR owns for one person. Empty strings are normalised to `nil` by the HR reader.
@@ -91,10 +105,15 @@ public struct PersonAttributes: Sendable, Hashable, Codable {
     }
 
     /// Terminated when HR says so, or when the termination date has been reached (on that UTC day).
+    public func isTerminated(on today: Day) -> Bool {
+        if status == .terminated { return true }
+        if let end = terminationDate, end <= today { return true }
+        return false
+    }
+
+    /// The state as of `today` with the default policy and nothing stored; see `Lifecycle.state`.
     public func lifecycle(on today: Day) -> LifecycleState {
-        if status == .terminated { return .terminated }
-        if let end = terminationDate, end <= today { return .terminated }
-        return .active
+        Lifecycle(policy: LifecyclePolicy()).state(of: self, on: today, stored: nil).state
     }
 }
 
@@ -116,10 +135,14 @@ public struct StoredPerson: Sendable, Hashable, Codable {
     public var employeeID: String
     public var attributes: PersonAttributes
     public var lifecycle: LifecycleState
+    /// The day the current lifecycle state began: when Rollcall first saw it, or for a termination
+    /// the termination date. The grace period before deprovisioning counts from it.
+    public var lifecycleSince: Day?
 
-    public init(employeeID: String, attributes: PersonAttributes, lifecycle: LifecycleState) {
+    public init(employeeID: String, attributes: PersonAttributes, lifecycle: LifecycleState, lifecycleSince: Day? = nil) {
         self.employeeID = employeeID
         self.attributes = attributes
         self.lifecycle = lifecycle
+        self.lifecycleSince = lifecycleSince
     }
 }

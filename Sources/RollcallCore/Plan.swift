@@ -10,7 +10,12 @@ public struct RunSummary: Sendable, Hashable, Codable {
     public var updates = 0
     public var leavers = 0
     public var rehires = 0
+    public var started = 0
+    public var suspended = 0
+    public var resumed = 0
+    public var deprovisioned = 0
     public var linked = 0
+    public var relinked = 0
     /// Accounts with no HR person after this run (reported once each as `account.orphaned`).
     public var orphans = 0
     public var removedAccounts = 0
@@ -21,6 +26,50 @@ public struct RunSummary: Sendable, Hashable, Codable {
     public var events = 0
 
     public init() {}
+
+    /// Counts missing from a summary stored by an older Rollcall are 0.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func count(_ key: CodingKeys) throws -> Int { try c.decodeIfPresent(Int.self, forKey: key) ?? 0 }
+        entriesRead = try count(.entriesRead)
+        personsRead = try count(.personsRead)
+        rejectedRows = try count(.rejectedRows)
+        matched = try count(.matched)
+        joiners = try count(.joiners)
+        movers = try count(.movers)
+        updates = try count(.updates)
+        leavers = try count(.leavers)
+        rehires = try count(.rehires)
+        started = try count(.started)
+        suspended = try count(.suspended)
+        resumed = try count(.resumed)
+        deprovisioned = try count(.deprovisioned)
+        linked = try count(.linked)
+        relinked = try count(.relinked)
+        orphans = try count(.orphans)
+        removedAccounts = try count(.removedAccounts)
+        ambiguous = try count(.ambiguous)
+        missingFromHR = try count(.missingFromHR)
+        events = try count(.events)
+    }
+
+    /// Counts a lifecycle announcement.
+    mutating func count(_ kind: EventKind) {
+        switch kind {
+        case .joiner: joiners += 1
+        case .leaver: leavers += 1
+        case .rehire: rehires += 1
+        case .started: started += 1
+        case .suspended: suspended += 1
+        case .resumed: resumed += 1
+        case .deprovision: deprovisioned += 1
+        case .mover: movers += 1
+        case .updated: updates += 1
+        case .linked: linked += 1
+        case .relinked: relinked += 1
+        case .disputed, .orphaned, .removed: break
+        }
+    }
 }
 
 /// What one run would change: the desired state minus the stored state. Applied in one transaction.
@@ -35,12 +84,15 @@ public struct Plan: Sendable {
     public var summary = RunSummary()
     /// Persons that matched several unlinked accounts of one directory, for the run report.
     public var ambiguities: [AmbiguousMatch] = []
+    /// Disputes to remember (new or changed: announced in this plan) and to forget (resolved).
+    public var disputeUpserts: [AmbiguousMatch] = []
+    public var disputeRemovals: [AmbiguousMatch] = []
 
     public init() {}
 
     public var isEmpty: Bool {
         personUpserts.isEmpty && accountUpserts.isEmpty && accountRemovals.isEmpty
-            && linkUpserts.isEmpty && linkRemovals.isEmpty && events.isEmpty
+            && linkUpserts.isEmpty && linkRemovals.isEmpty && events.isEmpty && disputeUpserts.isEmpty && disputeRemovals.isEmpty
     }
 }
 

@@ -11,7 +11,11 @@
 /// visited as they come and only the events are sorted, so a quiet run sorts nothing. No I/O, no
 /// clock.
 public struct Reconciler: Sendable {
-    public init() {}
+    public var lifecycle: Lifecycle
+
+    public init(policy: LifecyclePolicy = LifecyclePolicy()) {
+        self.lifecycle = Lifecycle(policy: policy)
+    }
 
     public func plan(records: [HRRecord], directories: [DirectoryInput], state: StoredState,
                      today: Day) throws(ReconcileRefusal) -> Plan {
@@ -23,16 +27,19 @@ public struct Reconciler: Sendable {
 
         let matches = correlate(records: records, views: &views, plan: &plan)
         let disputed = Set(plan.ambiguities.map(\.employeeID))
+        announceDisputes(records: records, views: views, state: state, plan: &plan)
         for (index, record) in records.enumerated() {
             var owned: [(directory: String, account: DirectoryAccount)] = []
-            var newlyLinked: [(directory: String, account: DirectoryAccount)] = []
+            var newlyLinked: [NewLink] = []
             for (v, match) in matches[index].enumerated() {
                 guard let match, let account = views[v].accountByAnchor[match.anchor] else { continue }
                 views[v].claimed.insert(match.anchor)
                 owned.append((views[v].name, account))
                 if match.isNew {
-                    newlyLinked.append((views[v].name, account))
+                    newlyLinked.append(NewLink(directory: views[v].name, account: account, match: match,
+                                               rule: match.rule.map { views[v].rules[$0].description }))
                     plan.linkUpserts.append(Link(employeeID: record.employeeID, directory: views[v].name, anchor: match.anchor))
+                    if let previous = match.previous { views[v].relinked.insert(previous) }
                 }
             }
             if !owned.isEmpty { plan.summary.matched += 1 }
@@ -52,15 +59,17 @@ public struct Reconciler: Sendable {
     /// unlinked accounts by correlation value.
     private struct DirectoryView {
         let name: String
-        let key: CorrelationKey
+        let rules: [CorrelationRule]
         let accounts: [DirectoryAccount]
         var accountByAnchor: [String: DirectoryAccount] = [:]
         var anchorByPerson: [String: String] = [:]
         var personByAnchor: [String: String] = [:]
-        /// Unlinked accounts by normalised correlation value: candidates for persons without a link.
-        var candidates: [String: [String]] = [:]
+        /// Per rule: unlinked accounts by normalised value, candidates for persons without a link.
+        var candidates: [[String: [String]]] = []
         /// Anchors that belong to a person of this read (linked, newly linked or disputed).
         var claimed = Set<String>()
+        /// Stored anchors whose person moved to a new account of this directory in this run.
+        var relinked = Set<String>()
     }
 
     /// Where one person's account in one directory comes from.
@@ -68,6 +77,17 @@ public struct Reconciler: Sendable {
         var anchor: String
         /// Found by correlation in this run (not a stored link).
         var isNew: Bool
+        /// The rule that found it (nil: the stored link).
+        var rule: Int? = nil
+        /// The stored link's anchor when that account is gone and this one replaces it.
+        var previous: String? = nil
+    }
+
+    private struct NewLink {
+        var directory: String
+        var account: DirectoryAccount
+        var match: Match
+        var rule: String?
     }
 
     /// An HR read that returned nothing while the store knows persons is never acted on.
@@ -97,7 +117,7 @@ public struct Reconciler: Sendable {
             if input.accounts.isEmpty && stored > 0 {
                 throw ReconcileRefusal("the read of directory \(input.name) returned no entries but \(stored) of its accounts are stored; refusing to treat that as deletions")
             }
-            var view = DirectoryView(name: input.name, key: input.key, accounts: input.accounts)
+            var view = DirectoryView(name: input.name, rules: input.rules, accounts: input.accounts)
             view.accountByAnchor.reserveCapacity(input.accounts.count)
             for account in input.accounts where view.accountByAnchor.updateValue(account, forKey: account.anchor) != nil {
                 throw ReconcileRefusal("directory \(input.name) returned the anchor \(account.anchor) twice (\(account.dn)); the anchor attribute is not unique")
@@ -109,9 +129,12 @@ public struct Reconciler: Sendable {
                 view.anchorByPerson[link.employeeID] = link.anchor
                 view.personByAnchor[link.anchor] = link.employeeID
             }
+            view.candidates = Array(repeating: [:], count: input.rules.count)
             for account in input.accounts where view.personByAnchor[account.anchor] == nil {
-                if let value = account.correlationValue.flatMap(input.key.normalize) {
-                    view.candidates[value, default: []].append(account.anchor)
+                for (index, rule) in input.rules.enumerated() {
+                    if let value = account.correlationValue(rule: index).flatMap(rule.hrField.normalize) {
+                        view.candidates[index][value, default: []].append(account.anchor)
+                    }
                 }
             }
             views.append(view)
@@ -131,21 +154,27 @@ public struct Reconciler: Sendable {
             var row: [Match?] = []
             row.reserveCapacity(views.count)
             for (v, view) in views.enumerated() {
-                if let anchor = view.anchorByPerson[record.employeeID], view.accountByAnchor[anchor] != nil {
+                let stored = view.anchorByPerson[record.employeeID]
+                if let anchor = stored, view.accountByAnchor[anchor] != nil {
                     row.append(Match(anchor: anchor, isNew: false))
                     continue
                 }
-                let found = view.key.value(of: record).flatMap { view.candidates[$0] } ?? []
-                if found.count == 1 {
-                    row.append(Match(anchor: found[0], isNew: true))
-                    claimants[v][found[0], default: 0] += 1
-                } else {
-                    if found.count > 1 {
-                        plan.ambiguities.append(AmbiguousMatch(employeeID: record.employeeID, directory: view.name, anchors: found.sorted()))
-                        disputed[v].append(contentsOf: found)
+                // The rules in order: the first that finds one account links it; one that finds
+                // several is a dispute, and later (weaker) rules are not asked.
+                var match: Match?
+                for (index, rule) in view.rules.enumerated() {
+                    guard let value = rule.hrField.value(of: record), let found = view.candidates[index][value] else { continue }
+                    let unique = Array(Set(found)).sorted()
+                    if unique.count == 1 {
+                        match = Match(anchor: unique[0], isNew: true, rule: index, previous: stored)
+                        claimants[v][unique[0], default: 0] += 1
+                    } else {
+                        plan.ambiguities.append(AmbiguousMatch(employeeID: record.employeeID, directory: view.name, anchors: unique))
+                        disputed[v].append(contentsOf: unique)
                     }
-                    row.append(nil)
+                    break
                 }
+                row.append(match)
             }
             matches[index] = row
         }
@@ -164,53 +193,60 @@ public struct Reconciler: Sendable {
         return matches
     }
 
-    private func decide(record: HRRecord, stored: StoredPerson?, accounts: [(directory: String, account: DirectoryAccount)],
-                        newlyLinked: [(directory: String, account: DirectoryAccount)], disputed: Bool, today: Day, plan: inout Plan) {
-        let id = record.employeeID
-        let lifecycle = record.attributes.lifecycle(on: today)
-        let updated = StoredPerson(employeeID: id, attributes: record.attributes, lifecycle: lifecycle)
-        if stored != updated { plan.personUpserts.append(updated) }
-        let payload = EventPayload(record: record, accounts: accounts)
+    /// `correlation.disputed` once per distinct dispute (person, directory, anchors); a dispute
+    /// that is gone for a person read in this run is forgotten.
+    private func announceDisputes(records: [HRRecord], views: [DirectoryView], state: StoredState, plan: inout Plan) {
+        var current: [String: [String: [String]]] = [:]
+        for dispute in plan.ambiguities {
+            current[dispute.employeeID, default: [:]][dispute.directory] = dispute.anchors
+        }
+        var drafts: [EventDraft] = []
+        for dispute in plan.ambiguities where state.disputes[dispute.employeeID]?[dispute.directory] != dispute.anchors {
+            plan.disputeUpserts.append(dispute)
+            drafts.append(EventDraft(kind: .disputed, subject: dispute.employeeID, data: .object([
+                "hr_id": .string(dispute.employeeID), "directory": .string(dispute.directory),
+                "anchors": .array(dispute.anchors.map(JSONValue.string)),
+            ])))
+        }
+        plan.events.append(contentsOf: drafts)
+        guard !state.disputes.isEmpty else { return }
+        let configured = Set(views.map(\.name))
+        for record in records {
+            guard let stored = state.disputes[record.employeeID] else { continue }
+            for (directory, anchors) in stored where configured.contains(directory) && current[record.employeeID]?[directory] == nil {
+                plan.disputeRemovals.append(AmbiguousMatch(employeeID: record.employeeID, directory: directory, anchors: anchors))
+            }
+        }
+    }
 
-        for linked in newlyLinked {
-            plan.events.append(EventDraft(kind: .linked, subject: id, data: payload.json(linked: linked)))
-            plan.summary.linked += 1
+    private func decide(record: HRRecord, stored: StoredPerson?, accounts: [(directory: String, account: DirectoryAccount)],
+                        newlyLinked: [NewLink], disputed: Bool, today: Day, plan: inout Plan) {
+        let id = record.employeeID
+        let (state, since) = lifecycle.state(of: record.attributes, on: today, stored: stored)
+        let updated = StoredPerson(employeeID: id, attributes: record.attributes, lifecycle: state, lifecycleSince: since)
+        if stored != updated { plan.personUpserts.append(updated) }
+        let payload = EventPayload(record: record, accounts: accounts, lifecycle: state)
+
+        for link in newlyLinked {
+            let kind: EventKind = link.match.previous == nil ? .linked : .relinked
+            let data = payload.json(linked: (link.directory, link.account), rule: link.rule, previousAnchor: link.match.previous)
+            plan.events.append(EventDraft(kind: kind, subject: id, data: data))
+            plan.summary.count(kind)
         }
-        guard let stored else {
-            // A person seen for the first time: a joiner when no directory has their account yet (a
-            // person with a disputed candidate account may well have one: no joiner while the
-            // dispute stands); a leaver when HR already says terminated but an account still exists.
-            switch lifecycle {
-            case .active where accounts.isEmpty && !disputed:
-                plan.events.append(EventDraft(kind: .joiner, subject: id, data: payload.json()))
-                plan.summary.joiners += 1
-            case .terminated where !accounts.isEmpty:
-                plan.events.append(EventDraft(kind: .leaver, subject: id, data: payload.json()))
-                plan.summary.leavers += 1
-            case .active, .terminated:
-                break
-            }
-            return
+        for kind in lifecycle.events(from: stored?.lifecycle, to: state, hasAccount: !accounts.isEmpty, disputed: disputed) {
+            plan.events.append(EventDraft(kind: kind, subject: id, data: payload.json()))
+            plan.summary.count(kind)
         }
-        switch (stored.lifecycle, lifecycle) {
-        case (.active, .terminated):
-            plan.events.append(EventDraft(kind: .leaver, subject: id, data: payload.json()))
-            plan.summary.leavers += 1
-        case (.terminated, .active):
-            plan.events.append(EventDraft(kind: .rehire, subject: id, data: payload.json()))
-            plan.summary.rehires += 1
-        case (.active, .active) where stored.attributes != record.attributes:
-            let (job, record) = AttributeDiff.changes(from: stored.attributes, to: record.attributes)
-            if !job.isEmpty {
-                plan.events.append(EventDraft(kind: .mover, subject: id, data: payload.json(changes: job)))
-                plan.summary.movers += 1
-            }
-            if !record.isEmpty {
-                plan.events.append(EventDraft(kind: .updated, subject: id, data: payload.json(changes: record)))
-                plan.summary.updates += 1
-            }
-        case (.active, .active), (.terminated, .terminated):
-            break
+        // Attribute changes matter while the person is announced and employed.
+        guard let stored, stored.lifecycle.isEmployed, state.isEmployed, stored.attributes != record.attributes else { return }
+        let (job, details) = AttributeDiff.changes(from: stored.attributes, to: record.attributes)
+        if !job.isEmpty {
+            plan.events.append(EventDraft(kind: .mover, subject: id, data: payload.json(changes: job)))
+            plan.summary.movers += 1
+        }
+        if !details.isEmpty {
+            plan.events.append(EventDraft(kind: .updated, subject: id, data: payload.json(changes: details)))
+            plan.summary.updates += 1
         }
     }
 
@@ -244,10 +280,12 @@ public struct Reconciler: Sendable {
             plan.accountRemovals.append(account.key)
             let owner = view.personByAnchor[anchor]
             if let owner { plan.linkRemovals.append(Link(employeeID: owner, directory: view.name, anchor: anchor)) }
+            plan.summary.removedAccounts += 1
+            // Replaced by a new account of the same person: `account.relinked` said it all.
+            if view.relinked.contains(anchor) { continue }
             plan.events.append(EventDraft(kind: .removed, subject: anchor,
                                           data: EventPayload.account(directory: view.name, anchor: anchor, dn: account.dn,
                                                                      correlationValue: account.correlationValue, employeeID: owner)))
-            plan.summary.removedAccounts += 1
         }
     }
 

@@ -10,6 +10,11 @@ extension StoredState {
         let removed = Set(plan.linkRemovals.map { LinkSlot(employeeID: $0.employeeID, directory: $0.directory) })
         next.links.removeAll { removed.contains(LinkSlot(employeeID: $0.employeeID, directory: $0.directory)) }
         next.links.append(contentsOf: plan.linkUpserts)
+        for gone in plan.disputeRemovals {
+            next.disputes[gone.employeeID]?[gone.directory] = nil
+            if next.disputes[gone.employeeID]?.isEmpty == true { next.disputes[gone.employeeID] = nil }
+        }
+        for dispute in plan.disputeUpserts { next.disputes[dispute.employeeID, default: [:]][dispute.directory] = dispute.anchors }
         return next
     }
 }

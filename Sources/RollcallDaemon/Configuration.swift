@@ -6,6 +6,17 @@ public struct Configuration: Sendable, Decodable {
     /// Every directory whose accounts are reconciled (e.g. two AD domains and one OpenLDAP).
     public var directories: [DirectorySection]
     public var hr: HRSection
+    public var lifecycle: LifecycleSection?
+
+    public struct LifecycleSection: Sendable, Decodable {
+        public var prehireDays: Int?
+        public var deprovisionAfterDays: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case prehireDays = "prehire_days"
+            case deprovisionAfterDays = "deprovision_after_days"
+        }
+    }
 
     public struct StoreSection: Sendable, Decodable {
         public var path: String
@@ -21,8 +32,9 @@ public struct Configuration: Sendable, Decodable {
         /// several directories are configured, "default" when there is one. Renaming a directory
         /// makes its accounts new accounts: choose a name that lasts.
         public var name: String?
-        /// How a person without a remembered link finds their account in this directory.
-        public var correlation: CorrelationSection
+        /// How a person without a remembered link finds their account in this directory: one rule,
+        /// or a list tried in order.
+        public var correlation: CorrelationRules
         /// One URI; or `uris`, several tried in order (failover). Exactly one of the two.
         public var uri: String?
         public var uris: [String]?
@@ -187,6 +199,20 @@ public struct Configuration: Sendable, Decodable {
         }
     }
 
+    /// One `{hr_field, directory_attribute}` or a list of them.
+    public struct CorrelationRules: Sendable, Decodable {
+        public var rules: [CorrelationSection]
+
+        public init(from decoder: any Decoder) throws {
+            // A list first: a mapping's own problems (a missing key) are then reported as such.
+            if let list = try? [CorrelationSection](from: decoder) {
+                rules = list
+            } else {
+                rules = [try CorrelationSection(from: decoder)]
+            }
+        }
+    }
+
     public struct CorrelationSection: Sendable, Decodable {
         /// employee_id | email
         public var hrField: String
@@ -212,6 +238,8 @@ enum ConfigurationKeys {
         case mapOf(Shape)
         /// A single value, or a mapping of this shape.
         case scalarOr(Shape)
+        /// A mapping with these keys, or a list of such mappings.
+        case sectionOrListOf([String: Shape])
         /// A mapping whose keys are the operator's (column names, status texts).
         case freeMapping
     }
@@ -220,7 +248,8 @@ enum ConfigurationKeys {
         "store": .section(["path": .scalar]),
         "events": .section(["source": .scalar]),
         "directories": .listOf(.section([
-            "name": .scalar, "correlation": .section(["hr_field": .scalar, "directory_attribute": .scalar]),
+            "name": .scalar,
+            "correlation": .sectionOrListOf(["hr_field": .scalar, "directory_attribute": .scalar]),
             "uri": .scalar, "uris": .list, "bind": .scalar, "tls_cert_file": .scalar, "tls_key_file": .scalar,
             "tls_min_version": .scalar,
             "retry": .section(["attempts": .scalar, "initial_delay_seconds": .scalar, "max_delay_seconds": .scalar]),
@@ -230,6 +259,7 @@ enum ConfigurationKeys {
             "operation_timeout_seconds": .scalar, "anchor_attribute": .scalar, "attributes": .list,
             "delta": .scalar, "full_read_interval_hours": .scalar, "kind": .scalar, "domain_root": .scalar,
         ])),
+        "lifecycle": .section(["prehire_days": .scalar, "deprovision_after_days": .scalar]),
         "hr": .section([
             "sources": .listOf(.section([
                 "name": .scalar, "format": .scalar, "path": .scalar, "url": .scalar, "records": .scalar, "on_bad_rows": .scalar,

@@ -13,6 +13,7 @@ public struct ResolvedConfiguration: Sendable {
     public var directories: [ResolvedDirectory]
     /// In order of precedence; names are unique.
     public var hrSources: [HRSourceSettings]
+    public var lifecycle: LifecyclePolicy
 }
 
 /// One directory after checking.
@@ -25,7 +26,10 @@ public struct ResolvedDirectory: Sendable {
     public var bindPasswordFile: String?
     public var search: SearchRequest
     public var mapping: AccountMapping
+    /// The first rule's HR field.
     public var correlation: CorrelationKey
+    /// Tried in order after the stored link.
+    public var rules: [CorrelationRule]
     public var delta: DeltaMode
     public var kind: DirectoryKind
     /// Active Directory: the naming context's root, where DirSync, tombstones and moves are read.
@@ -97,6 +101,14 @@ public enum ConfigurationLoader {
             }
             for (index, item) in items.enumerated() {
                 try audit(item, shape: element, path: "\(path)[\(index)]", file: file)
+            }
+            return
+        }
+        if case .sectionOrListOf(let keys) = shape {
+            if case .sequence = node {
+                try audit(node, shape: .listOf(.section(keys)), path: path, file: file)
+            } else {
+                try audit(node, shape: .section(keys), path: path, file: file)
             }
             return
         }

@@ -29,8 +29,13 @@ struct ConfigurationValidator {
             let name = try uniqueName(section.name, key: key, count: raw.directories.count, fallback: "default", names: &names)
             directories.append(try directory(section, name: name, key: key, sources: sources))
         }
+        let prehire = raw.lifecycle?.prehireDays ?? 7
+        guard (0...366).contains(prehire) else { throw fail("lifecycle.prehire_days", "must be between 0 and 366") }
+        let grace = raw.lifecycle?.deprovisionAfterDays ?? 30
+        guard (0...3650).contains(grace) else { throw fail("lifecycle.deprovision_after_days", "must be between 0 and 3650") }
         return ResolvedConfiguration(file: file, storePath: absolute(raw.store.path), eventSource: raw.events.source,
-                                     directories: directories, hrSources: sources)
+                                     directories: directories, hrSources: sources,
+                                     lifecycle: LifecyclePolicy(prehireDays: prehire, deprovisionAfterDays: grace))
     }
 
     private func directory(_ directory: Configuration.DirectorySection, name: String, key: String,
@@ -44,16 +49,25 @@ struct ConfigurationValidator {
         guard filter.hasPrefix("("), filter.hasSuffix(")") else {
             throw fail("\(key).filter", "must be an LDAP filter in parentheses, e.g. (objectClass=inetOrgPerson)")
         }
-        let correlation = try enumValue(directory.correlation.hrField, key: "\(key).correlation.hr_field", CorrelationKey.self)
-        guard !directory.correlation.directoryAttribute.isEmpty else {
-            throw fail("\(key).correlation.directory_attribute", "must name an attribute, e.g. employeeNumber")
+        var rules: [CorrelationRule] = []
+        let many = directory.correlation.rules.count > 1
+        guard !directory.correlation.rules.isEmpty else { throw fail("\(key).correlation", "must give at least one rule") }
+        for (index, section) in directory.correlation.rules.enumerated() {
+            let ruleKey = many ? "\(key).correlation[\(index)]" : "\(key).correlation"
+            let field = try enumValue(section.hrField, key: "\(ruleKey).hr_field", CorrelationKey.self)
+            guard !section.directoryAttribute.isEmpty else {
+                throw fail("\(ruleKey).directory_attribute", "must name an attribute, e.g. employeeNumber")
+            }
+            if field == .email, let source = sources.first(where: { $0.fields[.email] == nil }) {
+                throw fail("\(ruleKey).hr_field", "email correlation needs an email field in every HR source; \(source.name) maps none")
+            }
+            rules.append(CorrelationRule(hrField: field, attribute: section.directoryAttribute))
         }
-        if correlation == .email, let source = sources.first(where: { $0.fields[.email] == nil }) {
-            throw fail("\(key).correlation.hr_field", "email correlation needs an email field in every HR source; \(source.name) maps none")
-        }
+        let correlation = rules[0].hrField
         let kind = try enumValue(directory.kind ?? "openldap", key: "\(key).kind", DirectoryKind.self)
         let mapping = AccountMapping(anchorAttribute: directory.anchorAttribute ?? (kind == .activeDirectory ? "objectGUID" : "entryUUID"),
-                                     correlationAttribute: directory.correlation.directoryAttribute,
+                                     correlationAttribute: rules[0].attribute,
+                                     moreCorrelationAttributes: rules.dropFirst().map(\.attribute),
                                      extraAttributes: directory.attributes ?? [])
         // Active Directory: no continuation references to other domains (referrals are off anyway).
         let search = SearchRequest(baseDN: directory.baseDN, scope: scope, filter: filter, attributes: [], pageSize: pageSize,
@@ -91,7 +105,7 @@ struct ConfigurationValidator {
         let hours = directory.fullReadIntervalHours ?? 24
         guard hours > 0 else { throw fail("\(key).full_read_interval_hours", "must be positive") }
         return ResolvedDirectory(name: name, key: key, ldap: ldap, bindPasswordFile: passwordFile, search: search, mapping: mapping,
-                                 correlation: correlation, delta: delta, kind: kind, domainRoot: domainRoot,
+                                 correlation: correlation, rules: rules, delta: delta, kind: kind, domainRoot: domainRoot,
                                  fullReadInterval: hours * 3600, retry: try retryPolicy(directory.retry, key: key))
     }
 

@@ -80,7 +80,8 @@ public struct ReconcileJob: Sendable {
             }
             let today = Day(epochSeconds: Int64(started.timeIntervalSince1970.rounded(.down)))
             var plan = try phases.measure("plan") {
-                try Reconciler().plan(records: hr.records, directories: reads.map(\.input), state: state, today: today)
+                try Reconciler(policy: configuration.lifecycle).plan(records: hr.records, directories: reads.map(\.input),
+                                                                     state: state, today: today)
             }
             plan.summary.rejectedRows = hr.rejected.count
             report.ambiguous = plan.ambiguities
@@ -155,7 +156,7 @@ public struct ReconcileJob: Sendable {
                     do {
                         let (accounts, kind, cookie) = try await self.read(directory, store: store, stored: stored,
                                                                            forceFull: forceFull, now: now)
-                        return (index, DirectoryInput(name: directory.name, key: directory.correlation, accounts: accounts),
+                        return (index, DirectoryInput(name: directory.name, rules: directory.rules, accounts: accounts),
                                 DirectoryRun(directory: directory.name, read: kind, cookie: cookie, entries: accounts.count))
                     } catch {
                         throw DirectoryReadFailure(directory: directory.name, underlying: error)

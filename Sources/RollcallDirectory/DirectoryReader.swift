@@ -6,17 +6,21 @@ import Synchronization
 public struct AccountMapping: Sendable {
     /// The immutable identifier (entryUUID on OpenLDAP). An entry without it fails the read.
     public var anchorAttribute: String
-    /// The attribute matched against the HR employee id (e.g. employeeNumber).
+    /// The attribute of the first correlation rule (e.g. employeeNumber).
     public var correlationAttribute: String
+    /// The attributes of the further rules, in order (e.g. mail).
+    public var moreCorrelationAttributes: [String]
     /// Further attributes kept with the account for display (`rollcall identity show`).
     public var extraAttributes: [String]
 
     /// `extraAttributes` in canonical JSON key order, computed once.
     private let sortedExtras: [String]
 
-    public init(anchorAttribute: String, correlationAttribute: String, extraAttributes: [String] = []) {
+    public init(anchorAttribute: String, correlationAttribute: String, moreCorrelationAttributes: [String] = [],
+                extraAttributes: [String] = []) {
         self.anchorAttribute = anchorAttribute
         self.correlationAttribute = correlationAttribute
+        self.moreCorrelationAttributes = moreCorrelationAttributes
         self.extraAttributes = extraAttributes
         self.sortedExtras = CanonicalJSON.sortedKeys(Array(Set(extraAttributes)))
     }
@@ -33,7 +37,8 @@ public struct AccountMapping: Sendable {
 
     var requestedAttributes: [String] {
         var seen = Set<String>()
-        return ([anchorAttribute, correlationAttribute] + extraAttributes).filter { seen.insert($0.lowercased()).inserted }
+        return ([anchorAttribute, correlationAttribute] + moreCorrelationAttributes + extraAttributes)
+            .filter { seen.insert($0.lowercased()).inserted }
     }
 
     /// Maps one entry; throws naming the DN when the anchor is missing or not single-valued.
@@ -44,8 +49,9 @@ public struct AccountMapping: Sendable {
                             detail: "the entry has no single \(anchorAttribute) value to use as its anchor")
         }
         let json = CanonicalJSON.attributes(sortedNames: sortedExtras, values: sortedExtras.map { AccountMapping.text(entry, $0) })
-        return DirectoryAccount(anchor: anchor, dn: entry.dn,
-                                correlationValue: entry.strings(correlationAttribute)?.first, attributesJSON: json)
+        return DirectoryAccount(anchor: anchor, dn: entry.dn, correlationValue: entry.strings(correlationAttribute)?.first,
+                                moreCorrelationValues: moreCorrelationAttributes.map { entry.strings($0)?.first },
+                                attributesJSON: json)
     }
 }
 

@@ -7,7 +7,7 @@ import RollcallCore
 /// used, each is reported; the stored person, if any, is left as it is); a source that yields no
 /// persons fails the read unless it allows that. Checks of the whole set, reported as warnings
 /// (the persons are used as HR says): a person who manages themselves, a manager cycle, a
-/// manager id that no source has.
+/// manager id that no source has, a termination date before the hire date.
 public enum HRSources {
     public static func read(_ sources: [HRSourceSettings], logger: Logger = Logger(label: "rollcall.hr")) async throws(HRSourceError) -> HRReadResult {
         var merged = HRReadResult(records: [], rejected: [])
@@ -48,6 +48,12 @@ public enum HRSources {
         }
         merged.warnings = ManagerChecks.warnings(merged.records, sourceOf: { origin[$0]?.source ?? "" },
                                                  knownIDs: Set(origin.keys))
+        for record in merged.records {
+            if let start = record.attributes.hireDate, let end = record.attributes.terminationDate, end < start {
+                merged.warnings.append(RowWarning(source: origin[record.employeeID]?.source ?? "", location: record.origin,
+                                                  reason: "termination_date \(end) is before hire_date \(start) for employee \(record.employeeID)"))
+            }
+        }
         return merged
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import RollcallCore
 
@@ -6,28 +7,28 @@ enum PersonColumns {
     static let upsertSQL = """
         INSERT INTO person (employee_id, given_name, family_name, email, department, title, manager_id,
                             status, hire_date, termination_date, lifecycle, updated_run,
-                            display_name, employee_type, location)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            display_name, employee_type, location, lifecycle_since)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(employee_id) DO UPDATE SET
             given_name = excluded.given_name, family_name = excluded.family_name, email = excluded.email,
             display_name = excluded.display_name, employee_type = excluded.employee_type, location = excluded.location,
             department = excluded.department, title = excluded.title, manager_id = excluded.manager_id,
             status = excluded.status, hire_date = excluded.hire_date, termination_date = excluded.termination_date,
-            lifecycle = excluded.lifecycle, updated_run = excluded.updated_run
+            lifecycle = excluded.lifecycle, lifecycle_since = excluded.lifecycle_since, updated_run = excluded.updated_run
         """
 
     static func arguments(_ person: StoredPerson, run: Int64) -> StatementArguments {
         let a = person.attributes
         return [person.employeeID, a.givenName, a.familyName, a.email, a.department, a.title, a.managerID,
                 a.status.rawValue, a.hireDate?.description, a.terminationDate?.description,
-                person.lifecycle.rawValue, run, a.displayName, a.employeeType, a.location]
+                person.lifecycle.rawValue, run, a.displayName, a.employeeType, a.location, person.lifecycleSince?.description]
     }
 
     /// The columns `decode` reads, in the order it reads them by position (name lookups per row
     /// were a third of loading 100 k persons).
     static let selectSQL = """
         SELECT employee_id, given_name, family_name, email, department, title, manager_id,
-               status, hire_date, termination_date, lifecycle, display_name, employee_type, location FROM person
+               status, hire_date, termination_date, lifecycle, display_name, employee_type, location, lifecycle_since FROM person
         """
 
     /// Decodes a row of `selectSQL`.
@@ -46,6 +47,19 @@ enum PersonColumns {
             givenName: row[1], familyName: row[2], displayName: row[11], email: row[3],
             department: row[4], title: row[5], managerID: row[6], employeeType: row[12], location: row[13],
             status: status, hireDate: try day(8, "hire_date"), terminationDate: try day(9, "termination_date"))
-        return StoredPerson(employeeID: id, attributes: attributes, lifecycle: lifecycle)
+        return StoredPerson(employeeID: id, attributes: attributes, lifecycle: lifecycle, lifecycleSince: try day(14, "lifecycle_since"))
+    }
+}
+
+/// A JSON array of optional strings in one column (further correlation values, dispute anchors).
+enum CorrelationMore {
+    static func text(_ values: [String?]) -> String? {
+        values.isEmpty ? nil : CanonicalJSON.text(.array(values.map { JSONValue($0) }))
+    }
+
+    static func values(_ text: String?) -> [String?] {
+        guard let text, let data = text.data(using: .utf8),
+              case .array(let items)? = try? JSONDecoder().decode(JSONValue.self, from: data) else { return [] }
+        return items.map { if case .string(let value) = $0 { value } else { nil } }
     }
 }

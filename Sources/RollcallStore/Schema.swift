@@ -122,6 +122,28 @@ enum Schema {
                 t.add(column: "location", .text)
             }
         }
+        migrator.registerMigration("v5-lifecycle-since") { db in
+            // The day the current lifecycle state began (the grace period before deprovisioning
+            // counts from it). Unknown for rows written before: those states began "now".
+            try db.alter(table: "person") { t in
+                t.add(column: "lifecycle_since", .text)
+            }
+        }
+        migrator.registerMigration("v6-correlation-rules-and-disputes") { db in
+            // Values of the second and later correlation rules' attributes (JSON array), and the
+            // disputes already announced.
+            try db.alter(table: "account") { t in
+                t.add(column: "correlation_more", .text)
+            }
+            try db.create(table: "dispute") { t in
+                t.column("employee_id", .text).notNull()
+                t.column("directory", .text).notNull()
+                // JSON array of the anchors in dispute
+                t.column("anchors", .text).notNull()
+                t.column("run_id", .integer).notNull().references("run")
+                t.primaryKey(["employee_id", "directory"])
+            }
+        }
         return migrator
     }
 }

@@ -84,13 +84,15 @@ extension Store {
                 try personStatement.execute(arguments: PersonColumns.arguments(person, run: runID))
             }
             let accountStatement = try db.cachedStatement(sql: """
-                INSERT INTO account (directory, anchor, dn, correlation_value, attributes, orphan_reported, updated_run)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO account (directory, anchor, dn, correlation_value, attributes, orphan_reported, updated_run, correlation_more)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(directory, anchor) DO UPDATE SET dn = excluded.dn, correlation_value = excluded.correlation_value,
+                    correlation_more = excluded.correlation_more,
                     attributes = excluded.attributes, orphan_reported = excluded.orphan_reported, updated_run = excluded.updated_run
                 """)
             for a in plan.accountUpserts {
-                try accountStatement.execute(arguments: [a.directory, a.anchor, a.dn, a.correlationValue, a.attributesJSON, a.orphanReported, runID])
+                try accountStatement.execute(arguments: [a.directory, a.anchor, a.dn, a.correlationValue, a.attributesJSON, a.orphanReported, runID,
+                                                         CorrelationMore.text(a.moreCorrelationValues)])
             }
             let unlink = try db.cachedStatement(sql: "DELETE FROM link WHERE employee_id = ? AND directory = ?")
             for old in plan.linkRemovals { try unlink.execute(arguments: [old.employeeID, old.directory]) }
@@ -98,6 +100,17 @@ extension Store {
             for key in plan.accountRemovals { try removeAccount.execute(arguments: [key.directory, key.anchor]) }
             let link = try db.cachedStatement(sql: "INSERT INTO link (employee_id, directory, anchor, linked_run) VALUES (?, ?, ?, ?)")
             for new in plan.linkUpserts { try link.execute(arguments: [new.employeeID, new.directory, new.anchor, runID]) }
+
+            let forget = try db.cachedStatement(sql: "DELETE FROM dispute WHERE employee_id = ? AND directory = ?")
+            for gone in plan.disputeRemovals { try forget.execute(arguments: [gone.employeeID, gone.directory]) }
+            let remember = try db.cachedStatement(sql: """
+                INSERT INTO dispute (employee_id, directory, anchors, run_id) VALUES (?, ?, ?, ?)
+                ON CONFLICT(employee_id, directory) DO UPDATE SET anchors = excluded.anchors, run_id = excluded.run_id
+                """)
+            for dispute in plan.disputeUpserts {
+                try remember.execute(arguments: [dispute.employeeID, dispute.directory,
+                                                 CanonicalJSON.text(.array(dispute.anchors.map(JSONValue.string))), runID])
+            }
 
             var seq = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0
             let first = plan.events.isEmpty ? nil : seq + 1

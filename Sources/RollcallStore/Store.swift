@@ -65,11 +65,18 @@ public struct Store: Sendable {
             for row in counts {
                 state.accounts[row[0] as String, default: [:]].reserveCapacity(row[1])
             }
-            let accounts = try Row.fetchCursor(db, sql: "SELECT directory, anchor, dn, correlation_value, attributes, orphan_reported FROM account")
+            let accounts = try Row.fetchCursor(db, sql: """
+                SELECT directory, anchor, dn, correlation_value, attributes, orphan_reported, correlation_more FROM account
+                """)
             while let row = try accounts.next() {
                 let account = StoredAccount(directory: row[0], anchor: row[1], dn: row[2], correlationValue: row[3],
+                                            moreCorrelationValues: CorrelationMore.values(row[6]),
                                             attributesJSON: row[4], orphanReported: row[5])
                 state.accounts[account.directory, default: [:]][account.anchor] = account
+            }
+            let disputes = try Row.fetchCursor(db, sql: "SELECT employee_id, directory, anchors FROM dispute")
+            while let row = try disputes.next() {
+                state.disputes[row[0] as String, default: [:]][row[1] as String] = CorrelationMore.values(row[2]).compactMap { $0 }
             }
             let links = try Row.fetchCursor(db, sql: "SELECT employee_id, directory, anchor FROM link")
             while let row = try links.next() {

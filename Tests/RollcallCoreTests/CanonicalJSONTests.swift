@@ -56,6 +56,19 @@ import Testing
                 [F.account("a2", key: "E2"), F.account("a3", key: "E3")])
         try run([F.person("E1"), F.person("E2", department: "Legal", given: "Bo"), F.person("E3")],
                 [F.account("a2", key: "E2"), F.account("a3", key: "E3")])
+        // The calendar: a pre-hire starts, goes on leave, comes back; a leaver's grace ends.
+        state = StoredState()
+        let days = ["2026-03-28", "2026-04-01", "2026-04-02", "2026-04-03", "2026-04-04", "2026-05-10"].compactMap { Day(iso: $0) }
+        try run([hr(hire: "2026-04-01")], [], on: days[0])
+        try run([hr(hire: "2026-04-01")], [], on: days[1])
+        try run([hr(hire: "2026-04-01", status: .suspended)], [], on: days[2])
+        try run([hr(hire: "2026-04-01")], [], on: days[3])
+        try run([hr(hire: "2026-04-01", end: "2026-04-04")], [], on: days[4])
+        try run([hr(hire: "2026-04-01", end: "2026-04-04")], [], on: days[5])
+        // An account recreated under a new anchor, and a person with two candidates.
+        state = StoredState()
+        try run([F.person("E7")], [F.account("old", key: "E7")])
+        try run([F.person("E7"), F.person("E8")], [F.account("new", key: "E7"), F.account("x1", key: "E8"), F.account("x2", key: "E8")])
         return events
     }
 

@@ -88,7 +88,7 @@ import Testing
         #expect(plan.ambiguities == [AmbiguousMatch(employeeID: "E1", directory: "lab-ldap", anchors: ["u1"]),
                                      AmbiguousMatch(employeeID: "E2", directory: "lab-ldap", anchors: ["u1"])])
         // Disputed, not orphaned; and neither person is a joiner while the dispute stands.
-        #expect(F.kinds(plan) == [])
+        #expect(F.kinds(plan) == ["correlation.disputed E1", "correlation.disputed E2"])
         #expect(plan.summary.orphans == 0 && plan.summary.joiners == 0)
     }
 

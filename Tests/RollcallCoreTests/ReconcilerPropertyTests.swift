@@ -75,7 +75,7 @@ extension ReconcilerPropertyTests.Generator: RandomNumberGenerator {
         let directories = Self.directories(seed: seed)
         let plan = try Reconciler().plan(records: records, directories: directories, state: state, today: F.today)
         var g = ReconcilerPropertyTests.Generator(state: seed)
-        let shuffled = directories.reversed().map { DirectoryInput(name: $0.name, key: $0.key, accounts: $0.accounts.shuffled(using: &g)) }
+        let shuffled = directories.reversed().map { DirectoryInput(name: $0.name, rules: $0.rules, accounts: $0.accounts.shuffled(using: &g)) }
         let other = try Reconciler().plan(records: records.shuffled(using: &g), directories: shuffled, state: state, today: F.today)
         #expect(other.events == plan.events)
         #expect(Set(other.accountUpserts) == Set(plan.accountUpserts))

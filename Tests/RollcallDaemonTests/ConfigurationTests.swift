@@ -1,4 +1,5 @@
 import Foundation
+import RollcallCore
 import RollcallDaemon
 import RollcallDirectory
 import RollcallHR
@@ -195,6 +196,29 @@ import Testing
         #expect(pull.auth == .basic(username: "rollcall", passwordFile: directory.appendingPathComponent("ldap.pw").path))
         #expect(pull.paging == .offset(offsetParameter: "offset", limitParameter: "limit", pageSize: 200))
         #expect(pull.timeoutSeconds == 20 && pull.retry.attempts == 5)
+    }
+
+    @Test func correlationRulesInOrder() throws {
+        let resolved = try load(Self.valid.replacingOccurrences(of: """
+                correlation:
+                  hr_field: employee_id
+                  directory_attribute: employeeNumber
+            """, with: """
+                correlation:
+                  - {hr_field: employee_id, directory_attribute: employeeNumber}
+                  - {hr_field: email, directory_attribute: mail}
+            """))
+        let directory = try #require(resolved.directories.first)
+        #expect(directory.rules == [CorrelationRule(hrField: .employeeID, attribute: "employeeNumber"),
+                                    CorrelationRule(hrField: .email, attribute: "mail")])
+        #expect(directory.mapping.moreCorrelationAttributes == ["mail"])
+        let problem = try #require(error(Self.valid.replacingOccurrences(of: """
+                  directory_attribute: employeeNumber
+            """, with: """
+                  directory_attribute: employeeNumber
+                  - {hr_field: badge, directory_attribute: x}
+            """)))
+        #expect(problem.description.contains("configuration"))
     }
 
     @Test func anEmptyListOfDirectoriesIsAnError() throws {

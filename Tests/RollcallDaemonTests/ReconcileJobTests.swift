@@ -110,6 +110,23 @@ import Testing
         #expect(identity.events.map(\.type) == ["dev.rollcall.identity.joiner", "dev.rollcall.account.linked"])
     }
 
+    /// An entry deleted and added again (same uid and employeeNumber, new entryUUID) is the same
+    /// person's new account: one `account.relinked`, no removal, no leaver, no joiner.
+    @Test func aRecreatedEntryIsRelinked() async throws {
+        let world = try await Self.world(people: 2, rows: Self.row(1) + Self.row(2))
+        _ = try await world.run()
+        let old = try #require(try world.store().loadState().links.first { $0.employeeID == "E2" }?.anchor)
+        try await world.slapd.modify("dn: uid=p2,ou=people,dc=example,dc=test\nchangetype: delete\n\n" + "dn: uid=p2,ou=people,dc=example,dc=test\nchangetype: add\nobjectClass: inetOrgPerson\nuid: p2\ncn: P 2\nsn: P\nemployeeNumber: E2\n")
+        let outcome = try await world.run()
+        #expect(try world.events(after: 2) == ["account.relinked E2"])
+        #expect(outcome.summary.relinked == 1 && outcome.summary.removedAccounts == 1)
+        let event = try #require(try world.store().events(after: 2).first)
+        #expect(event.data["previous_anchor"] == .string(old))
+        let new = try #require(try world.store().loadState().links.first { $0.employeeID == "E2" }?.anchor)
+        #expect(new != old && event.data["account"]?["anchor"] == .string(new))
+        #expect(try await world.run().summary.events == 0)
+    }
+
     @Test func badRowsStopTheRunAndNothingIsApplied() async throws {
         let world = try await Self.world(people: 3, rows: (1...3).map { Self.row($0) }.joined())
         _ = try await world.run()

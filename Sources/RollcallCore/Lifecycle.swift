@@ -1,0 +1,105 @@
+/// When the lifecycle moves on its own, by the calendar.
+public struct LifecyclePolicy: Sendable, Hashable {
+    /// The joiner is announced this many days before the start (hire) date.
+    public var prehireDays: Int
+    /// Accounts of a terminated person are to be deleted (`identity.deprovision`) this many days
+    /// after the termination; until then they are only to be disabled (`identity.leaver`).
+    public var deprovisionAfterDays: Int
+
+    public init(prehireDays: Int = 7, deprovisionAfterDays: Int = 30) {
+        self.prehireDays = max(0, prehireDays)
+        self.deprovisionAfterDays = max(0, deprovisionAfterDays)
+    }
+}
+
+/// The lifecycle state machine: pending → prehire → active ⇄ suspended → terminated →
+/// deprovisioned, with rehire back from the end. `state` says where HR data puts a person today
+/// (given where they were); `events` says which announcements a move from one state to another
+/// makes. Each announcement is made once: a state, once reached, is not left for an earlier one.
+public struct Lifecycle: Sendable {
+    public var policy: LifecyclePolicy
+
+    public init(policy: LifecyclePolicy) {
+        self.policy = policy
+    }
+
+    /// The state as of `today` and the day it began.
+    public func state(of attributes: PersonAttributes, on today: Day, stored: StoredPerson?) -> (state: LifecycleState, since: Day) {
+        let previous = stored?.lifecycle
+        func since(_ state: LifecycleState) -> Day {
+            previous == state ? (stored?.lifecycleSince ?? today) : today
+        }
+        if attributes.isTerminated(on: today) {
+            // The grace period counts from the termination date, else from when it was first seen.
+            let ended = attributes.terminationDate.map { min($0, today) }
+                ?? (previous?.isEnded == true ? (stored?.lifecycleSince ?? today) : today)
+            if previous == .deprovisioned || ended.adding(days: policy.deprovisionAfterDays) <= today {
+                return (.deprovisioned, previous == .deprovisioned ? since(.deprovisioned) : today)
+            }
+            return (.terminated, ended)
+        }
+        if let start = attributes.hireDate, start > today {
+            let announced = start.adding(days: -policy.prehireDays) <= today
+            switch previous {
+            case .terminated?, .deprovisioned?:
+                // A rehire's new start is not announced before its window: the old employment
+                // stays ended until then.
+                if !announced, let previous { return (previous, since(previous)) }
+            case .prehire?:
+                return (.prehire, since(.prehire))  // announced once; a later start date does not withdraw it
+            case .active?, .suspended?:
+                if let previous { return (previous, since(previous)) }  // a start date moved ahead of an employed person
+            case .pending?, nil:
+                break
+            }
+            return announced ? (.prehire, since(.prehire)) : (.pending, since(.pending))
+        }
+        let state: LifecycleState = attributes.status == .suspended ? .suspended : .active
+        return (state, since(state))
+    }
+
+    /// The announcements of a move from `old` (nil: a person seen for the first time) to `new`.
+    /// `hasAccount`: the person has an account in some directory; `disputed`: a correlation of
+    /// theirs is undecided (then no joiner: they may well have an account).
+    public func events(from old: LifecycleState?, to new: LifecycleState, hasAccount: Bool, disputed: Bool) -> [EventKind] {
+        let joiner: [EventKind] = hasAccount || disputed ? [] : [.joiner]
+        switch (old, new) {
+        case (nil, .pending), (.pending?, .pending):
+            return []
+        case (nil, .prehire), (nil, .active), (.pending?, .prehire), (.pending?, .active):
+            return joiner
+        case (nil, .suspended), (.pending?, .suspended):
+            return joiner + [.suspended]
+        case (nil, .terminated):
+            return hasAccount ? [.leaver] : []
+        case (nil, .deprovisioned):
+            return hasAccount ? [.leaver, .deprovision] : []
+        case (.pending?, .terminated), (.pending?, .deprovisioned):
+            return []  // never announced, nothing to take back
+        case (.prehire?, .active):
+            return [.started]
+        case (.prehire?, .suspended):
+            return [.started, .suspended]
+        case (.active?, .suspended):
+            return [.suspended]
+        case (.suspended?, .active):
+            return [.resumed]
+        case (.prehire?, .terminated), (.active?, .terminated), (.suspended?, .terminated):
+            return [.leaver]
+        case (.prehire?, .deprovisioned), (.active?, .deprovisioned), (.suspended?, .deprovisioned):
+            return [.leaver, .deprovision]
+        case (.terminated?, .deprovisioned):
+            return [.deprovision]
+        case (.terminated?, .prehire), (.terminated?, .active), (.deprovisioned?, .prehire), (.deprovisioned?, .active):
+            return [.rehire]
+        case (.terminated?, .suspended), (.deprovisioned?, .suspended):
+            return [.rehire, .suspended]
+        case (.prehire?, .prehire), (.active?, .active), (.suspended?, .suspended),
+             (.terminated?, .terminated), (.deprovisioned?, .deprovisioned):
+            return []
+        case (.prehire?, .pending), (.active?, .pending), (.active?, .prehire), (.suspended?, .pending),
+             (.suspended?, .prehire), (.terminated?, .pending), (.deprovisioned?, .pending), (.deprovisioned?, .terminated):
+            return []  // `state` never moves back; listed so that every pair is decided here
+        }
+    }
+}
