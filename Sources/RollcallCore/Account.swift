@@ -154,6 +154,9 @@ public struct StoredState: Sendable {
     public var links: [Link]
     /// Undecided correlations already announced (`correlation.disputed`): person → directory → anchors.
     public var disputes: [String: [String: [String]]] = [:]
+    /// Former HR ids of converted persons → their current id. A record still carrying a former id
+    /// (the contractor row left in its old source) is that person's past, not a new person.
+    public var formerIDs: [String: String] = [:]
     /// The newest applied run this state reflects (0: none). A plan made from it may only be
     /// applied while that is still the newest run, so two overlapping runs cannot both emit the
     /// same transition.

@@ -21,6 +21,9 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     case leaver = "identity.leaver"
     /// A terminated person is active again in HR; same identity, same link.
     case rehire = "identity.rehire"
+    /// A worker continues under a new HR id (a contractor hired as an employee), found by the
+    /// configured conversion key: same identity, links and history.
+    case converted = "identity.converted"
     /// A person was correlated with a directory account for the first time.
     case linked = "account.linked"
     /// A person's account was replaced by a new one in the same directory (deleted and

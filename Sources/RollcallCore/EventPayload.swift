@@ -8,7 +8,7 @@ struct EventPayload {
     let lifecycle: LifecycleState
 
     func json(changes: [AttributeChange] = [], linked: (directory: String, account: DirectoryAccount)? = nil,
-              rule: String? = nil, previousAnchor: String? = nil) -> JSONValue {
+              rule: String? = nil, previousAnchor: String? = nil, previousID: String? = nil) -> JSONValue {
         let a = record.attributes
         var fields: [String: JSONValue] = [
             "hr_id": .string(record.employeeID),
@@ -33,6 +33,7 @@ struct EventPayload {
         if let linked { fields["account"] = EventPayload.accountRef(linked.directory, linked.account.anchor, linked.account.dn) }
         if let rule { fields["matched_by"] = .string(rule) }
         if let previousAnchor { fields["previous_anchor"] = .string(previousAnchor) }
+        if let previousID { fields["previous_hr_id"] = .string(previousID) }
         return .object(fields)
     }
 

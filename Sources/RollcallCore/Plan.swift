@@ -16,6 +16,7 @@ public struct RunSummary: Sendable, Hashable, Codable {
     public var deprovisioned = 0
     public var linked = 0
     public var relinked = 0
+    public var converted = 0
     /// Accounts with no HR person after this run (reported once each as `account.orphaned`).
     public var orphans = 0
     public var removedAccounts = 0
@@ -46,6 +47,7 @@ public struct RunSummary: Sendable, Hashable, Codable {
         deprovisioned = try count(.deprovisioned)
         linked = try count(.linked)
         relinked = try count(.relinked)
+        converted = try count(.converted)
         orphans = try count(.orphans)
         removedAccounts = try count(.removedAccounts)
         ambiguous = try count(.ambiguous)
@@ -67,6 +69,7 @@ public struct RunSummary: Sendable, Hashable, Codable {
         case .updated: updates += 1
         case .linked: linked += 1
         case .relinked: relinked += 1
+        case .converted: converted += 1
         case .disputed, .orphaned, .removed: break
         }
     }
@@ -74,6 +77,8 @@ public struct RunSummary: Sendable, Hashable, Codable {
 
 /// What one run would change: the desired state minus the stored state. Applied in one transaction.
 public struct Plan: Sendable {
+    /// Persons who continue under a new HR id, applied before everything else.
+    public var personRenames: [PersonRename] = []
     public var personUpserts: [StoredPerson] = []
     public var accountUpserts: [StoredAccount] = []
     public var accountRemovals: [AccountKey] = []
@@ -91,7 +96,7 @@ public struct Plan: Sendable {
     public init() {}
 
     public var isEmpty: Bool {
-        personUpserts.isEmpty && accountUpserts.isEmpty && accountRemovals.isEmpty
+        personRenames.isEmpty && personUpserts.isEmpty && accountUpserts.isEmpty && accountRemovals.isEmpty
             && linkUpserts.isEmpty && linkRemovals.isEmpty && events.isEmpty && disputeUpserts.isEmpty && disputeRemovals.isEmpty
     }
 }

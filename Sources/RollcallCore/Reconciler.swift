@@ -12,17 +12,29 @@
 /// clock.
 public struct Reconciler: Sendable {
     public var lifecycle: Lifecycle
+    /// The person value that identifies one worker across HR ids (conversions); nil: none.
+    public var conversionKey: CorrelationKey?
 
-    public init(policy: LifecyclePolicy = LifecyclePolicy()) {
+    public init(policy: LifecyclePolicy = LifecyclePolicy(), conversionKey: CorrelationKey? = nil) {
         self.lifecycle = Lifecycle(policy: policy)
+        self.conversionKey = conversionKey
     }
 
-    public func plan(records: [HRRecord], directories: [DirectoryInput], state: StoredState,
+    public func plan(records: [HRRecord], directories: [DirectoryInput], state stored: StoredState,
                      today: Day) throws(ReconcileRefusal) -> Plan {
-        let hrIDs = try checkHR(records: records, state: state)
+        let hrIDs = try checkHR(records: records, state: stored)
+        // Conversions first: the rest of the plan sees each converted person under the new id.
+        let renames = conversionKey.map { Conversion.find(records: records, state: stored, key: $0, today: today) } ?? []
+        let state = stored.renaming(renames)
+        // Records under a former id of a converted person are that person's past: not read as persons.
+        let records = state.formerIDs.isEmpty ? records : records.filter { record in
+            guard let current = state.formerIDs[record.employeeID] else { return true }
+            return state.persons[current] == nil
+        }
         var views = try makeViews(directories: directories, state: state)
         var plan = Plan()
-        plan.summary.personsRead = records.count
+        plan.personRenames = renames
+        plan.summary.personsRead = records.count + renames.filter { hrIDs.contains($0.from) }.count
         plan.summary.entriesRead = directories.reduce(0) { $0 + $1.accounts.count }
 
         let matches = correlate(records: records, views: &views, plan: &plan)
@@ -43,6 +55,13 @@ public struct Reconciler: Sendable {
                 }
             }
             if !owned.isEmpty { plan.summary.matched += 1 }
+            if let rename = renames.first(where: { $0.to == record.employeeID }) {
+                let payload = EventPayload(record: record, accounts: owned,
+                                           lifecycle: state.persons[record.employeeID]?.lifecycle ?? .active)
+                plan.events.append(EventDraft(kind: .converted, subject: record.employeeID,
+                                              data: payload.json(previousID: rename.from)))
+                plan.summary.converted += 1
+            }
             decide(record: record, stored: state.persons[record.employeeID], accounts: owned, newlyLinked: newlyLinked,
                    disputed: disputed.contains(record.employeeID), today: today, plan: &plan)
         }

@@ -3,7 +3,7 @@ extension StoredState {
     /// Core uses it to reason about plans (a plan applied and planned again is empty); the store
     /// does the same thing in SQL.
     public func applying(_ plan: Plan) -> StoredState {
-        var next = self
+        var next = renaming(plan.personRenames)
         for person in plan.personUpserts { next.persons[person.employeeID] = person }
         for account in plan.accountUpserts { next.accounts[account.directory, default: [:]][account.anchor] = account }
         for key in plan.accountRemovals { next.accounts[key.directory]?[key.anchor] = nil }

@@ -103,6 +103,14 @@ public struct Configuration: Sendable, Decodable {
     public struct HRSection: Sendable, Decodable {
         /// In order of precedence.
         public var sources: [HRSourceSection]
+        /// email: a new HR id with the e-mail of a person gone from HR (or terminated there) is
+        /// the same worker under a new id (identity.converted).
+        public var conversionKey: String?
+
+        enum CodingKeys: String, CodingKey {
+            case sources
+            case conversionKey = "conversion_key"
+        }
     }
 
     public struct HRSourceSection: Sendable, Decodable {
@@ -261,6 +269,7 @@ enum ConfigurationKeys {
         ])),
         "lifecycle": .section(["prehire_days": .scalar, "deprovision_after_days": .scalar]),
         "hr": .section([
+            "conversion_key": .scalar,
             "sources": .listOf(.section([
                 "name": .scalar, "format": .scalar, "path": .scalar, "url": .scalar, "records": .scalar, "on_bad_rows": .scalar,
                 "auth": .section(["bearer_token_file": .scalar, "username": .scalar, "password_file": .scalar]),

@@ -14,6 +14,8 @@ public struct ResolvedConfiguration: Sendable {
     /// In order of precedence; names are unique.
     public var hrSources: [HRSourceSettings]
     public var lifecycle: LifecyclePolicy
+    /// See `Reconciler.conversionKey`.
+    public var conversionKey: CorrelationKey?
 }
 
 /// One directory after checking.

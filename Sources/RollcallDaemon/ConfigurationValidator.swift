@@ -33,9 +33,17 @@ struct ConfigurationValidator {
         guard (0...366).contains(prehire) else { throw fail("lifecycle.prehire_days", "must be between 0 and 366") }
         let grace = raw.lifecycle?.deprovisionAfterDays ?? 30
         guard (0...3650).contains(grace) else { throw fail("lifecycle.deprovision_after_days", "must be between 0 and 3650") }
+        let conversion = try raw.hr.conversionKey.map { text throws(ConfigurationError) -> CorrelationKey in
+            guard text == "email" else { throw fail("hr.conversion_key", "\"\(text)\" is not supported; use email") }
+            if let source = sources.first(where: { $0.fields[.email] == nil }) {
+                throw fail("hr.conversion_key", "email needs an email field in every HR source; \(source.name) maps none")
+            }
+            return .email
+        }
         return ResolvedConfiguration(file: file, storePath: absolute(raw.store.path), eventSource: raw.events.source,
                                      directories: directories, hrSources: sources,
-                                     lifecycle: LifecyclePolicy(prehireDays: prehire, deprovisionAfterDays: grace))
+                                     lifecycle: LifecyclePolicy(prehireDays: prehire, deprovisionAfterDays: grace),
+                                     conversionKey: conversion)
     }
 
     private func directory(_ directory: Configuration.DirectorySection, name: String, key: String,

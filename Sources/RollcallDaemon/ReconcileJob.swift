@@ -80,7 +80,7 @@ public struct ReconcileJob: Sendable {
             }
             let today = Day(epochSeconds: Int64(started.timeIntervalSince1970.rounded(.down)))
             var plan = try phases.measure("plan") {
-                try Reconciler(policy: configuration.lifecycle).plan(records: hr.records, directories: reads.map(\.input),
+                try Reconciler(policy: configuration.lifecycle, conversionKey: configuration.conversionKey).plan(records: hr.records, directories: reads.map(\.input),
                                                                      state: state, today: today)
             }
             plan.summary.rejectedRows = hr.rejected.count

@@ -144,6 +144,14 @@ enum Schema {
                 t.primaryKey(["employee_id", "directory"])
             }
         }
+        migrator.registerMigration("v7-person-alias") { db in
+            // Former HR ids of persons who continue under a new one (conversions).
+            try db.create(table: "person_alias") { t in
+                t.primaryKey("former_id", .text)
+                t.column("employee_id", .text).notNull().indexed()
+                t.column("run_id", .integer).notNull().references("run")
+            }
+        }
         return migrator
     }
 }

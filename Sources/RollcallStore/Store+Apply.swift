@@ -79,6 +79,13 @@ extension Store {
                                arguments: [runID, read.directory, read.read, read.cookie.map { Data($0) }, read.entries])
             }
 
+            for rename in plan.personRenames {
+                for table in ["person", "link", "dispute", "person_alias"] {
+                    try db.execute(sql: "UPDATE \(table) SET employee_id = ? WHERE employee_id = ?", arguments: [rename.to, rename.from])
+                }
+                try db.execute(sql: "INSERT INTO person_alias (former_id, employee_id, run_id) VALUES (?, ?, ?)",
+                               arguments: [rename.from, rename.to, runID])
+            }
             let personStatement = try db.cachedStatement(sql: PersonColumns.upsertSQL)
             for person in plan.personUpserts {
                 try personStatement.execute(arguments: PersonColumns.arguments(person, run: runID))

@@ -23,6 +23,8 @@ public struct RunRecord: Sendable, Codable, Hashable {
 /// Everything stored about one person and their accounts.
 public struct IdentityRecord: Sendable, Codable {
     public var person: StoredPerson
+    /// HR ids the person had before a conversion, oldest first.
+    public var formerIDs: [String] = []
     /// The linked accounts, one per directory, ordered by directory name.
     public var accounts: [AccountView]
     public var events: [CloudEvent]
@@ -50,6 +52,9 @@ extension Store {
     /// The person with this HR id, their linked accounts and the events about them; nil if unknown.
     public func identity(_ employeeID: String) throws -> IdentityRecord? {
         try writer.read { db in
+            // A former id (before a conversion) finds the person under their current one.
+            let current = try String.fetchOne(db, sql: "SELECT employee_id FROM person_alias WHERE former_id = ?", arguments: [employeeID])
+            let employeeID = current ?? employeeID
             guard let row = try Row.fetchOne(db, sql: PersonColumns.selectSQL + " WHERE employee_id = ?", arguments: [employeeID]) else {
                 return nil
             }
@@ -63,13 +68,16 @@ extension Store {
                                    correlationValue: row["correlation_value"], attributes: attributes,
                                    orphanReported: row["orphan_reported"])
             }
-            // Events about the person, and about their accounts before they were linked (orphaned).
-            let subjects = [employeeID] + accounts.map(\.anchor)
+            // Events about the person (under former HR ids too), and about their accounts before
+            // they were linked (orphaned).
+            let former = try String.fetchAll(db, sql: "SELECT former_id FROM person_alias WHERE employee_id = ? ORDER BY run_id",
+                                             arguments: [employeeID])
+            let subjects = [employeeID] + former + accounts.map(\.anchor)
             let marks = Array(repeating: "?", count: subjects.count).joined(separator: ", ")
             let events = try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE subject IN (\(marks)) ORDER BY seq",
                                           arguments: StatementArguments(subjects))
                 .map { try Store.cloudEvent($0) }
-            return IdentityRecord(person: person, accounts: accounts, events: events)
+            return IdentityRecord(person: person, formerIDs: former, accounts: accounts, events: events)
         }
     }
 

@@ -78,6 +78,9 @@ public struct Store: Sendable {
             while let row = try disputes.next() {
                 state.disputes[row[0] as String, default: [:]][row[1] as String] = CorrelationMore.values(row[2]).compactMap { $0 }
             }
+            for row in try Row.fetchAll(db, sql: "SELECT former_id, employee_id FROM person_alias") {
+                state.formerIDs[row[0] as String] = row[1] as String
+            }
             let links = try Row.fetchCursor(db, sql: "SELECT employee_id, directory, anchor FROM link")
             while let row = try links.next() {
                 state.links.append(Link(employeeID: row[0], directory: row[1], anchor: row[2]))

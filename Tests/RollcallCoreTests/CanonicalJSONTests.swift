@@ -69,6 +69,12 @@ import Testing
         state = StoredState()
         try run([F.person("E7")], [F.account("old", key: "E7")])
         try run([F.person("E7"), F.person("E8")], [F.account("new", key: "E7"), F.account("x1", key: "E8"), F.account("x2", key: "E8")])
+        // A contractor continuing as an employee under a new id.
+        let converting = Reconciler(conversionKey: .email)
+        let plan = try converting.plan(records: [F.person("E9", email: "e7@example.test"), F.person("E8")],
+                                       accounts: [F.account("new", key: "E7"), F.account("x1", key: "E8"), F.account("x2", key: "E8")],
+                                       state: state, today: F.today)
+        for event in plan.events where events[event.kind] == nil { events[event.kind] = event.data }
         return events
     }
 

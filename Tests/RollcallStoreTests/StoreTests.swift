@@ -195,6 +195,26 @@ import Testing
         #expect(try store.directoryCheckpoint("default").cookie == [1, 2])
     }
 
+    @Test func aConversionKeepsTheIdentityUnderTheNewIDAndTheOldOneFindsIt() throws {
+        let store = try Store.open(path: path)
+        var contractor = Self.record("C1")
+        contractor.attributes.email = "ada@example.test"
+        _ = try run(store, [contractor], [Self.account("a1", "C1")])
+        var employee = Self.record("E1")
+        employee.attributes.email = "ada@example.test"
+        let plan = try Reconciler(conversionKey: .email).plan(records: [employee], directories: Self.ldap([Self.account("a1", "C1")]),
+                                                              state: try store.loadState(), today: Self.today)
+        _ = try store.apply(plan, stamp: stamp())
+        #expect(try store.loadState() == StoredState().applying(try #require(try? Reconciler().plan(
+            records: [contractor], directories: Self.ldap([Self.account("a1", "C1")]), state: StoredState(), today: Self.today))).applying(plan))
+        let identity = try #require(try store.identity("C1"))
+        #expect(identity.person.employeeID == "E1")
+        #expect(identity.formerIDs == ["C1"])
+        #expect(identity.accounts.map(\.anchor) == ["a1"])
+        #expect(identity.events.map(\.type) == ["dev.rollcall.account.linked", "dev.rollcall.identity.converted"])
+        #expect(try store.loadState().formerIDs == ["C1": "E1"])
+    }
+
     @Test func walModeIsOn() throws {
         let store = try Store.open(path: path)
         let mode = try store.writer.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
