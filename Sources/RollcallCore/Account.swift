@@ -157,6 +157,10 @@ public struct StoredState: Sendable {
     /// Former HR ids of converted persons → their current id. A record still carrying a former id
     /// (the contractor row left in its old source) is that person's past, not a new person.
     public var formerIDs: [String: String] = [:]
+    /// Entitlement changes announced and not yet seen done: person → lower-cased group DN → action.
+    public var entitlementNotices: [String: [String: EntitlementNotice.Action]] = [:]
+    /// Separation-of-duties violations announced and still going on: person → rule names.
+    public var violationNotices: [String: Set<String>] = [:]
     /// The newest applied run this state reflects (0: none). A plan made from it may only be
     /// applied while that is still the newest run, so two overlapping runs cannot both emit the
     /// same transition.

@@ -56,6 +56,8 @@ extension StoredState {
                 next.persons[rename.to] = person
             }
             if let disputes = next.disputes.removeValue(forKey: rename.from) { next.disputes[rename.to] = disputes }
+            if let notices = next.entitlementNotices.removeValue(forKey: rename.from) { next.entitlementNotices[rename.to] = notices }
+            if let notices = next.violationNotices.removeValue(forKey: rename.from) { next.violationNotices[rename.to] = notices }
         }
         for rename in renames {
             for (former, current) in next.formerIDs where current == rename.from { next.formerIDs[former] = rename.to }

@@ -34,6 +34,12 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     case disputed = "correlation.disputed"
     /// A directory account has no HR person.
     case orphaned = "account.orphaned"
+    /// A birthright rule gives the person a group their account is not in: add it.
+    case grant = "entitlement.grant"
+    /// The person's account is in a birthright-managed group no rule gives them: remove it.
+    case revoke = "entitlement.revoke"
+    /// The person holds groups a separation-of-duties rule forbids together.
+    case violation = "policy.violation"
     /// A stored account is no longer in a complete directory read.
     case removed = "account.removed"
 

@@ -17,6 +17,9 @@ public struct RunSummary: Sendable, Hashable, Codable {
     public var linked = 0
     public var relinked = 0
     public var converted = 0
+    public var grants = 0
+    public var revokes = 0
+    public var violations = 0
     /// Accounts with no HR person after this run (reported once each as `account.orphaned`).
     public var orphans = 0
     public var removedAccounts = 0
@@ -48,6 +51,9 @@ public struct RunSummary: Sendable, Hashable, Codable {
         linked = try count(.linked)
         relinked = try count(.relinked)
         converted = try count(.converted)
+        grants = try count(.grants)
+        revokes = try count(.revokes)
+        violations = try count(.violations)
         orphans = try count(.orphans)
         removedAccounts = try count(.removedAccounts)
         ambiguous = try count(.ambiguous)
@@ -70,7 +76,7 @@ public struct RunSummary: Sendable, Hashable, Codable {
         case .linked: linked += 1
         case .relinked: relinked += 1
         case .converted: converted += 1
-        case .disputed, .orphaned, .removed: break
+        case .disputed, .orphaned, .removed, .grant, .revoke, .violation: break
         }
     }
 }
@@ -92,12 +98,18 @@ public struct Plan: Sendable {
     /// Disputes to remember (new or changed: announced in this plan) and to forget (resolved).
     public var disputeUpserts: [AmbiguousMatch] = []
     public var disputeRemovals: [AmbiguousMatch] = []
+    /// Entitlement changes announced (remembered until the directory shows them) and forgotten.
+    public var entitlementUpserts: [EntitlementNotice] = []
+    public var entitlementRemovals: [EntitlementNotice] = []
+    public var violationUpserts: [ViolationNotice] = []
+    public var violationRemovals: [ViolationNotice] = []
 
     public init() {}
 
     public var isEmpty: Bool {
         personRenames.isEmpty && personUpserts.isEmpty && accountUpserts.isEmpty && accountRemovals.isEmpty
             && linkUpserts.isEmpty && linkRemovals.isEmpty && events.isEmpty && disputeUpserts.isEmpty && disputeRemovals.isEmpty
+            && entitlementUpserts.isEmpty && entitlementRemovals.isEmpty && violationUpserts.isEmpty && violationRemovals.isEmpty
     }
 }
 

@@ -20,8 +20,10 @@ public struct Reconciler: Sendable {
         self.conversionKey = conversionKey
     }
 
+    /// - Parameter entitlements: birthright and separation-of-duties rules with the groups read in
+    ///   this run; nil when none are configured.
     public func plan(records: [HRRecord], directories: [DirectoryInput], state stored: StoredState,
-                     today: Day) throws(ReconcileRefusal) -> Plan {
+                     today: Day, entitlements: EntitlementInput? = nil) throws(ReconcileRefusal) -> Plan {
         let hrIDs = try checkHR(records: records, state: stored)
         // Conversions first: the rest of the plan sees each converted person under the new id.
         let renames = conversionKey.map { Conversion.find(records: records, state: stored, key: $0, today: today) } ?? []
@@ -40,6 +42,7 @@ public struct Reconciler: Sendable {
         let matches = correlate(records: records, views: &views, plan: &plan)
         let disputed = Set(plan.ambiguities.map(\.employeeID))
         announceDisputes(records: records, views: views, state: state, plan: &plan)
+        var entitled: [EntitlementPlanner.Person] = []
         for (index, record) in records.enumerated() {
             var owned: [(directory: String, account: DirectoryAccount)] = []
             var newlyLinked: [NewLink] = []
@@ -62,10 +65,14 @@ public struct Reconciler: Sendable {
                                               data: payload.json(previousID: rename.from)))
                 plan.summary.converted += 1
             }
-            decide(record: record, stored: state.persons[record.employeeID], accounts: owned, newlyLinked: newlyLinked,
-                   disputed: disputed.contains(record.employeeID), today: today, plan: &plan)
+            let lifecycle = decide(record: record, stored: state.persons[record.employeeID], accounts: owned, newlyLinked: newlyLinked,
+                                   disputed: disputed.contains(record.employeeID), today: today, plan: &plan)
+            if let policy = entitlements?.policy {
+                entitled.append(.init(record: record, lifecycle: lifecycle, account: owned.first { $0.directory == policy.directory }?.account))
+            }
         }
         plan.events = Reconciler.sortedBySubject(plan.events)
+        if let entitlements { try EntitlementPlanner.plan(entitlements, persons: entitled, state: state, plan: &plan) }
         plan.summary.missingFromHR = state.persons.keys.reduce(0) { $0 + (hrIDs.contains($1) ? 0 : 1) }
         for view in views {
             diffAccounts(view: view, stored: state.accounts[view.name] ?? [:], plan: &plan)
@@ -238,8 +245,10 @@ public struct Reconciler: Sendable {
         }
     }
 
+    /// Decides one person's lifecycle events and attribute changes; returns their state.
+    @discardableResult
     private func decide(record: HRRecord, stored: StoredPerson?, accounts: [(directory: String, account: DirectoryAccount)],
-                        newlyLinked: [NewLink], disputed: Bool, today: Day, plan: inout Plan) {
+                        newlyLinked: [NewLink], disputed: Bool, today: Day, plan: inout Plan) -> LifecycleState {
         let id = record.employeeID
         let (state, since) = lifecycle.state(of: record.attributes, on: today, stored: stored)
         let updated = StoredPerson(employeeID: id, attributes: record.attributes, lifecycle: state, lifecycleSince: since)
@@ -257,7 +266,7 @@ public struct Reconciler: Sendable {
             plan.summary.count(kind)
         }
         // Attribute changes matter while the person is announced and employed.
-        guard let stored, stored.lifecycle.isEmployed, state.isEmployed, stored.attributes != record.attributes else { return }
+        guard let stored, stored.lifecycle.isEmployed, state.isEmployed, stored.attributes != record.attributes else { return state }
         let (job, details) = AttributeDiff.changes(from: stored.attributes, to: record.attributes)
         if !job.isEmpty {
             plan.events.append(EventDraft(kind: .mover, subject: id, data: payload.json(changes: job)))
@@ -267,6 +276,7 @@ public struct Reconciler: Sendable {
             plan.events.append(EventDraft(kind: .updated, subject: id, data: payload.json(changes: details)))
             plan.summary.updates += 1
         }
+        return state
     }
 
     /// One directory's accounts against what is stored for it: upserts, orphans (reported once)

@@ -14,6 +14,12 @@ extension StoredState {
             next.disputes[gone.employeeID]?[gone.directory] = nil
             if next.disputes[gone.employeeID]?.isEmpty == true { next.disputes[gone.employeeID] = nil }
         }
+        for gone in plan.entitlementRemovals { next.entitlementNotices[gone.employeeID]?[gone.group] = nil }
+        for notice in plan.entitlementUpserts { next.entitlementNotices[notice.employeeID, default: [:]][notice.group] = notice.action }
+        next.entitlementNotices = next.entitlementNotices.filter { !$0.value.isEmpty }
+        for gone in plan.violationRemovals { next.violationNotices[gone.employeeID]?.remove(gone.rule) }
+        for notice in plan.violationUpserts { next.violationNotices[notice.employeeID, default: []].insert(notice.rule) }
+        next.violationNotices = next.violationNotices.filter { !$0.value.isEmpty }
         for dispute in plan.disputeUpserts { next.disputes[dispute.employeeID, default: [:]][dispute.directory] = dispute.anchors }
         return next
     }

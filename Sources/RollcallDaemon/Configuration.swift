@@ -7,6 +7,85 @@ public struct Configuration: Sendable, Decodable {
     public var directories: [DirectorySection]
     public var hr: HRSection
     public var lifecycle: LifecycleSection?
+    public var entitlements: EntitlementsSection?
+
+    public struct EntitlementsSection: Sendable, Decodable {
+        /// The configured directory whose accounts and groups the rules are about.
+        public var directory: String?
+        public var groups: GroupsSection
+        public var birthright: [BirthrightSection]?
+        public var separationOfDuties: [SeparationSection]?
+
+        enum CodingKeys: String, CodingKey {
+            case directory, groups, birthright
+            case separationOfDuties = "separation_of_duties"
+        }
+    }
+
+    public struct GroupsSection: Sendable, Decodable {
+        public var baseDN: String
+        public var filter: String?
+        public var memberAttribute: String?
+
+        enum CodingKeys: String, CodingKey {
+            case filter
+            case baseDN = "base_dn"
+            case memberAttribute = "member_attribute"
+        }
+    }
+
+    public struct BirthrightSection: Sendable, Decodable {
+        public var name: String
+        public var group: String
+        public var when: ConditionSection?
+    }
+
+    public struct SeparationSection: Sendable, Decodable {
+        public var name: String
+        public var groups: [String]
+    }
+
+    /// `{all: [...]}`, `{any: [...]}`, `{not: {...}}` or `{ATTRIBUTE: {equals | in | prefix: ...}}`.
+    public indirect enum ConditionSection: Sendable, Decodable {
+        case all([ConditionSection])
+        case any([ConditionSection])
+        case not(ConditionSection)
+        /// attribute, operator, values
+        case test(String, String, [String])
+        /// A mapping that is none of the above (its keys, for the message).
+        case invalid(String)
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: Key.self)
+            guard container.allKeys.count == 1, let key = container.allKeys.first else {
+                self = .invalid("a condition has exactly one key; found: \(container.allKeys.map(\.stringValue).sorted().joined(separator: ", "))")
+                return
+            }
+            switch key.stringValue {
+            case "all": self = .all(try container.decode([ConditionSection].self, forKey: key))
+            case "any": self = .any(try container.decode([ConditionSection].self, forKey: key))
+            case "not": self = .not(try container.decode(ConditionSection.self, forKey: key))
+            default:
+                let test = try container.nestedContainer(keyedBy: Key.self, forKey: key)
+                guard test.allKeys.count == 1, let op = test.allKeys.first else {
+                    self = .invalid("\(key.stringValue) needs exactly one of equals, in, prefix")
+                    return
+                }
+                if let many = try? test.decode([String].self, forKey: op) {
+                    self = .test(key.stringValue, op.stringValue, many)
+                } else {
+                    self = .test(key.stringValue, op.stringValue, [try test.decode(String.self, forKey: op)])
+                }
+            }
+        }
+    }
 
     public struct LifecycleSection: Sendable, Decodable {
         public var prehireDays: Int?
@@ -268,6 +347,12 @@ enum ConfigurationKeys {
             "delta": .scalar, "full_read_interval_hours": .scalar, "kind": .scalar, "domain_root": .scalar,
         ])),
         "lifecycle": .section(["prehire_days": .scalar, "deprovision_after_days": .scalar]),
+        "entitlements": .section([
+            "directory": .scalar,
+            "groups": .section(["base_dn": .scalar, "filter": .scalar, "member_attribute": .scalar]),
+            "birthright": .listOf(.section(["name": .scalar, "group": .scalar, "when": .freeMapping])),
+            "separation_of_duties": .listOf(.section(["name": .scalar, "groups": .list])),
+        ]),
         "hr": .section([
             "conversion_key": .scalar,
             "sources": .listOf(.section([

@@ -16,6 +16,16 @@ public struct ResolvedConfiguration: Sendable {
     public var lifecycle: LifecyclePolicy
     /// See `Reconciler.conversionKey`.
     public var conversionKey: CorrelationKey?
+    public var entitlements: ResolvedEntitlements?
+}
+
+/// Entitlement rules and where their groups are read.
+public struct ResolvedEntitlements: Sendable {
+    public var policy: EntitlementPolicy
+    /// Groups under this base matching the filter are read each run, with all direct members.
+    public var groupsBaseDN: String
+    public var groupsFilter: String
+    public var memberAttribute: String
 }
 
 /// One directory after checking.

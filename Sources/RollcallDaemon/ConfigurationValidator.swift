@@ -40,10 +40,13 @@ struct ConfigurationValidator {
             }
             return .email
         }
+        let entitlements = try raw.entitlements.map { section throws(ConfigurationError) in
+            try entitlementSettings(section, directories: directories)
+        }
         return ResolvedConfiguration(file: file, storePath: absolute(raw.store.path), eventSource: raw.events.source,
                                      directories: directories, hrSources: sources,
                                      lifecycle: LifecyclePolicy(prehireDays: prehire, deprovisionAfterDays: grace),
-                                     conversionKey: conversion)
+                                     conversionKey: conversion, entitlements: entitlements)
     }
 
     private func directory(_ directory: Configuration.DirectorySection, name: String, key: String,
@@ -179,6 +182,80 @@ struct ConfigurationValidator {
         guard initial >= 0 else { throw fail("\(prefix).retry.initial_delay_seconds", "must not be negative") }
         guard maximum >= initial else { throw fail("\(prefix).retry.max_delay_seconds", "must be at least initial_delay_seconds") }
         return RetryPolicy(attempts: attempts, initialDelaySeconds: initial, maxDelaySeconds: maximum)
+    }
+
+    private func entitlementSettings(_ section: Configuration.EntitlementsSection,
+                                     directories: [ResolvedDirectory]) throws(ConfigurationError) -> ResolvedEntitlements {
+        let directory: String
+        if let name = section.directory {
+            guard directories.contains(where: { $0.name == name }) else {
+                throw fail("entitlements.directory", "\(name) is not a configured directory (\(directories.map(\.name).joined(separator: ", ")))")
+            }
+            directory = name
+        } else if directories.count == 1 {
+            directory = directories[0].name
+        } else {
+            throw fail("entitlements.directory", "is required when several directories are configured")
+        }
+        guard !section.groups.baseDN.isEmpty else { throw fail("entitlements.groups.base_dn", "must not be empty") }
+        let filter = section.groups.filter ?? "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=group))"
+        guard filter.hasPrefix("("), filter.hasSuffix(")") else { throw fail("entitlements.groups.filter", "must be an LDAP filter in parentheses") }
+        var birthright: [BirthrightRule] = []
+        var names = Set<String>()
+        for (index, rule) in (section.birthright ?? []).enumerated() {
+            let key = "entitlements.birthright[\(index)]"
+            guard !rule.name.isEmpty, names.insert(rule.name).inserted else { throw fail("\(key).name", "must be a unique, non-empty name") }
+            try groupDN(rule.group, key: "\(key).group", base: section.groups.baseDN)
+            let condition = try rule.when.map { when throws(ConfigurationError) in try self.condition(when, key: "\(key).when") } ?? .always
+            birthright.append(BirthrightRule(name: rule.name, group: rule.group, condition: condition))
+        }
+        var separation: [SeparationRule] = []
+        for (index, rule) in (section.separationOfDuties ?? []).enumerated() {
+            let key = "entitlements.separation_of_duties[\(index)]"
+            guard !rule.name.isEmpty, names.insert(rule.name).inserted else { throw fail("\(key).name", "must be a unique, non-empty name") }
+            guard rule.groups.count >= 2 else { throw fail("\(key).groups", "must list at least two group DNs") }
+            for dn in rule.groups { try groupDN(dn, key: "\(key).groups", base: section.groups.baseDN) }
+            separation.append(SeparationRule(name: rule.name, groups: rule.groups))
+        }
+        return ResolvedEntitlements(policy: EntitlementPolicy(directory: directory, birthright: birthright, separation: separation),
+                                    groupsBaseDN: section.groups.baseDN, groupsFilter: filter,
+                                    memberAttribute: section.groups.memberAttribute ?? "member")
+    }
+
+    /// A group DN under the groups' base (the groups read each run). A DN cut at its commas by a
+    /// YAML `[a, b]` list is caught here.
+    private func groupDN(_ dn: String, key: String, base: String) throws(ConfigurationError) {
+        let normalized = dn.lowercased().replacingOccurrences(of: " ", with: "")
+        guard normalized.hasSuffix("," + base.lowercased().replacingOccurrences(of: " ", with: "")) else {
+            throw fail(key, "\(dn) is not under entitlements.groups.base_dn (\(base)); write DNs in quotes inside [a, b] lists, a comma ends an item there")
+        }
+    }
+
+    private func condition(_ section: Configuration.ConditionSection, key: String) throws(ConfigurationError) -> Condition {
+        switch section {
+        case .invalid(let reason):
+            throw fail(key, reason)
+        case .all(let parts):
+            var conditions: [Condition] = []
+            for (index, part) in parts.enumerated() { conditions.append(try condition(part, key: "\(key).all[\(index)]")) }
+            return .all(conditions)
+        case .any(let parts):
+            var conditions: [Condition] = []
+            for (index, part) in parts.enumerated() { conditions.append(try condition(part, key: "\(key).any[\(index)]")) }
+            return .any(conditions)
+        case .not(let inner):
+            return .not(try condition(inner, key: "\(key).not"))
+        case .test(let name, let op, let values):
+            guard let attribute = PersonAttribute(rawValue: name) else {
+                throw fail("\(key).\(name)", "is not a person attribute; expected all, any, not or one of: \(PersonAttribute.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            switch (op, values.count) {
+            case ("equals", 1): return .equals(attribute, values[0])
+            case ("prefix", 1): return .prefix(attribute, values[0])
+            case ("in", _): return .oneOf(attribute, values)
+            default: throw fail("\(key).\(name).\(op)", "expected equals: VALUE, prefix: VALUE or in: [VALUES]")
+            }
+        }
     }
 
     private func hrSources(_ sections: [Configuration.HRSourceSection]) throws(ConfigurationError) -> [HRSourceSettings] {

@@ -79,9 +79,10 @@ public struct ReconcileJob: Sendable {
                 try await readDirectories(store: store, state: state, forceFull: forceFull, now: started)
             }
             let today = Day(epochSeconds: Int64(started.timeIntervalSince1970.rounded(.down)))
+            let entitlements = try await phases.measure("read_groups") { try await readEntitlementGroups() }
             var plan = try phases.measure("plan") {
-                try Reconciler(policy: configuration.lifecycle, conversionKey: configuration.conversionKey).plan(records: hr.records, directories: reads.map(\.input),
-                                                                     state: state, today: today)
+                try Reconciler(policy: configuration.lifecycle, conversionKey: configuration.conversionKey)
+                    .plan(records: hr.records, directories: reads.map(\.input), state: state, today: today, entitlements: entitlements)
             }
             plan.summary.rejectedRows = hr.rejected.count
             report.ambiguous = plan.ambiguities
@@ -137,6 +138,26 @@ public struct ReconcileJob: Sendable {
         report.badRowsSkipped = true
         logger.warning("bad HR records skipped", metadata: ["hr.rejected": "\(result.rejected.count)"])
         return result
+    }
+
+    /// The groups the entitlement rules are about, read whole from their directory.
+    private func readEntitlementGroups() async throws -> EntitlementInput? {
+        guard let entitlements = configuration.entitlements,
+              let directory = configuration.directories.first(where: { $0.name == entitlements.policy.directory }) else { return nil }
+        var logger = self.logger
+        logger[metadataKey: "directory"] = "\(directory.name)"
+        var settings = directory.ldap
+        if let file = directory.bindPasswordFile {
+            settings.bindPassword = try PasswordFile.read(file, key: "\(directory.key).bind_password_file")
+        }
+        let reader = DirectoryReader(settings: settings, request: directory.search, mapping: directory.mapping, retry: directory.retry)
+        do {
+            let groups = try await reader.readGroups(baseDN: entitlements.groupsBaseDN, filter: entitlements.groupsFilter,
+                                                     memberAttribute: entitlements.memberAttribute, logger: logger)
+            return EntitlementInput(policy: entitlements.policy, groups: groups)
+        } catch {
+            throw DirectoryReadFailure(directory: directory.name, underlying: error)
+        }
     }
 
     /// Reads every configured directory, concurrently. Any failed read fails the run (naming the

@@ -77,6 +77,22 @@ public struct DirectoryReader: Sendable {
         try await retry.run(logger: logger, what: "directory read") { try await readAccountsOnce(logger: logger) }
     }
 
+    /// Every group under `baseDN` matching `filter` with all its direct members (range retrieval on
+    /// Active Directory), complete or an error; retried like `readAccounts`.
+    public func readGroups(baseDN: String, filter: String, memberAttribute: String, logger: Logger) async throws -> [DirectoryGroup] {
+        try await retry.run(logger: logger, what: "group read") {
+            let connection = try await LDAPConnection.connect(settings)
+            var controls = request.controls
+            controls.removeAll { $0 != SearchRequest.domainScope }
+            let groups = try await connection.readGroups(baseDN: baseDN, filter: filter, anchorAttribute: mapping.anchorAttribute,
+                                                         memberAttribute: memberAttribute, pageSize: request.pageSize)
+            await connection.close()
+            logger.info("groups read", metadata: ["ldap.groups": "\(groups.count)",
+                                                  "ldap.memberships": "\(groups.reduce(0) { $0 + $1.members.count })"])
+            return groups
+        }
+    }
+
     private func readAccountsOnce(logger: Logger) async throws -> [DirectoryAccount] {
         let connection = try await LDAPConnection.connect(settings)
         logger.debug("directory connected", metadata: ["ldap.uri": "\(settings.uri)", "ldap.base": "\(request.baseDN)"])

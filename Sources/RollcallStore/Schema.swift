@@ -152,6 +152,24 @@ enum Schema {
                 t.column("run_id", .integer).notNull().references("run")
             }
         }
+        migrator.registerMigration("v8-entitlements") { db in
+            // Entitlement changes announced and not yet seen done in the directory, and
+            // separation-of-duties violations announced and still going on.
+            try db.create(table: "entitlement_notice") { t in
+                t.column("employee_id", .text).notNull()
+                t.column("group_dn", .text).notNull()
+                // grant | revoke
+                t.column("action", .text).notNull()
+                t.column("run_id", .integer).notNull().references("run")
+                t.primaryKey(["employee_id", "group_dn"])
+            }
+            try db.create(table: "violation_notice") { t in
+                t.column("employee_id", .text).notNull()
+                t.column("rule", .text).notNull()
+                t.column("run_id", .integer).notNull().references("run")
+                t.primaryKey(["employee_id", "rule"])
+            }
+        }
         return migrator
     }
 }

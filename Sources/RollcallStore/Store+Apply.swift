@@ -80,7 +80,7 @@ extension Store {
             }
 
             for rename in plan.personRenames {
-                for table in ["person", "link", "dispute", "person_alias"] {
+                for table in ["person", "link", "dispute", "person_alias", "entitlement_notice", "violation_notice"] {
                     try db.execute(sql: "UPDATE \(table) SET employee_id = ? WHERE employee_id = ?", arguments: [rename.to, rename.from])
                 }
                 try db.execute(sql: "INSERT INTO person_alias (former_id, employee_id, run_id) VALUES (?, ?, ?)",
@@ -117,6 +117,23 @@ extension Store {
             for dispute in plan.disputeUpserts {
                 try remember.execute(arguments: [dispute.employeeID, dispute.directory,
                                                  CanonicalJSON.text(.array(dispute.anchors.map(JSONValue.string))), runID])
+            }
+
+            for gone in plan.entitlementRemovals {
+                try db.execute(sql: "DELETE FROM entitlement_notice WHERE employee_id = ? AND group_dn = ?", arguments: [gone.employeeID, gone.group])
+            }
+            for notice in plan.entitlementUpserts {
+                try db.execute(sql: """
+                    INSERT INTO entitlement_notice (employee_id, group_dn, action, run_id) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(employee_id, group_dn) DO UPDATE SET action = excluded.action, run_id = excluded.run_id
+                    """, arguments: [notice.employeeID, notice.group, notice.action.rawValue, runID])
+            }
+            for gone in plan.violationRemovals {
+                try db.execute(sql: "DELETE FROM violation_notice WHERE employee_id = ? AND rule = ?", arguments: [gone.employeeID, gone.rule])
+            }
+            for notice in plan.violationUpserts {
+                try db.execute(sql: "INSERT OR REPLACE INTO violation_notice (employee_id, rule, run_id) VALUES (?, ?, ?)",
+                               arguments: [notice.employeeID, notice.rule, runID])
             }
 
             var seq = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0

@@ -78,6 +78,14 @@ public struct Store: Sendable {
             while let row = try disputes.next() {
                 state.disputes[row[0] as String, default: [:]][row[1] as String] = CorrelationMore.values(row[2]).compactMap { $0 }
             }
+            for row in try Row.fetchAll(db, sql: "SELECT employee_id, group_dn, action FROM entitlement_notice") {
+                if let action = EntitlementNotice.Action(rawValue: row[2]) {
+                    state.entitlementNotices[row[0] as String, default: [:]][row[1] as String] = action
+                }
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT employee_id, rule FROM violation_notice") {
+                state.violationNotices[row[0] as String, default: []].insert(row[1] as String)
+            }
             for row in try Row.fetchAll(db, sql: "SELECT former_id, employee_id FROM person_alias") {
                 state.formerIDs[row[0] as String] = row[1] as String
             }

@@ -75,6 +75,13 @@ import Testing
                                        accounts: [F.account("new", key: "E7"), F.account("x1", key: "E8"), F.account("x2", key: "E8")],
                                        state: state, today: F.today)
         for event in plan.events where events[event.kind] == nil { events[event.kind] = event.data }
+        // Entitlements: a grant, a revoke and a violation.
+        let groups = EntitlementTests.groups(eng: ["a2"], apCreate: ["a2"], apApprove: ["a2"])
+        let entitled = try Reconciler().plan(records: [EntitlementTests.person("E1", department: "Engineering"),
+                                                       EntitlementTests.person("E2", department: "Sales")],
+                                             accounts: EntitlementTests.accounts, state: StoredState(), today: F.today,
+                                             entitlements: EntitlementInput(policy: EntitlementTests.policy, groups: groups))
+        for event in entitled.events where events[event.kind] == nil { events[event.kind] = event.data }
         return events
     }
 

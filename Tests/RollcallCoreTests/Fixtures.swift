@@ -38,8 +38,8 @@ enum F {
 extension Reconciler {
     /// Most tables need one directory: `accounts` are the read of directory `F.directory`.
     func plan(records: [HRRecord], accounts: [DirectoryAccount], key: CorrelationKey = .employeeID, state: StoredState,
-              today: Day) throws -> Plan {
+              today: Day, entitlements: EntitlementInput? = nil) throws -> Plan {
         try plan(records: records, directories: [DirectoryInput(name: F.directory, key: key, accounts: accounts)],
-                 state: state, today: today)
+                 state: state, today: today, entitlements: entitlements)
     }
 }

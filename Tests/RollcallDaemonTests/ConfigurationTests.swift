@@ -221,6 +221,37 @@ import Testing
         #expect(problem.description.contains("configuration"))
     }
 
+    @Test(arguments: [
+        ("when: {department: {equals: Eng}}", "when: {dept: {equals: Eng}}", "entitlements.birthright[0].when.dept", "not a person attribute"),
+        ("when: {department: {equals: Eng}}", "when: {department: {like: Eng}}", "entitlements.birthright[0].when.department.like", "expected equals"),
+        ("when: {department: {equals: Eng}}", "when: {all: [{department: {equals: Eng}}, {title: {}}]}", "entitlements.birthright[0].when.all[1]", "exactly one of"),
+        ("groups: [\"cn=a,ou=groups,dc=t\", \"cn=b,ou=groups,dc=t\"]", "groups: [cn=a,ou=groups,dc=t, cn=b,ou=groups,dc=t]",
+         "entitlements.separation_of_duties[0].groups", "write DNs in quotes"),
+        ("  directory: default", "  directory: nope", "entitlements.directory", "not a configured directory"),
+    ])
+    func entitlementProblemsNameTheirKey(replace: String, with: String, key: String, reason: String) throws {
+        let text = Self.valid + """
+            entitlements:
+              directory: default
+              groups: {base_dn: "ou=groups,dc=t"}
+              birthright:
+                - name: eng
+                  group: cn=eng,ou=groups,dc=t
+                  when: {department: {equals: Eng}}
+              separation_of_duties:
+                - name: ap
+                  groups: ["cn=a,ou=groups,dc=t", "cn=b,ou=groups,dc=t"]
+
+            """
+        let valid = try load(text)
+        #expect(valid.entitlements?.policy.birthright.first?.condition == .equals(.department, "Eng"))
+        #expect(valid.entitlements?.policy.separation.first?.groups == ["cn=a,ou=groups,dc=t", "cn=b,ou=groups,dc=t"])
+        #expect(text.contains(replace), "test setup: \(replace)")
+        let problem = try #require(error(text.replacingOccurrences(of: replace, with: with)))
+        #expect(problem.key == key, "\(problem)")
+        #expect(problem.description.contains(reason), "\(problem)")
+    }
+
     @Test func anEmptyListOfDirectoriesIsAnError() throws {
         let problem = try #require(error("store: {path: a}\nevents: {source: urn:x}\ndirectories: []\nhr: {sources: [{path: hr.csv, fields: {employee_id: id}}]}\n"))
         #expect(problem.key == "directories")

@@ -42,7 +42,8 @@ import Testing
         }
     }
 
-    static func world(people: Int, rows: String, onBadRows: String = "stop", directoryExtra: String = "") async throws -> World {
+    static func world(people: Int, rows: String, onBadRows: String = "stop", directoryExtra: String = "",
+                      extra: String = "") async throws -> World {
         let slapd = try await SlapdFixture.start(ldif: (1...people).map(entry).joined())
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -73,6 +74,7 @@ import Testing
                     title: Job Title
                     status: Status
                     termination_date: Termination Date
+            \(extra)
             """
         let file = directory.appendingPathComponent("rollcall.yaml")
         try config.write(to: file, atomically: true, encoding: .utf8)
@@ -125,6 +127,47 @@ import Testing
         let new = try #require(try world.store().loadState().links.first { $0.employeeID == "E2" }?.anchor)
         #expect(new != old && event.data["account"]?["anchor"] == .string(new))
         #expect(try await world.run().summary.events == 0)
+    }
+
+    /// Birthright groups and separation of duties against real groupOfNames entries in slapd.
+    @Test func birthrightGrantsRevokesAndViolationsFromConfiguration() async throws {
+        let groups = "ou=services,dc=example,dc=test"
+        let world = try await Self.world(people: 3, rows: Self.row(1, department: "Engineering") + Self.row(2) + Self.row(3), extra: """
+            entitlements:
+              groups: {base_dn: "\(groups)", filter: "(objectClass=groupOfNames)"}
+              birthright:
+                - name: everyone
+                  group: cn=all-staff,\(groups)
+                - name: engineering
+                  group: cn=eng,\(groups)
+                  when: {all: [{department: {equals: engineering}}, {not: {title: {prefix: Intern}}}]}
+              separation_of_duties:
+                - name: ap
+                  groups: ["cn=ap-create,\(groups)", "cn=ap-approve,\(groups)"]
+            """)
+        func group(_ name: String, _ members: [String]) -> String {
+            "dn: cn=\(name),\(groups)\nchangetype: add\nobjectClass: groupOfNames\ncn: \(name)\n"
+                + (members.isEmpty ? ["cn=nobody"] : members).map { "member: \($0)\n" }.joined() + "\n"
+        }
+        let p = { (i: Int) in "uid=p\(i),ou=people,dc=example,dc=test" }
+        try await world.slapd.modify(group("all-staff", [p(1), p(2)]) + group("eng", [p(3)]) + group("ap-create", [p(2)])
+                                     + group("ap-approve", [p(2)]))
+        let first = try await world.run()
+        let entitlementEvents = try world.store().events().filter { !$0.type.contains("account.") }
+            .map { "\($0.type.replacingOccurrences(of: "dev.rollcall.", with: "")) \($0.subject) \($0.data["group"]?.stringValue ?? $0.data["rule"]?.stringValue ?? "")" }
+        #expect(entitlementEvents == [
+            "entitlement.grant E1 cn=eng,\(groups)",
+            "policy.violation E2 ap",
+            "entitlement.grant E3 cn=all-staff,\(groups)",
+            "entitlement.revoke E3 cn=eng,\(groups)",
+        ])
+        #expect(first.summary.grants == 2 && first.summary.revokes == 1 && first.summary.violations == 1)
+        #expect(try await world.run().summary.events == 0)
+        // Downstream does the grant for E1: nothing new, and the notice is forgotten.
+        try await world.slapd.modify("dn: cn=eng,\(groups)\nchangetype: modify\nadd: member\nmember: \(p(1))\n\n")
+        #expect(try await world.run().summary.events == 0)
+        #expect(try world.store().loadState().entitlementNotices["E1"] == nil)
+        #expect(try world.store().loadState().entitlementNotices["E3"]?.count == 2)
     }
 
     @Test func badRowsStopTheRunAndNothingIsApplied() async throws {
