@@ -133,11 +133,16 @@ public struct DirectoryInput: Sendable {
     /// finds exactly one account links it; one that finds several is a dispute and stops there.
     public var rules: [CorrelationRule]
     public var accounts: [DirectoryAccount]
+    /// HR-owned attributes and the directory attribute that should hold each (kept among the
+    /// account's attributes): a different value is an `identity.drift`.
+    public var hrOwned: [(attribute: PersonAttribute, directoryAttribute: String)]
 
-    public init(name: String, rules: [CorrelationRule], accounts: [DirectoryAccount]) {
+    public init(name: String, rules: [CorrelationRule], accounts: [DirectoryAccount],
+                hrOwned: [(attribute: PersonAttribute, directoryAttribute: String)] = []) {
         self.name = name
         self.rules = rules
         self.accounts = accounts
+        self.hrOwned = hrOwned
     }
 
     /// One rule comparing `key` with the accounts' `correlationValue`.
@@ -161,6 +166,8 @@ public struct StoredState: Sendable {
     public var entitlementNotices: [String: [String: EntitlementNotice.Action]] = [:]
     /// Separation-of-duties violations announced and still going on: person → rule names.
     public var violationNotices: [String: Set<String>] = [:]
+    /// Drifts announced and still going on: person → "directory attribute" → the directory's value.
+    public var driftNotices: [String: [String: String]] = [:]
     /// The newest applied run this state reflects (0: none). A plan made from it may only be
     /// applied while that is still the newest run, so two overlapping runs cannot both emit the
     /// same transition.

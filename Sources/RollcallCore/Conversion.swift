@@ -58,6 +58,7 @@ extension StoredState {
             if let disputes = next.disputes.removeValue(forKey: rename.from) { next.disputes[rename.to] = disputes }
             if let notices = next.entitlementNotices.removeValue(forKey: rename.from) { next.entitlementNotices[rename.to] = notices }
             if let notices = next.violationNotices.removeValue(forKey: rename.from) { next.violationNotices[rename.to] = notices }
+            if let notices = next.driftNotices.removeValue(forKey: rename.from) { next.driftNotices[rename.to] = notices }
         }
         for rename in renames {
             for (former, current) in next.formerIDs where current == rename.from { next.formerIDs[former] = rename.to }

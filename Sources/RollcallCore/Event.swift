@@ -26,6 +26,8 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     case converted = "identity.converted"
     /// A person was correlated with a directory account for the first time.
     case linked = "account.linked"
+    /// The directory's value of an HR-owned attribute differs from HR's.
+    case drift = "identity.drift"
     /// A person's account was replaced by a new one in the same directory (deleted and
     /// recreated: same name, new anchor): the link moved to the new account.
     case relinked = "account.relinked"

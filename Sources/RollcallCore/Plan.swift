@@ -20,6 +20,7 @@ public struct RunSummary: Sendable, Hashable, Codable {
     public var grants = 0
     public var revokes = 0
     public var violations = 0
+    public var drifts = 0
     /// Accounts with no HR person after this run (reported once each as `account.orphaned`).
     public var orphans = 0
     public var removedAccounts = 0
@@ -54,6 +55,7 @@ public struct RunSummary: Sendable, Hashable, Codable {
         grants = try count(.grants)
         revokes = try count(.revokes)
         violations = try count(.violations)
+        drifts = try count(.drifts)
         orphans = try count(.orphans)
         removedAccounts = try count(.removedAccounts)
         ambiguous = try count(.ambiguous)
@@ -76,6 +78,7 @@ public struct RunSummary: Sendable, Hashable, Codable {
         case .linked: linked += 1
         case .relinked: relinked += 1
         case .converted: converted += 1
+        case .drift: drifts += 1
         case .disputed, .orphaned, .removed, .grant, .revoke, .violation: break
         }
     }
@@ -103,6 +106,8 @@ public struct Plan: Sendable {
     public var entitlementRemovals: [EntitlementNotice] = []
     public var violationUpserts: [ViolationNotice] = []
     public var violationRemovals: [ViolationNotice] = []
+    public var driftUpserts: [DriftNotice] = []
+    public var driftRemovals: [DriftNotice] = []
 
     public init() {}
 
@@ -110,6 +115,7 @@ public struct Plan: Sendable {
         personRenames.isEmpty && personUpserts.isEmpty && accountUpserts.isEmpty && accountRemovals.isEmpty
             && linkUpserts.isEmpty && linkRemovals.isEmpty && events.isEmpty && disputeUpserts.isEmpty && disputeRemovals.isEmpty
             && entitlementUpserts.isEmpty && entitlementRemovals.isEmpty && violationUpserts.isEmpty && violationRemovals.isEmpty
+            && driftUpserts.isEmpty && driftRemovals.isEmpty
     }
 }
 

@@ -43,6 +43,9 @@ public struct Reconciler: Sendable {
         let disputed = Set(plan.ambiguities.map(\.employeeID))
         announceDisputes(records: records, views: views, state: state, plan: &plan)
         var entitled: [EntitlementPlanner.Person] = []
+        let hrOwned = Dictionary(directories.map { ($0.name, $0.hrOwned) }, uniquingKeysWith: { first, _ in first })
+        let checksDrift = hrOwned.values.contains { !$0.isEmpty }
+        var drifting: [DriftPlanner.Person] = []
         for (index, record) in records.enumerated() {
             var owned: [(directory: String, account: DirectoryAccount)] = []
             var newlyLinked: [NewLink] = []
@@ -67,6 +70,7 @@ public struct Reconciler: Sendable {
             }
             let lifecycle = decide(record: record, stored: state.persons[record.employeeID], accounts: owned, newlyLinked: newlyLinked,
                                    disputed: disputed.contains(record.employeeID), today: today, plan: &plan)
+            if checksDrift && !owned.isEmpty { drifting.append(.init(record: record, lifecycle: lifecycle, accounts: owned)) }
             if let policy = entitlements?.policy {
                 entitled.append(.init(record: record, lifecycle: lifecycle, account: owned.first { $0.directory == policy.directory }?.account))
             }
@@ -77,6 +81,7 @@ public struct Reconciler: Sendable {
         for view in views {
             diffAccounts(view: view, stored: state.accounts[view.name] ?? [:], plan: &plan)
         }
+        DriftPlanner.plan(drifting, directories: hrOwned, state: state, plan: &plan)
         plan.summary.events = plan.events.count
         return plan
     }

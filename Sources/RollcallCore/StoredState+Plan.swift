@@ -20,6 +20,9 @@ extension StoredState {
         for gone in plan.violationRemovals { next.violationNotices[gone.employeeID]?.remove(gone.rule) }
         for notice in plan.violationUpserts { next.violationNotices[notice.employeeID, default: []].insert(notice.rule) }
         next.violationNotices = next.violationNotices.filter { !$0.value.isEmpty }
+        for gone in plan.driftRemovals { next.driftNotices[gone.employeeID]?[gone.key] = nil }
+        for notice in plan.driftUpserts { next.driftNotices[notice.employeeID, default: [:]][notice.key] = notice.actual }
+        next.driftNotices = next.driftNotices.filter { !$0.value.isEmpty }
         for dispute in plan.disputeUpserts { next.disputes[dispute.employeeID, default: [:]][dispute.directory] = dispute.anchors }
         return next
     }

@@ -75,11 +75,19 @@ struct ConfigurationValidator {
             rules.append(CorrelationRule(hrField: field, attribute: section.directoryAttribute))
         }
         let correlation = rules[0].hrField
+        var hrOwned: [(attribute: PersonAttribute, directoryAttribute: String)] = []
+        for (name, target) in (directory.hrAuthoritative ?? [:]).sorted(by: { $0.key < $1.key }) {
+            guard let attribute = PersonAttribute(rawValue: name), attribute != .managerID, attribute != .status else {
+                throw fail("\(key).hr_authoritative.\(name)", "is not a person attribute that a directory holds as text; expected one of: department, title, location, email, employee_type, display_name, given_name, family_name")
+            }
+            guard !target.isEmpty, !target.contains(" ") else { throw fail("\(key).hr_authoritative.\(name)", "must name a directory attribute") }
+            hrOwned.append((attribute, target))
+        }
         let kind = try enumValue(directory.kind ?? "openldap", key: "\(key).kind", DirectoryKind.self)
         let mapping = AccountMapping(anchorAttribute: directory.anchorAttribute ?? (kind == .activeDirectory ? "objectGUID" : "entryUUID"),
                                      correlationAttribute: rules[0].attribute,
                                      moreCorrelationAttributes: rules.dropFirst().map(\.attribute),
-                                     extraAttributes: directory.attributes ?? [])
+                                     extraAttributes: (directory.attributes ?? []) + hrOwned.map(\.directoryAttribute))
         // Active Directory: no continuation references to other domains (referrals are off anyway).
         let search = SearchRequest(baseDN: directory.baseDN, scope: scope, filter: filter, attributes: [], pageSize: pageSize,
                                    controls: kind == .activeDirectory ? [SearchRequest.domainScope] : [])
@@ -116,7 +124,7 @@ struct ConfigurationValidator {
         let hours = directory.fullReadIntervalHours ?? 24
         guard hours > 0 else { throw fail("\(key).full_read_interval_hours", "must be positive") }
         return ResolvedDirectory(name: name, key: key, ldap: ldap, bindPasswordFile: passwordFile, search: search, mapping: mapping,
-                                 correlation: correlation, rules: rules, delta: delta, kind: kind, domainRoot: domainRoot,
+                                 correlation: correlation, rules: rules, hrOwned: hrOwned, delta: delta, kind: kind, domainRoot: domainRoot,
                                  fullReadInterval: hours * 3600, retry: try retryPolicy(directory.retry, key: key))
     }
 

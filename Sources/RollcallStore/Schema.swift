@@ -170,6 +170,17 @@ enum Schema {
                 t.primaryKey(["employee_id", "rule"])
             }
         }
+        migrator.registerMigration("v9-drift") { db in
+            // Drifts of HR-owned attributes announced and still going on.
+            try db.create(table: "drift_notice") { t in
+                t.column("employee_id", .text).notNull()
+                t.column("directory", .text).notNull()
+                t.column("attribute", .text).notNull()
+                t.column("actual", .text).notNull()
+                t.column("run_id", .integer).notNull().references("run")
+                t.primaryKey(["employee_id", "directory", "attribute"])
+            }
+        }
         return migrator
     }
 }

@@ -80,7 +80,7 @@ extension Store {
             }
 
             for rename in plan.personRenames {
-                for table in ["person", "link", "dispute", "person_alias", "entitlement_notice", "violation_notice"] {
+                for table in ["person", "link", "dispute", "person_alias", "entitlement_notice", "violation_notice", "drift_notice"] {
                     try db.execute(sql: "UPDATE \(table) SET employee_id = ? WHERE employee_id = ?", arguments: [rename.to, rename.from])
                 }
                 try db.execute(sql: "INSERT INTO person_alias (former_id, employee_id, run_id) VALUES (?, ?, ?)",
@@ -127,6 +127,16 @@ extension Store {
                     INSERT INTO entitlement_notice (employee_id, group_dn, action, run_id) VALUES (?, ?, ?, ?)
                     ON CONFLICT(employee_id, group_dn) DO UPDATE SET action = excluded.action, run_id = excluded.run_id
                     """, arguments: [notice.employeeID, notice.group, notice.action.rawValue, runID])
+            }
+            for gone in plan.driftRemovals {
+                try db.execute(sql: "DELETE FROM drift_notice WHERE employee_id = ? AND directory = ? AND attribute = ?",
+                               arguments: [gone.employeeID, gone.directory, gone.attribute])
+            }
+            for notice in plan.driftUpserts {
+                try db.execute(sql: """
+                    INSERT INTO drift_notice (employee_id, directory, attribute, actual, run_id) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(employee_id, directory, attribute) DO UPDATE SET actual = excluded.actual, run_id = excluded.run_id
+                    """, arguments: [notice.employeeID, notice.directory, notice.attribute, notice.actual, runID])
             }
             for gone in plan.violationRemovals {
                 try db.execute(sql: "DELETE FROM violation_notice WHERE employee_id = ? AND rule = ?", arguments: [gone.employeeID, gone.rule])

@@ -83,6 +83,9 @@ public struct Store: Sendable {
                     state.entitlementNotices[row[0] as String, default: [:]][row[1] as String] = action
                 }
             }
+            for row in try Row.fetchAll(db, sql: "SELECT employee_id, directory, attribute, actual FROM drift_notice") {
+                state.driftNotices[row[0] as String, default: [:]]["\(row[1] as String) \(row[2] as String)"] = row[3] as String
+            }
             for row in try Row.fetchAll(db, sql: "SELECT employee_id, rule FROM violation_notice") {
                 state.violationNotices[row[0] as String, default: []].insert(row[1] as String)
             }

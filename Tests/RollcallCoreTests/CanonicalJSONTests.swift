@@ -82,6 +82,8 @@ import Testing
                                              accounts: EntitlementTests.accounts, state: StoredState(), today: F.today,
                                              entitlements: EntitlementInput(policy: EntitlementTests.policy, groups: groups))
         for event in entitled.events where events[event.kind] == nil { events[event.kind] = event.data }
+        let drift = try DriftTests.plan(F.person("E1", title: "Analyst"), DriftTests.account(title: "Engineer"), StoredState())
+        for event in drift.events where events[event.kind] == nil { events[event.kind] = event.data }
         return events
     }
 

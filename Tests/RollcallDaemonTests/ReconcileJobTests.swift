@@ -170,6 +170,22 @@ import Testing
         #expect(try world.store().loadState().entitlementNotices["E3"]?.count == 2)
     }
 
+    /// A department HR owns, held in departmentNumber: drift once, nothing on a rerun, gone when fixed.
+    @Test func driftOfAnHROwnedAttribute() async throws {
+        let world = try await Self.world(people: 2, rows: Self.row(1) + Self.row(2),
+                                         directoryExtra: "    hr_authoritative: {department: departmentNumber}")
+        try await world.slapd.modify("dn: uid=p1,ou=people,dc=example,dc=test\nchangetype: modify\nreplace: departmentNumber\ndepartmentNumber: Sales\n\n"
+                                     + "dn: uid=p2,ou=people,dc=example,dc=test\nchangetype: modify\nreplace: departmentNumber\ndepartmentNumber: Legal\n")
+        let first = try await world.run()
+        #expect(first.summary.drifts == 1)
+        let drift = try #require(try world.store().events().first { $0.type == "dev.rollcall.identity.drift" })
+        #expect(drift.subject == "E2" && drift.data["expected"] == .string("Sales") && drift.data["actual"] == .string("Legal"))
+        #expect(try await world.run().summary.events == 0)
+        try await world.slapd.modify("dn: uid=p2,ou=people,dc=example,dc=test\nchangetype: modify\nreplace: departmentNumber\ndepartmentNumber: Sales\n")
+        #expect(try await world.run().summary.events == 0)
+        #expect(try world.store().loadState().driftNotices.isEmpty)
+    }
+
     @Test func badRowsStopTheRunAndNothingIsApplied() async throws {
         let world = try await Self.world(people: 3, rows: (1...3).map { Self.row($0) }.joined())
         _ = try await world.run()
