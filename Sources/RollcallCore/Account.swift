@@ -110,6 +110,14 @@ public struct Link: Sendable, Hashable, Codable {
     public var account: AccountKey { AccountKey(directory: directory, anchor: anchor) }
 }
 
+/// The configured reaction to an account without an HR person (`account.orphaned`'s `action`).
+public enum OrphanAction: String, Sendable, CaseIterable, Codable {
+    /// Report it; downstream decides (service accounts are typical orphans).
+    case report
+    /// Disable it like a leaver's account.
+    case disable
+}
+
 /// One rule that finds a person's account: this HR value equals the account's value of this
 /// directory attribute.
 public struct CorrelationRule: Sendable, Hashable {
@@ -136,13 +144,16 @@ public struct DirectoryInput: Sendable {
     /// HR-owned attributes and the directory attribute that should hold each (kept among the
     /// account's attributes): a different value is an `identity.drift`.
     public var hrOwned: [(attribute: PersonAttribute, directoryAttribute: String)]
+    /// What an account without a person should get: reported, or disabled like a leaver's.
+    public var orphanAction: OrphanAction
 
     public init(name: String, rules: [CorrelationRule], accounts: [DirectoryAccount],
-                hrOwned: [(attribute: PersonAttribute, directoryAttribute: String)] = []) {
+                hrOwned: [(attribute: PersonAttribute, directoryAttribute: String)] = [], orphanAction: OrphanAction = .report) {
         self.name = name
         self.rules = rules
         self.accounts = accounts
         self.hrOwned = hrOwned
+        self.orphanAction = orphanAction
     }
 
     /// One rule comparing `key` with the accounts' `correlationValue`.

@@ -92,6 +92,7 @@ public struct Reconciler: Sendable {
         let name: String
         let rules: [CorrelationRule]
         let accounts: [DirectoryAccount]
+        let orphanAction: OrphanAction
         var accountByAnchor: [String: DirectoryAccount] = [:]
         var anchorByPerson: [String: String] = [:]
         var personByAnchor: [String: String] = [:]
@@ -148,7 +149,7 @@ public struct Reconciler: Sendable {
             if input.accounts.isEmpty && stored > 0 {
                 throw ReconcileRefusal("the read of directory \(input.name) returned no entries but \(stored) of its accounts are stored; refusing to treat that as deletions")
             }
-            var view = DirectoryView(name: input.name, rules: input.rules, accounts: input.accounts)
+            var view = DirectoryView(name: input.name, rules: input.rules, accounts: input.accounts, orphanAction: input.orphanAction)
             view.accountByAnchor.reserveCapacity(input.accounts.count)
             for account in input.accounts where view.accountByAnchor.updateValue(account, forKey: account.anchor) != nil {
                 throw ReconcileRefusal("directory \(input.name) returned the anchor \(account.anchor) twice (\(account.dn)); the anchor attribute is not unique")
@@ -296,9 +297,13 @@ public struct Reconciler: Sendable {
             if isOrphan {
                 plan.summary.orphans += 1
                 if !reported {
-                    orphanEvents.append(EventDraft(kind: .orphaned, subject: account.anchor,
-                                                  data: EventPayload.account(directory: view.name, anchor: account.anchor, dn: account.dn,
-                                                                             correlationValue: account.correlationValue, employeeID: nil)))
+                    var data = EventPayload.account(directory: view.name, anchor: account.anchor, dn: account.dn,
+                                                    correlationValue: account.correlationValue, employeeID: nil)
+                    if case .object(var fields) = data {
+                        fields["action"] = .string(view.orphanAction.rawValue)
+                        data = .object(fields)
+                    }
+                    orphanEvents.append(EventDraft(kind: .orphaned, subject: account.anchor, data: data))
                     reported = true
                 }
             } else {

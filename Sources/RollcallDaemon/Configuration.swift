@@ -113,6 +113,8 @@ public struct Configuration: Sendable, Decodable {
         public var name: String?
         /// HR-owned person attributes → the directory attribute that should hold each value.
         public var hrAuthoritative: [String: String]?
+        /// report (default) | disable
+        public var onOrphan: String?
         /// How a person without a remembered link finds their account in this directory: one rule,
         /// or a list tried in order.
         public var correlation: CorrelationRules
@@ -152,6 +154,7 @@ public struct Configuration: Sendable, Decodable {
         enum CodingKeys: String, CodingKey {
             case name, correlation, uri, uris, bind, retry, security, filter, scope, attributes
             case hrAuthoritative = "hr_authoritative"
+            case onOrphan = "on_orphan"
             case tlsCertFile = "tls_cert_file"
             case tlsKeyFile = "tls_key_file"
             case tlsMinVersion = "tls_min_version"
@@ -338,7 +341,7 @@ enum ConfigurationKeys {
         "store": .section(["path": .scalar]),
         "events": .section(["source": .scalar]),
         "directories": .listOf(.section([
-            "name": .scalar, "hr_authoritative": .freeMapping,
+            "name": .scalar, "hr_authoritative": .freeMapping, "on_orphan": .scalar,
             "correlation": .sectionOrListOf(["hr_field": .scalar, "directory_attribute": .scalar]),
             "uri": .scalar, "uris": .list, "bind": .scalar, "tls_cert_file": .scalar, "tls_key_file": .scalar,
             "tls_min_version": .scalar,

@@ -44,6 +44,7 @@ public struct ResolvedDirectory: Sendable {
     public var rules: [CorrelationRule]
     /// HR-owned attributes and where the directory should hold them (drift is reported).
     public var hrOwned: [(attribute: PersonAttribute, directoryAttribute: String)]
+    public var orphanAction: OrphanAction
     public var delta: DeltaMode
     public var kind: DirectoryKind
     /// Active Directory: the naming context's root, where DirSync, tombstones and moves are read.

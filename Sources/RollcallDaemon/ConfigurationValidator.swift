@@ -124,7 +124,8 @@ struct ConfigurationValidator {
         let hours = directory.fullReadIntervalHours ?? 24
         guard hours > 0 else { throw fail("\(key).full_read_interval_hours", "must be positive") }
         return ResolvedDirectory(name: name, key: key, ldap: ldap, bindPasswordFile: passwordFile, search: search, mapping: mapping,
-                                 correlation: correlation, rules: rules, hrOwned: hrOwned, delta: delta, kind: kind, domainRoot: domainRoot,
+                                 correlation: correlation, rules: rules, hrOwned: hrOwned,
+                                 orphanAction: try enumValue(directory.onOrphan ?? "report", key: "\(key).on_orphan", OrphanAction.self), delta: delta, kind: kind, domainRoot: domainRoot,
                                  fullReadInterval: hours * 3600, retry: try retryPolicy(directory.retry, key: key))
     }
 

@@ -178,7 +178,7 @@ public struct ReconcileJob: Sendable {
                         let (accounts, kind, cookie) = try await self.read(directory, store: store, stored: stored,
                                                                            forceFull: forceFull, now: now)
                         return (index, DirectoryInput(name: directory.name, rules: directory.rules, accounts: accounts,
-                                                      hrOwned: directory.hrOwned),
+                                                      hrOwned: directory.hrOwned, orphanAction: directory.orphanAction),
                                 DirectoryRun(directory: directory.name, read: kind, cookie: cookie, entries: accounts.count))
                     } catch {
                         throw DirectoryReadFailure(directory: directory.name, underlying: error)

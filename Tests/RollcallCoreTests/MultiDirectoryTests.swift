@@ -92,6 +92,16 @@ import Testing
         #expect(plan.summary.orphans == 0 && plan.summary.joiners == 0)
     }
 
+    @Test func theOrphanPolicyIsPerDirectory() throws {
+        let plan = try Reconciler().plan(records: [F.person("E1")], directories: [
+            DirectoryInput(name: "ad", rules: [CorrelationRule(hrField: .employeeID, attribute: "employeeID")],
+                           accounts: [F.account("svc", key: nil)], orphanAction: .disable),
+            DirectoryInput(name: "ldap", key: .employeeID, accounts: [F.account("svc", key: nil)]),
+        ], state: StoredState(), today: F.today)
+        let actions = plan.events.filter { $0.kind == .orphaned }.map { "\($0.data["directory"]?.stringValue ?? "") \($0.data["action"]?.stringValue ?? "")" }
+        #expect(actions == ["ad disable", "ldap report"])
+    }
+
     @Test func aDirectoryNamedTwiceIsRefused() {
         #expect(throws: ReconcileRefusal.self) {
             try Reconciler().plan(records: [F.person("E1")],
