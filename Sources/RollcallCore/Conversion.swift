@@ -17,7 +17,10 @@ enum Conversion {
     /// precedence). An old person claimed by several new ids, or a key shared by several old
     /// persons, converts nothing (the new ids are then simply new persons).
     static func find(records: [HRRecord], state: StoredState, key: CorrelationKey, today: Day) -> [PersonRename] {
-        guard !state.persons.isEmpty else { return [] }
+        // Only a new, not terminated id can be a conversion: a quiet run stops here.
+        guard !state.persons.isEmpty,
+              records.contains(where: { state.persons[$0.employeeID] == nil && state.formerIDs[$0.employeeID] == nil
+                                        && !$0.attributes.isTerminated(on: today) }) else { return [] }
         var inRead: [String: HRRecord] = [:]
         inRead.reserveCapacity(records.count)
         for record in records { inRead[record.employeeID] = record }

@@ -29,9 +29,11 @@ enum DriftPlanner {
         var accounts: [(directory: String, account: DirectoryAccount)]
     }
 
+    /// - Parameter persons: the candidates: persons whose record or account changed in this run,
+    ///   or with a remembered drift.
     static func plan(_ persons: [Person], directories: [String: [(attribute: PersonAttribute, directoryAttribute: String)]],
                      state: StoredState, plan: inout Plan) {
-        guard directories.values.contains(where: { !$0.isEmpty }) else { return }
+        guard !persons.isEmpty else { return }
         let changedPersons = Set(plan.personUpserts.map(\.employeeID))
         let changedAccounts = Set(plan.accountUpserts.map(\.key))
         var drafts: [EventDraft] = []

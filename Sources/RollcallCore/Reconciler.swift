@@ -70,7 +70,12 @@ public struct Reconciler: Sendable {
             }
             let lifecycle = decide(record: record, stored: state.persons[record.employeeID], accounts: owned, newlyLinked: newlyLinked,
                                    disputed: disputed.contains(record.employeeID), today: today, plan: &plan)
-            if checksDrift && !owned.isEmpty { drifting.append(.init(record: record, lifecycle: lifecycle, accounts: owned)) }
+            // Drift is looked at only where something changed (or a drift is remembered).
+            if checksDrift && !owned.isEmpty
+                && (plan.personUpserts.last?.employeeID == record.employeeID || state.driftNotices[record.employeeID] != nil
+                    || owned.contains { state.accounts[$0.directory]?[$0.account.anchor]?.attributesJSON != $0.account.attributesJSON }) {
+                drifting.append(.init(record: record, lifecycle: lifecycle, accounts: owned))
+            }
             if let policy = entitlements?.policy {
                 entitled.append(.init(record: record, lifecycle: lifecycle, account: owned.first { $0.directory == policy.directory }?.account))
             }

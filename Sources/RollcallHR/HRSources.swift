@@ -12,9 +12,15 @@ public enum HRSources {
     public static func read(_ sources: [HRSourceSettings], logger: Logger = Logger(label: "rollcall.hr")) async throws(HRSourceError) -> HRReadResult {
         var merged = HRReadResult(records: [], rejected: [])
         var origin: [String: (source: String, location: SourceLocation)] = [:]
+        var results: [HRReadResult] = []
         var disputed: [String: [RejectedRow]] = [:]
         for settings in sources {
-            let result = try await HRSource(settings: settings).read(logger: logger)
+            results.append(try await HRSource(settings: settings).read(logger: logger))
+        }
+        let total = results.reduce(0) { $0 + $1.records.count }
+        origin.reserveCapacity(total)
+        merged.records.reserveCapacity(total)
+        for (settings, result) in zip(sources, results) {
             if result.records.isEmpty && !settings.allowEmpty {
                 let rejected = result.rejected.isEmpty ? "" : " (\(result.rejected.count) records rejected, e.g. \(result.rejected[0]))"
                 throw HRSourceError(source: settings.path,
@@ -63,45 +69,43 @@ enum ManagerChecks {
     /// - Parameter knownIDs: every id some source has (disputed ones included: their manager
     ///   references are not "unknown", only undecidable).
     static func warnings(_ records: [HRRecord], sourceOf: (String) -> String, knownIDs: Set<String>) -> [RowWarning] {
-        var managerOf: [String: String] = [:]
-        var byID: [String: HRRecord] = [:]
-        managerOf.reserveCapacity(records.count)
-        byID.reserveCapacity(records.count)
-        for record in records {
-            byID[record.employeeID] = record
-            if let manager = record.attributes.managerID { managerOf[record.employeeID] = manager }
-        }
+        var index: [String: Int] = [:]
+        index.reserveCapacity(records.count)
+        for (position, record) in records.enumerated() { index[record.employeeID] = position }
+        // Each person's manager as a position (-1: none, or not among these persons).
+        var manager = [Int](repeating: -1, count: records.count)
         var warnings: [RowWarning] = []
         func warn(_ record: HRRecord, _ reason: String) {
             warnings.append(RowWarning(source: sourceOf(record.employeeID), location: record.origin, reason: reason))
         }
-        for record in records {
-            guard let manager = record.attributes.managerID else { continue }
-            if manager == record.employeeID {
+        for (position, record) in records.enumerated() {
+            guard let id = record.attributes.managerID else { continue }
+            if id == record.employeeID {
                 warn(record, "employee \(record.employeeID) is their own manager")
-            } else if !knownIDs.contains(manager) {
-                warn(record, "manager id \(manager) of employee \(record.employeeID) is in no HR source")
+            } else if let found = index[id] {
+                manager[position] = found
+            } else if !knownIDs.contains(id) {
+                warn(record, "manager id \(id) of employee \(record.employeeID) is in no HR source")
             }
         }
         // Cycles longer than one: each person has at most one manager, so walking up from every
         // person once, colouring as we go, finds every cycle in linear time.
-        var state: [String: UInt8] = [:]  // 1: on the current walk, 2: done
-        for start in records.map(\.employeeID) where state[start] == nil {
-            var path: [String] = []
-            var current: String? = start
-            while let id = current, state[id] == nil, byID[id] != nil {
-                state[id] = 1
-                path.append(id)
-                current = managerOf[id]
+        var state = [UInt8](repeating: 0, count: records.count)  // 1: on the current walk, 2: done
+        var path: [Int] = []
+        for start in records.indices where state[start] == 0 {
+            path.removeAll(keepingCapacity: true)
+            var current = start
+            while current >= 0, state[current] == 0 {
+                state[current] = 1
+                path.append(current)
+                current = manager[current]
             }
-            if let id = current, state[id] == 1, let index = path.firstIndex(of: id), path.count - index > 1 {
-                let cycle = Array(path[index...])
-                let text = (cycle + [id]).joined(separator: " → ")
-                for member in cycle {
-                    if let record = byID[member] { warn(record, "manager cycle: \(text)") }
-                }
+            if current >= 0, state[current] == 1, let first = path.firstIndex(of: current), path.count - first > 1 {
+                let cycle = path[first...].map { records[$0].employeeID }
+                let text = (cycle + [records[current].employeeID]).joined(separator: " → ")
+                for member in path[first...] { warn(records[member], "manager cycle: \(text)") }
             }
-            for id in path { state[id] = 2 }
+            for position in path { state[position] = 2 }
         }
         return warnings.sorted { ($0.source, $0.location.source, $0.location.line) < ($1.source, $1.location.source, $1.location.line) }
     }

@@ -19,6 +19,9 @@ struct RecordMapper {
     private let foldedMaps: [PersonField: [String: String]]
     /// The mapped fields, in a fixed order.
     private let mappedFields: [PersonField]
+    private let requiredFields: [PersonField]
+    /// Lengths (in UTF-8 bytes) of the configured empty values: most values skip the set lookup.
+    private let emptyValueLengths: Set<Int>
 
     init(settings: HRSourceSettings) {
         self.settings = settings
@@ -34,13 +37,15 @@ struct RecordMapper {
         }
         self.foldedMaps = folded
         self.mappedFields = PersonField.allCases.filter { settings.fields[$0] != nil }
+        self.requiredFields = PersonField.allCases.filter { settings.required.contains($0) }
+        self.emptyValueLengths = Set(settings.emptyValues.map(\.utf8.count))
     }
 
     /// The field's value after the rule's transforms, nil when absent or empty.
     func value(_ field: PersonField, raw: String?) -> String? {
         guard let rule = settings.fields[field], var text = raw else { return nil }
         if rule.trim { text = text.trimmedOfWhitespace() }
-        if text.isEmpty || settings.emptyValues.contains(text) { return nil }
+        if text.isEmpty || (emptyValueLengths.contains(text.utf8.count) && settings.emptyValues.contains(text)) { return nil }
         switch rule.letterCase {
         case .keep: break
         case .lower: text = text.lowercased()
@@ -63,7 +68,8 @@ struct RecordMapper {
         }
         // Every problem of the record, so one report line says all that must be fixed.
         var problems: [String] = []
-        let missing = settings.required.filter { values[$0] == nil }.map(\.rawValue).sorted()
+        var missing: [String] = []
+        for field in requiredFields where values[field] == nil { missing.append(field.rawValue) }
         if !missing.isEmpty {
             problems.append("required \(missing.count == 1 ? "field" : "fields") \(missing.joined(separator: ", ")) empty")
         }
