@@ -30,11 +30,13 @@ public final class HTTPFixture: Sendable {
             throw FixtureError("hr-http-server did not start: \(launched.error)")
         }
         let portFile = specFile.path + ".port"
-        for _ in 0..<200 {
+        // Up to 60 s: under a full parallel test run (Samba DCs starting) Python can take a while.
+        for _ in 0..<1200 {
             if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let port = Int(text) {
                 return HTTPFixture(directory: directory, port: port, pid: pid, scheme: spec["tls"] == nil ? "http" : "https")
             }
-            try await Task.sleep(for: .milliseconds(25))
+            if Glibc.kill(pid, 0) != 0 { break }  // it exited: say why below
+            try await Task.sleep(for: .milliseconds(50))
         }
         _ = Glibc.kill(pid, SIGKILL)
         let output = (try? String(contentsOfFile: specFile.path + ".out", encoding: .utf8)) ?? ""
