@@ -156,10 +156,6 @@ public struct DirectoryInput: Sendable {
         self.orphanAction = orphanAction
     }
 
-    /// One rule comparing `key` with the accounts' `correlationValue`.
-    public init(name: String, key: CorrelationKey, accounts: [DirectoryAccount]) {
-        self.init(name: name, rules: [CorrelationRule(hrField: key, attribute: "correlation")], accounts: accounts)
-    }
 }
 
 /// Everything the store knows before a run: the "actual" side of the diff.

@@ -111,10 +111,6 @@ public struct PersonAttributes: Sendable, Hashable, Codable {
         return false
     }
 
-    /// The state as of `today` with the default policy and nothing stored; see `Lifecycle.state`.
-    public func lifecycle(on today: Day) -> LifecycleState {
-        Lifecycle(policy: LifecyclePolicy()).state(of: self, on: today, stored: nil).state
-    }
 }
 
 /// One person as read from an HR source in this run.

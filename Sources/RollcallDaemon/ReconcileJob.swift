@@ -140,17 +140,23 @@ public struct ReconcileJob: Sendable {
         return result
     }
 
-    /// The groups the entitlement rules are about, read whole from their directory.
-    private func readEntitlementGroups() async throws -> EntitlementInput? {
-        guard let entitlements = configuration.entitlements,
-              let directory = configuration.directories.first(where: { $0.name == entitlements.policy.directory }) else { return nil }
+    /// A reader for one directory, its bind password read now (a rotated password needs no
+    /// restart), and a logger that names the directory.
+    private func reader(for directory: ResolvedDirectory) throws -> (DirectoryReader, Logger) {
         var logger = self.logger
         logger[metadataKey: "directory"] = "\(directory.name)"
         var settings = directory.ldap
         if let file = directory.bindPasswordFile {
             settings.bindPassword = try PasswordFile.read(file, key: "\(directory.key).bind_password_file")
         }
-        let reader = DirectoryReader(settings: settings, request: directory.search, mapping: directory.mapping, retry: directory.retry)
+        return (DirectoryReader(settings: settings, request: directory.search, mapping: directory.mapping, retry: directory.retry), logger)
+    }
+
+    /// The groups the entitlement rules are about, read whole from their directory.
+    private func readEntitlementGroups() async throws -> EntitlementInput? {
+        guard let entitlements = configuration.entitlements,
+              let directory = configuration.directories.first(where: { $0.name == entitlements.policy.directory }) else { return nil }
+        let (reader, logger) = try reader(for: directory)
         do {
             let groups = try await reader.readGroups(baseDN: entitlements.groupsBaseDN, filter: entitlements.groupsFilter,
                                                      memberAttribute: entitlements.memberAttribute, logger: logger)
@@ -195,14 +201,7 @@ public struct ReconcileJob: Sendable {
     /// cookie to keep.
     private func read(_ directory: ResolvedDirectory, store: Store, stored: [String: StoredAccount], forceFull: Bool,
                       now: Date) async throws -> (accounts: [DirectoryAccount], kind: String, cookie: [UInt8]?) {
-        var logger = self.logger
-        logger[metadataKey: "directory"] = "\(directory.name)"
-        var settings = directory.ldap
-        if let file = directory.bindPasswordFile {
-            settings.bindPassword = try PasswordFile.read(file, key: "\(directory.key).bind_password_file")
-        }
-        let reader = DirectoryReader(settings: settings, request: directory.search, mapping: directory.mapping,
-                                     retry: directory.retry)
+        let (reader, logger) = try reader(for: directory)
         guard directory.delta != .none else {
             return (try await reader.readAccounts(logger: logger), "full", nil)
         }
@@ -268,17 +267,13 @@ struct PhaseTimer {
     }
 }
 
-/// Reads a secret from a file: the bytes up to a trailing newline. The content never appears in errors.
+/// Reads a bind password from its file; the content never appears in errors.
 enum PasswordFile {
     static func read(_ path: String, key: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let bytes = SecretFile.contents(path) else {
             throw ConfigurationError(file: path, key: key, reason: "cannot be read")
         }
-        var bytes = Array(data)
-        while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { bytes.removeLast() }
-        guard !bytes.isEmpty else {
-            throw ConfigurationError(file: path, key: key, reason: "is empty")
-        }
+        guard !bytes.isEmpty else { throw ConfigurationError(file: path, key: key, reason: "is empty") }
         return bytes
     }
 }

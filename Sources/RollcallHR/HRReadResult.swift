@@ -1,7 +1,9 @@
 import RollcallCore
 
-/// A record that could not become a person, with where it is and why.
-public struct RejectedRow: Sendable, Hashable, Codable, CustomStringConvertible {
+/// A record reported with its source, where it is and why: rejected (it could not become a
+/// person) or warned about (used, but its data looks wrong: manages themselves, a manager cycle, a
+/// manager id nobody has).
+public struct RecordNote: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The configured name of the HR source (`hr.sources[].name`).
     public var source: String
     public var location: SourceLocation
@@ -16,22 +18,10 @@ public struct RejectedRow: Sendable, Hashable, Codable, CustomStringConvertible 
     public var description: String { "\(location): \(reason)" }
 }
 
-/// A person that is used but whose data looks wrong (manages themselves, a manager cycle, a
-/// manager id nobody has): reported with where it is and why, never silently accepted.
-public struct RowWarning: Sendable, Hashable, Codable, CustomStringConvertible {
-    /// The configured name of the HR source (`hr.sources[].name`).
-    public var source: String
-    public var location: SourceLocation
-    public var reason: String
-
-    public init(source: String, location: SourceLocation, reason: String) {
-        self.source = source
-        self.location = location
-        self.reason = reason
-    }
-
-    public var description: String { "\(location): \(reason)" }
-}
+/// A record that could not become a person.
+public typealias RejectedRow = RecordNote
+/// A person that is used but whose data looks wrong; never silently accepted.
+public typealias RowWarning = RecordNote
 
 /// What HR sources yielded: the persons, every record that was rejected, and the warnings.
 public struct HRReadResult: Sendable {

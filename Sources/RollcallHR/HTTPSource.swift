@@ -101,13 +101,11 @@ struct HTTPPageReader {
 
     /// A secret file's content up to a trailing newline; the content never appears in messages.
     static func secret(_ path: String, what: String) throws(HRSourceError) -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let bytes = SecretFile.contents(path) else {
             throw HRSourceError(source: path, reason: "the \(what) file cannot be read")
         }
-        var text = String(decoding: data, as: UTF8.self)
-        while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
-        guard !text.isEmpty else { throw HRSourceError(source: path, reason: "the \(what) file is empty") }
-        return text
+        guard !bytes.isEmpty else { throw HRSourceError(source: path, reason: "the \(what) file is empty") }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// One page, tried again after transient failures.

@@ -43,3 +43,10 @@ extension Reconciler {
                  state: state, today: today, entitlements: entitlements)
     }
 }
+
+extension DirectoryInput {
+    /// One rule comparing `key` with the accounts' `correlationValue`.
+    init(name: String, key: CorrelationKey, accounts: [DirectoryAccount]) {
+        self.init(name: name, rules: [CorrelationRule(hrField: key, attribute: "correlation")], accounts: accounts)
+    }
+}

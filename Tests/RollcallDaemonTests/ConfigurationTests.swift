@@ -213,12 +213,17 @@ import Testing
                                     CorrelationRule(hrField: .email, attribute: "mail")])
         #expect(directory.mapping.moreCorrelationAttributes == ["mail"])
         let problem = try #require(error(Self.valid.replacingOccurrences(of: """
+                correlation:
+                  hr_field: employee_id
                   directory_attribute: employeeNumber
             """, with: """
-                  directory_attribute: employeeNumber
+                correlation:
+                  - {hr_field: employee_id, directory_attribute: employeeNumber}
                   - {hr_field: badge, directory_attribute: x}
             """)))
         #expect(problem.description.contains("configuration"))
+        #expect(problem.key == "directories[0].correlation[1].hr_field", "\(problem)")
+        #expect(problem.description.contains("\"badge\" is not one of"))
     }
 
     @Test(arguments: [

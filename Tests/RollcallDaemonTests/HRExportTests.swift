@@ -46,7 +46,7 @@ struct HRExportTests {
         #expect(!result.records.contains { $0.employeeID == "59" })
         // "0000-00-00" is no date: nobody gets a termination date from the sentinel, so nobody is a leaver.
         #expect(result.records.allSatisfy { $0.attributes.terminationDate == nil })
-        #expect(result.records.allSatisfy { $0.attributes.lifecycle(on: Self.today) == .active })
+        #expect(result.records.allSatisfy { Lifecycle(policy: LifecyclePolicy()).state(of: $0.attributes, on: Self.today, stored: nil).state == .active })
         // The value map turns BambooHR's employment status into an employee type.
         #expect(Set(result.records.compactMap(\.attributes.employeeType)).isSubset(of: ["employee", "contractor", "intern", "On-Leave", "Terminated"]))
         #expect(result.records.contains { $0.attributes.employeeType == "contractor" })

@@ -227,3 +227,10 @@ extension StoredState: Equatable {
         lhs.persons == rhs.persons && lhs.accounts == rhs.accounts && Set(lhs.links) == Set(rhs.links)
     }
 }
+
+extension DirectoryInput {
+    /// One rule comparing `key` with the accounts' `correlationValue`.
+    init(name: String, key: CorrelationKey, accounts: [DirectoryAccount]) {
+        self.init(name: name, rules: [CorrelationRule(hrField: key, attribute: "employeeNumber")], accounts: accounts)
+    }
+}
