@@ -175,6 +175,10 @@ public struct StoredState: Sendable {
     public var violationNotices: [String: Set<String>] = [:]
     /// Drifts announced and still going on: person → "directory attribute" → the directory's value.
     public var driftNotices: [String: [String: String]] = [:]
+    /// Watched privileged groups' effective members at the last run: directory → lower-cased group DN → state.
+    public var privileged: [String: [String: PrivilegedGroupState]] = [:]
+    /// Unauthorised privileged memberships announced and still going on.
+    public var privilegedNotices: Set<PrivilegedMembership> = []
     /// The newest applied run this state reflects (0: none). A plan made from it may only be
     /// applied while that is still the newest run, so two overlapping runs cannot both emit the
     /// same transition.

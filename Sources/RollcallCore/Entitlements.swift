@@ -83,11 +83,13 @@ public struct EntitlementPolicy: Sendable {
     public var directory: String
     public var birthright: [BirthrightRule]
     public var separation: [SeparationRule]
+    public var privileged: PrivilegedPolicy?
 
-    public init(directory: String, birthright: [BirthrightRule], separation: [SeparationRule]) {
+    public init(directory: String, birthright: [BirthrightRule], separation: [SeparationRule], privileged: PrivilegedPolicy? = nil) {
         self.directory = directory
         self.birthright = birthright
         self.separation = separation
+        self.privileged = privileged
     }
 }
 
@@ -95,10 +97,14 @@ public struct EntitlementPolicy: Sendable {
 public struct EntitlementInput: Sendable {
     public var policy: EntitlementPolicy
     public var groups: [DirectoryGroup]
+    /// The privileged groups watched this run: the configured ones and, on Active Directory, the
+    /// protected groups found in this read. Empty: privileged access is not watched.
+    public var privileged: [String]
 
-    public init(policy: EntitlementPolicy, groups: [DirectoryGroup]) {
+    public init(policy: EntitlementPolicy, groups: [DirectoryGroup], privileged: [String]? = nil) {
         self.policy = policy
         self.groups = groups
+        self.privileged = privileged ?? policy.privileged?.groups ?? []
     }
 }
 
@@ -221,5 +227,6 @@ enum EntitlementPlanner {
         plan.summary.revokes = drafts.filter { $0.kind == .revoke }.count
         plan.summary.violations = drafts.filter { $0.kind == .violation }.count
         plan.events.append(contentsOf: Reconciler.sortedBySubject(drafts))
+        try PrivilegedPlanner.plan(input, persons: persons, state: state, plan: &plan)
     }
 }

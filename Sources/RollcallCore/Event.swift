@@ -42,6 +42,12 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     case revoke = "entitlement.revoke"
     /// The person holds groups a separation-of-duties rule forbids together.
     case violation = "policy.violation"
+    /// The effective membership of a privileged group changed (added or removed, directly or
+    /// through a nested group), whoever did it. High severity.
+    case privilegedChange = "privileged.membership_changed"
+    /// A member of a privileged group whom no birthright rule (nor `allowed_members`) grants it.
+    /// High severity; once while it lasts.
+    case privilegedUnauthorised = "privileged.unauthorised"
     /// A stored account is no longer in a complete directory read.
     case removed = "account.removed"
 

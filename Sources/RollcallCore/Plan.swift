@@ -21,6 +21,9 @@ public struct RunSummary: Sendable, Hashable, Codable {
     public var revokes = 0
     public var violations = 0
     public var drifts = 0
+    /// Membership changes of privileged groups, and privileged memberships no rule grants.
+    public var privilegedChanges = 0
+    public var unauthorised = 0
     /// Accounts with no HR person after this run (reported once each as `account.orphaned`).
     public var orphans = 0
     public var removedAccounts = 0
@@ -56,6 +59,8 @@ public struct RunSummary: Sendable, Hashable, Codable {
         revokes = try count(.revokes)
         violations = try count(.violations)
         drifts = try count(.drifts)
+        privilegedChanges = try count(.privilegedChanges)
+        unauthorised = try count(.unauthorised)
         orphans = try count(.orphans)
         removedAccounts = try count(.removedAccounts)
         ambiguous = try count(.ambiguous)
@@ -79,7 +84,7 @@ public struct RunSummary: Sendable, Hashable, Codable {
         case .relinked: relinked += 1
         case .converted: converted += 1
         case .drift: drifts += 1
-        case .disputed, .orphaned, .removed, .grant, .revoke, .violation: break
+        case .disputed, .orphaned, .removed, .grant, .revoke, .violation, .privilegedChange, .privilegedUnauthorised: break
         }
     }
 }
@@ -108,6 +113,11 @@ public struct Plan: Sendable {
     public var violationRemovals: [ViolationNotice] = []
     public var driftUpserts: [DriftNotice] = []
     public var driftRemovals: [DriftNotice] = []
+    /// Privileged groups' new baselines (whole, replacing what is stored) and groups no longer watched.
+    public var privilegedSnapshots: [PrivilegedSnapshot] = []
+    public var privilegedRemovals: [PrivilegedGroupKey] = []
+    public var unauthorisedUpserts: [PrivilegedMembership] = []
+    public var unauthorisedRemovals: [PrivilegedMembership] = []
 
     public init() {}
 
@@ -115,7 +125,8 @@ public struct Plan: Sendable {
         personRenames.isEmpty && personUpserts.isEmpty && accountUpserts.isEmpty && accountRemovals.isEmpty
             && linkUpserts.isEmpty && linkRemovals.isEmpty && events.isEmpty && disputeUpserts.isEmpty && disputeRemovals.isEmpty
             && entitlementUpserts.isEmpty && entitlementRemovals.isEmpty && violationUpserts.isEmpty && violationRemovals.isEmpty
-            && driftUpserts.isEmpty && driftRemovals.isEmpty
+            && driftUpserts.isEmpty && driftRemovals.isEmpty && privilegedSnapshots.isEmpty && privilegedRemovals.isEmpty
+            && unauthorisedUpserts.isEmpty && unauthorisedRemovals.isEmpty
     }
 }
 

@@ -23,6 +23,12 @@ extension StoredState {
         for gone in plan.driftRemovals { next.driftNotices[gone.employeeID]?[gone.key] = nil }
         for notice in plan.driftUpserts { next.driftNotices[notice.employeeID, default: [:]][notice.key] = notice.actual }
         next.driftNotices = next.driftNotices.filter { !$0.value.isEmpty }
+        for gone in plan.privilegedRemovals { next.privileged[gone.directory]?[gone.group] = nil }
+        for snapshot in plan.privilegedSnapshots {
+            next.privileged[snapshot.directory, default: [:]][snapshot.state.dn.lowercased()] = snapshot.state
+        }
+        next.privilegedNotices.subtract(plan.unauthorisedRemovals)
+        next.privilegedNotices.formUnion(plan.unauthorisedUpserts)
         for dispute in plan.disputeUpserts { next.disputes[dispute.employeeID, default: [:]][dispute.directory] = dispute.anchors }
         return next
     }

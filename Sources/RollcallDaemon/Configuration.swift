@@ -15,10 +15,25 @@ public struct Configuration: Sendable, Decodable {
         public var groups: GroupsSection
         public var birthright: [BirthrightSection]?
         public var separationOfDuties: [SeparationSection]?
+        public var privileged: PrivilegedSection?
 
         enum CodingKeys: String, CodingKey {
-            case directory, groups, birthright
+            case directory, groups, birthright, privileged
             case separationOfDuties = "separation_of_duties"
+        }
+    }
+
+    public struct PrivilegedSection: Sendable, Decodable {
+        public var groups: [String]?
+        /// Active Directory: also watch the protected groups (adminCount=1) and the built-in admin
+        /// groups. Default: on when the entitlement directory is `kind: active_directory`.
+        public var activeDirectoryProtected: Bool?
+        public var allowedMembers: [String]?
+
+        enum CodingKeys: String, CodingKey {
+            case groups
+            case activeDirectoryProtected = "active_directory_protected"
+            case allowedMembers = "allowed_members"
         }
     }
 
@@ -358,6 +373,7 @@ enum ConfigurationKeys {
             "groups": .section(["base_dn": .scalar, "filter": .scalar, "member_attribute": .scalar]),
             "birthright": .listOf(.section(["name": .scalar, "group": .scalar, "when": .freeMapping])),
             "separation_of_duties": .listOf(.section(["name": .scalar, "groups": .list])),
+            "privileged": .section(["groups": .list, "active_directory_protected": .scalar, "allowed_members": .list]),
         ]),
         "hr": .section([
             "conversion_key": .scalar,

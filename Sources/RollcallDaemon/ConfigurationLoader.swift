@@ -26,6 +26,14 @@ public struct ResolvedEntitlements: Sendable {
     public var groupsBaseDN: String
     public var groupsFilter: String
     public var memberAttribute: String
+    /// Active Directory: the protected and built-in admin groups are found under this base each
+    /// run (the domain root) and watched as privileged; nil: only the configured ones.
+    public var protectedGroupsBaseDN: String?
+
+    /// Groups with `adminCount=1` (those AdminSDHolder protects: Domain/Enterprise/Schema Admins,
+    /// and whatever is nested in them) and the built-in admin groups by their well-known SIDs
+    /// (Administrators, Account/Server/Print/Backup Operators).
+    public static let protectedGroupsFilter = "(&(objectClass=group)(|(adminCount=1)(objectSid=S-1-5-32-544)(objectSid=S-1-5-32-548)(objectSid=S-1-5-32-549)(objectSid=S-1-5-32-550)(objectSid=S-1-5-32-551)))"
 }
 
 /// One directory after checking.

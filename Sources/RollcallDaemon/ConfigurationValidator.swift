@@ -226,9 +226,29 @@ struct ConfigurationValidator {
             for dn in rule.groups { try groupDN(dn, key: "\(key).groups", base: section.groups.baseDN) }
             separation.append(SeparationRule(name: rule.name, groups: rule.groups))
         }
-        return ResolvedEntitlements(policy: EntitlementPolicy(directory: directory, birthright: birthright, separation: separation),
+        var privileged: PrivilegedPolicy?
+        var protectedBase: String?
+        if let watch = section.privileged {
+            let groups = watch.groups ?? []
+            for dn in groups { try groupDN(dn, key: "entitlements.privileged.groups", base: section.groups.baseDN) }
+            for dn in watch.allowedMembers ?? [] where !dn.contains("=") {
+                throw fail("entitlements.privileged.allowed_members", "\(dn) is not a DN")
+            }
+            let isAD = directories.first { $0.name == directory }?.kind == .activeDirectory
+            let watchProtected = watch.activeDirectoryProtected ?? isAD
+            if watchProtected && !isAD {
+                throw fail("entitlements.privileged.active_directory_protected", "needs the entitlement directory \(directory) to be kind: active_directory")
+            }
+            if watchProtected { protectedBase = directories.first { $0.name == directory }?.domainRoot }
+            guard !groups.isEmpty || watchProtected else {
+                throw fail("entitlements.privileged.groups", "must list at least one group DN (or, on Active Directory, leave active_directory_protected on)")
+            }
+            privileged = PrivilegedPolicy(groups: groups, allowedMembers: watch.allowedMembers ?? [])
+        }
+        return ResolvedEntitlements(policy: EntitlementPolicy(directory: directory, birthright: birthright, separation: separation,
+                                                              privileged: privileged),
                                     groupsBaseDN: section.groups.baseDN, groupsFilter: filter,
-                                    memberAttribute: section.groups.memberAttribute ?? "member")
+                                    memberAttribute: section.groups.memberAttribute ?? "member", protectedGroupsBaseDN: protectedBase)
     }
 
     /// A group DN under the groups' base (the groups read each run). A DN cut at its commas by a

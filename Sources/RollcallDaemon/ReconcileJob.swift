@@ -158,9 +158,18 @@ public struct ReconcileJob: Sendable {
               let directory = configuration.directories.first(where: { $0.name == entitlements.policy.directory }) else { return nil }
         let (reader, logger) = try reader(for: directory)
         do {
-            let groups = try await reader.readGroups(baseDN: entitlements.groupsBaseDN, filter: entitlements.groupsFilter,
+            var groups = try await reader.readGroups(baseDN: entitlements.groupsBaseDN, filter: entitlements.groupsFilter,
                                                      memberAttribute: entitlements.memberAttribute, logger: logger)
-            return EntitlementInput(policy: entitlements.policy, groups: groups)
+            var privileged = entitlements.policy.privileged?.groups ?? []
+            if let base = entitlements.protectedGroupsBaseDN {
+                // Active Directory's protected groups live outside the managed groups' base (CN=Users, CN=Builtin).
+                let found = try await reader.readGroups(baseDN: base, filter: ResolvedEntitlements.protectedGroupsFilter,
+                                                        memberAttribute: entitlements.memberAttribute, logger: logger)
+                let known = Set(groups.map { $0.dn.lowercased() })
+                groups += found.filter { !known.contains($0.dn.lowercased()) }
+                privileged += found.map(\.dn)
+            }
+            return EntitlementInput(policy: entitlements.policy, groups: groups, privileged: privileged)
         } catch {
             throw DirectoryReadFailure(directory: directory.name, underlying: error)
         }

@@ -181,6 +181,31 @@ enum Schema {
                 t.primaryKey(["employee_id", "directory", "attribute"])
             }
         }
+        migrator.registerMigration("v10-privileged") { db in
+            // Watched privileged groups and their effective members at the last applied run (the
+            // baseline membership changes are found against), and unauthorised memberships announced.
+            try db.create(table: "privileged_group") { t in
+                t.column("directory", .text).notNull()
+                t.column("group_key", .text).notNull()
+                t.column("dn", .text).notNull()
+                t.column("run_id", .integer).notNull().references("run")
+                t.primaryKey(["directory", "group_key"])
+            }
+            try db.create(table: "privileged_member") { t in
+                t.column("directory", .text).notNull()
+                t.column("group_key", .text).notNull()
+                t.column("member_key", .text).notNull()
+                t.column("member_dn", .text).notNull()
+                t.primaryKey(["directory", "group_key", "member_key"])
+            }
+            try db.create(table: "unauthorised_notice") { t in
+                t.column("directory", .text).notNull()
+                t.column("group_key", .text).notNull()
+                t.column("member_key", .text).notNull()
+                t.column("run_id", .integer).notNull().references("run")
+                t.primaryKey(["directory", "group_key", "member_key"])
+            }
+        }
         return migrator
     }
 }

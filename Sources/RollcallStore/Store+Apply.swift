@@ -145,6 +145,7 @@ extension Store {
                 try db.execute(sql: "INSERT OR REPLACE INTO violation_notice (employee_id, rule, run_id) VALUES (?, ?, ?)",
                                arguments: [notice.employeeID, notice.rule, runID])
             }
+            try applyPrivileged(plan, runID: runID, db: db)
 
             var seq = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0
             let first = plan.events.isEmpty ? nil : seq + 1
@@ -158,6 +159,33 @@ extension Store {
             let last = plan.events.isEmpty ? nil : seq
             try db.execute(sql: "UPDATE run SET first_seq = ?, last_seq = ? WHERE id = ?", arguments: [first, last, runID])
             return AppliedRun(runID: runID, firstSeq: first, lastSeq: last)
+        }
+    }
+
+    /// Privileged groups' baselines are replaced whole; unauthorised notices added and forgotten.
+    private func applyPrivileged(_ plan: Plan, runID: Int64, db: Database) throws {
+        for gone in plan.privilegedRemovals {
+            for table in ["privileged_group", "privileged_member"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE directory = ? AND group_key = ?", arguments: [gone.directory, gone.group])
+            }
+        }
+        for snapshot in plan.privilegedSnapshots {
+            let key = snapshot.state.dn.lowercased()
+            try db.execute(sql: "DELETE FROM privileged_member WHERE directory = ? AND group_key = ?", arguments: [snapshot.directory, key])
+            try db.execute(sql: """
+                INSERT INTO privileged_group (directory, group_key, dn, run_id) VALUES (?, ?, ?, ?)
+                ON CONFLICT(directory, group_key) DO UPDATE SET dn = excluded.dn, run_id = excluded.run_id
+                """, arguments: [snapshot.directory, key, snapshot.state.dn, runID])
+            let member = try db.cachedStatement(sql: "INSERT INTO privileged_member (directory, group_key, member_key, member_dn) VALUES (?, ?, ?, ?)")
+            for (memberKey, dn) in snapshot.state.members { try member.execute(arguments: [snapshot.directory, key, memberKey, dn]) }
+        }
+        for gone in plan.unauthorisedRemovals {
+            try db.execute(sql: "DELETE FROM unauthorised_notice WHERE directory = ? AND group_key = ? AND member_key = ?",
+                           arguments: [gone.directory, gone.group, gone.member])
+        }
+        for notice in plan.unauthorisedUpserts {
+            try db.execute(sql: "INSERT OR REPLACE INTO unauthorised_notice (directory, group_key, member_key, run_id) VALUES (?, ?, ?, ?)",
+                           arguments: [notice.directory, notice.group, notice.member, runID])
         }
     }
 

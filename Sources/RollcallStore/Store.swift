@@ -89,6 +89,15 @@ public struct Store: Sendable {
             for row in try Row.fetchAll(db, sql: "SELECT employee_id, rule FROM violation_notice") {
                 state.violationNotices[row[0] as String, default: []].insert(row[1] as String)
             }
+            for row in try Row.fetchAll(db, sql: "SELECT directory, group_key, dn FROM privileged_group") {
+                state.privileged[row[0] as String, default: [:]][row[1] as String] = PrivilegedGroupState(dn: row[2], members: [:])
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT directory, group_key, member_key, member_dn FROM privileged_member") {
+                state.privileged[row[0] as String]?[row[1] as String]?.members[row[2] as String] = row[3] as String
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT directory, group_key, member_key FROM unauthorised_notice") {
+                state.privilegedNotices.insert(PrivilegedMembership(directory: row[0], group: row[1], member: row[2]))
+            }
             for row in try Row.fetchAll(db, sql: "SELECT former_id, employee_id FROM person_alias") {
                 state.formerIDs[row[0] as String] = row[1] as String
             }

@@ -65,8 +65,15 @@ enum SummaryTable {
             ("removed accounts", s.removedAccounts), ("ambiguous", s.ambiguous), ("missing from HR", s.missingFromHR),
             ("events", s.events),
         ]
-        for (name, value) in rows {
-            lines.append(name.padding(toLength: 18, withPad: " ", startingAt: 0) + String(value))
+        // Counts of features not every deployment uses, shown when something happened.
+        let occasional: [(String, Int)] = [
+            ("started", s.started), ("suspended", s.suspended), ("resumed", s.resumed), ("deprovisioned", s.deprovisioned),
+            ("relinked", s.relinked), ("converted", s.converted), ("grants", s.grants), ("revokes", s.revokes),
+            ("violations", s.violations), ("drifts", s.drifts), ("privileged changes", s.privilegedChanges),
+            ("unauthorised", s.unauthorised),
+        ]
+        for (name, value) in rows + occasional.filter({ $0.1 > 0 }) {
+            lines.append(name.padding(toLength: 19, withPad: " ", startingAt: 0) + String(value))
         }
         for row in outcome.report.rejectedRows {
             lines.append("rejected \(row)")

@@ -82,6 +82,14 @@ import Testing
                                              accounts: EntitlementTests.accounts, state: StoredState(), today: F.today,
                                              entitlements: EntitlementInput(policy: EntitlementTests.policy, groups: groups))
         for event in entitled.events where events[event.kind] == nil { events[event.kind] = event.data }
+        // Privileged access: a baseline with an unauthorised member, then an added one.
+        var watched = StoredState()
+        for groups in [PrivilegedTests.groups(admins: [PrivilegedTests.ops, "a2"], ops: ["a1"]),
+                       PrivilegedTests.groups(admins: [PrivilegedTests.ops, "a2"], ops: ["a1", "a3"])] {
+            let plan = try PrivilegedTests.plan(groups, watched)
+            for event in plan.events where events[event.kind] == nil { events[event.kind] = event.data }
+            watched = watched.applying(plan)
+        }
         let drift = try DriftTests.plan(F.person("E1", title: "Analyst"), DriftTests.account(title: "Engineer"), StoredState())
         for event in drift.events where events[event.kind] == nil { events[event.kind] = event.data }
         return events

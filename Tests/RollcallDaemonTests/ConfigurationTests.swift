@@ -81,6 +81,24 @@ import Testing
         #expect(directory.mapping.extraAttributes.contains("departmentNumber"))
     }
 
+    /// The commented entitlements example in etc/rollcall.yaml, uncommented, is valid as written.
+    @Test func theEtcEntitlementsExampleIsValidUncommented() throws {
+        var text = try String(contentsOf: RepositoryRoot.url.appendingPathComponent("etc/rollcall.yaml"), encoding: .utf8)
+        text = text.replacingOccurrences(of: "/etc/rollcall/ldap-password", with: "ldap.pw")
+            .replacingOccurrences(of: "ca_file: /etc/rollcall/ldap-ca.pem", with: "ca_file: ldap.pw")
+        let lines = text.components(separatedBy: "\n")
+        let start = try #require(lines.firstIndex(of: "# entitlements:"))
+        let end = try #require(lines[start...].firstIndex(of: "hr:"))
+        var uncommented = lines
+        for index in start..<end where lines[index].hasPrefix("# ") { uncommented[index] = String(lines[index].dropFirst(2)) }
+        let resolved = try load(uncommented.joined(separator: "\n"))
+        let entitlements = try #require(resolved.entitlements)
+        #expect(entitlements.policy.birthright.map(\.name) == ["all-staff", "engineering"])
+        #expect(entitlements.policy.separation.map(\.name) == ["ap-create-approve"])
+        #expect(entitlements.policy.privileged?.groups == ["cn=ldap-admins,ou=groups,dc=example,dc=test"])
+        #expect(entitlements.policy.privileged?.allowedMembers == ["cn=breakglass,ou=people,dc=example,dc=test"])
+    }
+
     @Test(arguments: [
         ("directories:\n  - uri", "directories:\n  - urii", "directories[0].urii", "unknown key"),
         ("  bind_password_file: ldap.pw", "  bind_password: hunter2", "directories[0].bind_password", "never written in the configuration"),
@@ -233,6 +251,11 @@ import Testing
         ("groups: [\"cn=a,ou=groups,dc=t\", \"cn=b,ou=groups,dc=t\"]", "groups: [cn=a,ou=groups,dc=t, cn=b,ou=groups,dc=t]",
          "entitlements.separation_of_duties[0].groups", "write DNs in quotes"),
         ("  directory: default", "  directory: nope", "entitlements.directory", "not a configured directory"),
+        ("groups: [\"cn=admins,ou=groups,dc=t\"]", "groups: [\"cn=Domain Admins,cn=users,dc=t\"]", "entitlements.privileged.groups", "is not under entitlements.groups.base_dn"),
+        ("groups: [\"cn=admins,ou=groups,dc=t\"]", "groups: []", "entitlements.privileged.groups", "at least one group DN"),
+        ("allowed_members: [\"uid=root,dc=t\"]", "allowed_members: [root]", "entitlements.privileged.allowed_members", "root is not a DN"),
+        ("allowed_members: [\"uid=root,dc=t\"]", "active_directory_protected: true", "entitlements.privileged.active_directory_protected",
+         "needs the entitlement directory default to be kind: active_directory"),
     ])
     func entitlementProblemsNameTheirKey(replace: String, with: String, key: String, reason: String) throws {
         let text = Self.valid + """
@@ -246,9 +269,14 @@ import Testing
               separation_of_duties:
                 - name: ap
                   groups: ["cn=a,ou=groups,dc=t", "cn=b,ou=groups,dc=t"]
+              privileged:
+                groups: ["cn=admins,ou=groups,dc=t"]
+                allowed_members: ["uid=root,dc=t"]
 
             """
         let valid = try load(text)
+        #expect(valid.entitlements?.policy.privileged == PrivilegedPolicy(groups: ["cn=admins,ou=groups,dc=t"], allowedMembers: ["uid=root,dc=t"]))
+        #expect(valid.entitlements?.protectedGroupsBaseDN == nil)
         #expect(valid.entitlements?.policy.birthright.first?.condition == .equals(.department, "Eng"))
         #expect(valid.entitlements?.policy.separation.first?.groups == ["cn=a,ou=groups,dc=t", "cn=b,ou=groups,dc=t"])
         #expect(text.contains(replace), "test setup: \(replace)")
