@@ -179,6 +179,8 @@ public struct StoredState: Sendable {
     public var privileged: [String: [String: PrivilegedGroupState]] = [:]
     /// Unauthorised privileged memberships announced and still going on.
     public var privilegedNotices: Set<PrivilegedMembership> = []
+    /// Pseudonyms of purged persons (see `Tombstone`).
+    public var tombstones: Set<String> = []
     /// The newest applied run this state reflects (0: none). A plan made from it may only be
     /// applied while that is still the newest run, so two overlapping runs cannot both emit the
     /// same transition.

@@ -24,6 +24,9 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     /// A worker continues under a new HR id (a contractor hired as an employee), found by the
     /// configured conversion key: same identity, links and history.
     case converted = "identity.converted"
+    /// The retention after a termination has passed: the person's personal data is erased from
+    /// the store (a pseudonymised tombstone stays); downstream should erase its copies.
+    case purged = "identity.purged"
     /// A person was correlated with a directory account for the first time.
     case linked = "account.linked"
     /// The directory's value of an HR-owned attribute differs from HR's.

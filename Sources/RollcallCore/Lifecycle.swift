@@ -5,10 +5,22 @@ public struct LifecyclePolicy: Sendable, Hashable {
     /// Accounts of a terminated person are to be deleted (`identity.deprovision`) this many days
     /// after the termination; until then they are only to be disabled (`identity.leaver`).
     public var deprovisionAfterDays: Int
+    /// A deprovisioned person's personal data is purged this many days after the termination
+    /// (`identity.purged`; a pseudonymised tombstone stays). nil: kept for ever.
+    public var purgeAfterDays: Int?
 
-    public init(prehireDays: Int = 7, deprovisionAfterDays: Int = 30) {
+    public init(prehireDays: Int = 7, deprovisionAfterDays: Int = 30, purgeAfterDays: Int? = nil) {
         self.prehireDays = max(0, prehireDays)
         self.deprovisionAfterDays = max(0, deprovisionAfterDays)
+        self.purgeAfterDays = purgeAfterDays.map { max(deprovisionAfterDays, $0) }
+    }
+
+    /// Whether a stored person is due to be purged on `today`: deprovisioned, and the retention
+    /// counted from the termination date (else from the day they were deprovisioned) has passed.
+    public func isPurgeDue(_ person: StoredPerson, on today: Day) -> Bool {
+        guard let days = purgeAfterDays, person.lifecycle == .deprovisioned else { return false }
+        let ended = person.attributes.terminationDate ?? person.lifecycleSince ?? today
+        return ended.adding(days: days) <= today
     }
 }
 

@@ -21,6 +21,9 @@ public struct RunSummary: Sendable, Hashable, Codable {
     public var revokes = 0
     public var violations = 0
     public var drifts = 0
+    public var purged = 0
+    /// Terminated HR records of persons purged earlier: left out of the run.
+    public var purgedInHR = 0
     /// Membership changes of privileged groups, and privileged memberships no rule grants.
     public var privilegedChanges = 0
     public var unauthorised = 0
@@ -59,6 +62,8 @@ public struct RunSummary: Sendable, Hashable, Codable {
         revokes = try count(.revokes)
         violations = try count(.violations)
         drifts = try count(.drifts)
+        purged = try count(.purged)
+        purgedInHR = try count(.purgedInHR)
         privilegedChanges = try count(.privilegedChanges)
         unauthorised = try count(.unauthorised)
         orphans = try count(.orphans)
@@ -84,6 +89,7 @@ public struct RunSummary: Sendable, Hashable, Codable {
         case .relinked: relinked += 1
         case .converted: converted += 1
         case .drift: drifts += 1
+        case .purged: purged += 1
         case .disputed, .orphaned, .removed, .grant, .revoke, .violation, .privilegedChange, .privilegedUnauthorised: break
         }
     }
@@ -94,6 +100,8 @@ public struct Plan: Sendable {
     /// Persons who continue under a new HR id, applied before everything else.
     public var personRenames: [PersonRename] = []
     public var personUpserts: [StoredPerson] = []
+    /// Persons whose retention has passed: erased from the store, applied after everything else.
+    public var personPurges: [Tombstone] = []
     public var accountUpserts: [StoredAccount] = []
     public var accountRemovals: [AccountKey] = []
     public var linkUpserts: [Link] = []
@@ -122,11 +130,26 @@ public struct Plan: Sendable {
     public init() {}
 
     public var isEmpty: Bool {
-        personRenames.isEmpty && personUpserts.isEmpty && accountUpserts.isEmpty && accountRemovals.isEmpty
+        personRenames.isEmpty && personUpserts.isEmpty && personPurges.isEmpty && accountUpserts.isEmpty && accountRemovals.isEmpty
             && linkUpserts.isEmpty && linkRemovals.isEmpty && events.isEmpty && disputeUpserts.isEmpty && disputeRemovals.isEmpty
             && entitlementUpserts.isEmpty && entitlementRemovals.isEmpty && violationUpserts.isEmpty && violationRemovals.isEmpty
             && driftUpserts.isEmpty && driftRemovals.isEmpty && privilegedSnapshots.isEmpty && privilegedRemovals.isEmpty
             && unauthorisedUpserts.isEmpty && unauthorisedRemovals.isEmpty
+    }
+}
+
+/// What stays of a purged person: a keyed hash of the HR id (so a later read can recognise the
+/// person without keeping who they were) and the termination date.
+public struct Tombstone: Sendable, Hashable {
+    /// The purged HR id; only in the plan, never stored.
+    public var employeeID: String
+    public var pseudonym: String
+    public var terminationDate: Day?
+
+    public init(employeeID: String, pseudonym: String, terminationDate: Day?) {
+        self.employeeID = employeeID
+        self.pseudonym = pseudonym
+        self.terminationDate = terminationDate
     }
 }
 

@@ -15,27 +15,38 @@ public struct Reconciler: Sendable {
     /// The person value that identifies one worker across HR ids (conversions); nil: none.
     public var conversionKey: CorrelationKey?
 
-    public init(policy: LifecyclePolicy = LifecyclePolicy(), conversionKey: CorrelationKey? = nil) {
+    /// The pseudonym of an HR id kept in a purged person's tombstone (a keyed hash, given by the
+    /// caller so Core stays free of keys). Needed when the policy purges.
+    public var pseudonym: (@Sendable (String) -> String)?
+
+    public init(policy: LifecyclePolicy = LifecyclePolicy(), conversionKey: CorrelationKey? = nil,
+                pseudonym: (@Sendable (String) -> String)? = nil) {
         self.lifecycle = Lifecycle(policy: policy)
         self.conversionKey = conversionKey
+        self.pseudonym = pseudonym
     }
 
     /// - Parameter entitlements: birthright and separation-of-duties rules with the groups read in
     ///   this run; nil when none are configured.
     public func plan(records: [HRRecord], directories: [DirectoryInput], state stored: StoredState,
                      today: Day, entitlements: EntitlementInput? = nil) throws(ReconcileRefusal) -> Plan {
+        if lifecycle.policy.purgeAfterDays != nil && pseudonym == nil {
+            throw ReconcileRefusal("purging needs a pseudonym function for tombstones")
+        }
         let hrIDs = try checkHR(records: records, state: stored)
+        let (current, purgedInHR) = withoutPurged(records, state: stored, today: today)
         // Conversions first: the rest of the plan sees each converted person under the new id.
-        let renames = conversionKey.map { Conversion.find(records: records, state: stored, key: $0, today: today) } ?? []
+        let renames = conversionKey.map { Conversion.find(records: current, state: stored, key: $0, today: today) } ?? []
         let state = stored.renaming(renames)
         // Records under a former id of a converted person are that person's past: not read as persons.
-        let records = state.formerIDs.isEmpty ? records : records.filter { record in
+        let records = state.formerIDs.isEmpty ? current : current.filter { record in
             guard let current = state.formerIDs[record.employeeID] else { return true }
             return state.persons[current] == nil
         }
         var views = try makeViews(directories: directories, state: state)
         var plan = Plan()
         plan.personRenames = renames
+        plan.summary.purgedInHR = purgedInHR
         plan.summary.personsRead = records.count + renames.filter { hrIDs.contains($0.from) }.count
         plan.summary.entriesRead = directories.reduce(0) { $0 + $1.accounts.count }
 
@@ -87,6 +98,7 @@ public struct Reconciler: Sendable {
             diffAccounts(view: view, stored: state.accounts[view.name] ?? [:], plan: &plan)
         }
         DriftPlanner.plan(drifting, directories: hrOwned, state: state, plan: &plan)
+        if lifecycle.policy.purgeAfterDays != nil { planPurges(state: state, today: today, plan: &plan) }
         plan.summary.events = plan.events.count
         return plan
     }
@@ -330,6 +342,57 @@ public struct Reconciler: Sendable {
             plan.events.append(EventDraft(kind: .removed, subject: anchor,
                                           data: EventPayload.account(directory: view.name, anchor: anchor, dn: account.dn,
                                                                      correlationValue: account.correlationValue, employeeID: owner)))
+        }
+    }
+
+    /// Records of purged persons still in HR (terminated, not stored, their pseudonym in a
+    /// tombstone) are left out: a purge is not undone by the next read. A purged person who is
+    /// employed again is a new person.
+    private func withoutPurged(_ records: [HRRecord], state: StoredState, today: Day) -> ([HRRecord], Int) {
+        guard !state.tombstones.isEmpty, let pseudonym else { return (records, 0) }
+        let kept = records.filter { record in
+            state.persons[record.employeeID] != nil || !record.attributes.isTerminated(on: today)
+                || !state.tombstones.contains(pseudonym(record.employeeID))
+        }
+        return (kept, records.count - kept.count)
+    }
+
+    /// Deprovisioned persons whose retention has passed (in HR or gone from it) are purged: one
+    /// `identity.purged`, then the store erases them. A person with any other event in this run
+    /// waits for the next run, so no event is written about someone already erased.
+    private func planPurges(state: StoredState, today: Day, plan: inout Plan) {
+        var upserted: [String: Int] = [:]
+        for (index, person) in plan.personUpserts.enumerated() { upserted[person.employeeID] = index }
+        var busy = Set<String>()
+        for event in plan.events {
+            busy.insert(event.subject)
+            if case .string(let id)? = event.data["hr_id"] { busy.insert(id) }
+        }
+        var due: [StoredPerson] = []
+        for (id, stored) in state.persons {
+            let person = upserted[id].map { plan.personUpserts[$0] } ?? stored
+            if lifecycle.policy.isPurgeDue(person, on: today) && !busy.contains(id) { due.append(person) }
+        }
+        guard !due.isEmpty else { return }
+        due.sort { $0.employeeID < $1.employeeID }
+        let purged = Set(due.map(\.employeeID))
+        plan.personUpserts.removeAll { purged.contains($0.employeeID) }
+        for person in due {
+            let accounts = state.links.filter { $0.employeeID == person.employeeID }.sorted { $0.directory < $1.directory }.map { link in
+                EventPayload.accountRef(link.directory, link.anchor, state.accounts[link.directory]?[link.anchor]?.dn ?? "")
+            }
+            let tombstone = pseudonym?(person.employeeID) ?? ""
+            plan.personPurges.append(Tombstone(employeeID: person.employeeID, pseudonym: tombstone,
+                                               terminationDate: person.attributes.terminationDate))
+            plan.events.append(EventDraft(kind: .purged, subject: person.employeeID, data: .object([
+                "hr_id": .string(person.employeeID),
+                "tombstone": .string(tombstone),
+                "lifecycle": .string("purged"),
+                "termination_date": JSONValue(person.attributes.terminationDate?.description),
+                "purge_after_days": lifecycle.policy.purgeAfterDays.map(JSONValue.int) ?? .null,
+                "accounts": .array(accounts),
+            ])))
+            plan.summary.purged += 1
         }
     }
 

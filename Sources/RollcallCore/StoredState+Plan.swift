@@ -30,6 +30,19 @@ extension StoredState {
         next.privilegedNotices.subtract(plan.unauthorisedRemovals)
         next.privilegedNotices.formUnion(plan.unauthorisedUpserts)
         for dispute in plan.disputeUpserts { next.disputes[dispute.employeeID, default: [:]][dispute.directory] = dispute.anchors }
+        if !plan.personPurges.isEmpty {
+            let purged = Set(plan.personPurges.map(\.employeeID))
+            next.tombstones.formUnion(plan.personPurges.map(\.pseudonym))
+            for id in purged {
+                next.persons[id] = nil
+                next.disputes[id] = nil
+                next.entitlementNotices[id] = nil
+                next.violationNotices[id] = nil
+                next.driftNotices[id] = nil
+            }
+            next.links.removeAll { purged.contains($0.employeeID) }
+            next.formerIDs = next.formerIDs.filter { !purged.contains($0.value) }
+        }
         return next
     }
 }

@@ -105,10 +105,14 @@ public struct Configuration: Sendable, Decodable {
     public struct LifecycleSection: Sendable, Decodable {
         public var prehireDays: Int?
         public var deprovisionAfterDays: Int?
+        public var purgeAfterDays: Int?
+        public var tombstoneKeyFile: String?
 
         enum CodingKeys: String, CodingKey {
             case prehireDays = "prehire_days"
             case deprovisionAfterDays = "deprovision_after_days"
+            case purgeAfterDays = "purge_after_days"
+            case tombstoneKeyFile = "tombstone_key_file"
         }
     }
 
@@ -367,7 +371,8 @@ enum ConfigurationKeys {
             "operation_timeout_seconds": .scalar, "anchor_attribute": .scalar, "attributes": .list,
             "delta": .scalar, "full_read_interval_hours": .scalar, "kind": .scalar, "domain_root": .scalar,
         ])),
-        "lifecycle": .section(["prehire_days": .scalar, "deprovision_after_days": .scalar]),
+        "lifecycle": .section(["prehire_days": .scalar, "deprovision_after_days": .scalar, "purge_after_days": .scalar,
+                                "tombstone_key_file": .scalar]),
         "entitlements": .section([
             "directory": .scalar,
             "groups": .section(["base_dn": .scalar, "filter": .scalar, "member_attribute": .scalar]),

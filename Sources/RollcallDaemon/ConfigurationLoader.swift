@@ -14,6 +14,8 @@ public struct ResolvedConfiguration: Sendable {
     /// In order of precedence; names are unique.
     public var hrSources: [HRSourceSettings]
     public var lifecycle: LifecyclePolicy
+    /// With `lifecycle.purge_after_days`: the key of the tombstones' pseudonyms, read each run.
+    public var tombstoneKeyFile: String?
     /// See `Reconciler.conversionKey`.
     public var conversionKey: CorrelationKey?
     public var entitlements: ResolvedEntitlements?

@@ -33,6 +33,23 @@ struct ConfigurationValidator {
         guard (0...366).contains(prehire) else { throw fail("lifecycle.prehire_days", "must be between 0 and 366") }
         let grace = raw.lifecycle?.deprovisionAfterDays ?? 30
         guard (0...3650).contains(grace) else { throw fail("lifecycle.deprovision_after_days", "must be between 0 and 3650") }
+        let purge = raw.lifecycle?.purgeAfterDays
+        var tombstoneKeyFile: String?
+        if let purge {
+            guard (grace...36500).contains(purge) else {
+                throw fail("lifecycle.purge_after_days", "must be between deprovision_after_days (\(grace)) and 36500")
+            }
+            guard let file = raw.lifecycle?.tombstoneKeyFile else {
+                throw fail("lifecycle.tombstone_key_file", "is required with purge_after_days: a file with at least 16 secret bytes that keys the tombstones' hashes")
+            }
+            let path = absolute(file)
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw fail("lifecycle.tombstone_key_file", "\(path) does not exist or cannot be read")
+            }
+            tombstoneKeyFile = path
+        } else if raw.lifecycle?.tombstoneKeyFile != nil {
+            throw fail("lifecycle.tombstone_key_file", "is only used with purge_after_days")
+        }
         let conversion = try raw.hr.conversionKey.map { text throws(ConfigurationError) -> CorrelationKey in
             guard text == "email" else { throw fail("hr.conversion_key", "\"\(text)\" is not supported; use email") }
             if let source = sources.first(where: { $0.fields[.email] == nil }) {
@@ -45,8 +62,8 @@ struct ConfigurationValidator {
         }
         return ResolvedConfiguration(file: file, storePath: absolute(raw.store.path), eventSource: raw.events.source,
                                      directories: directories, hrSources: sources,
-                                     lifecycle: LifecyclePolicy(prehireDays: prehire, deprovisionAfterDays: grace),
-                                     conversionKey: conversion, entitlements: entitlements)
+                                     lifecycle: LifecyclePolicy(prehireDays: prehire, deprovisionAfterDays: grace, purgeAfterDays: purge),
+                                     tombstoneKeyFile: tombstoneKeyFile, conversionKey: conversion, entitlements: entitlements)
     }
 
     private func directory(_ directory: Configuration.DirectorySection, name: String, key: String,

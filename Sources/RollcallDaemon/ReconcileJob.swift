@@ -80,8 +80,12 @@ public struct ReconcileJob: Sendable {
             }
             let today = Day(epochSeconds: Int64(started.timeIntervalSince1970.rounded(.down)))
             let entitlements = try await phases.measure("read_groups") { try await readEntitlementGroups() }
+            let pseudonymiser = try tombstoneKey(report: report)
+            var pseudonym: (@Sendable (String) -> String)?
+            if let pseudonymiser { pseudonym = { pseudonymiser.pseudonym(of: $0) } }
+            let reconciler = Reconciler(policy: configuration.lifecycle, conversionKey: configuration.conversionKey, pseudonym: pseudonym)
             var plan = try phases.measure("plan") {
-                try Reconciler(policy: configuration.lifecycle, conversionKey: configuration.conversionKey)
+                try reconciler
                     .plan(records: hr.records, directories: reads.map(\.input), state: state, today: today, entitlements: entitlements)
             }
             plan.summary.rejectedRows = hr.rejected.count
@@ -114,6 +118,19 @@ public struct ReconcileJob: Sendable {
                 }
             }
             throw ReconcileFailure(reason: reason, report: report)
+        }
+    }
+
+    /// The tombstones' key, read each run (never logged, never in a message).
+    private func tombstoneKey(report: RunReport) throws -> Pseudonymiser? {
+        guard let file = configuration.tombstoneKeyFile else { return nil }
+        guard let key = SecretFile.contents(file) else {
+            throw ReconcileFailure(reason: "lifecycle.tombstone_key_file: \(file) cannot be read", report: report)
+        }
+        do {
+            return try Pseudonymiser(key: key)
+        } catch {
+            throw ReconcileFailure(reason: "lifecycle.tombstone_key_file: \(error)", report: report)
         }
     }
 

@@ -206,6 +206,14 @@ enum Schema {
                 t.primaryKey(["directory", "group_key", "member_key"])
             }
         }
+        migrator.registerMigration("v11-tombstones") { db in
+            // What stays of purged persons: a keyed hash of the HR id, never the id itself.
+            try db.create(table: "tombstone") { t in
+                t.primaryKey("pseudonym", .text)
+                t.column("termination_date", .text)
+                t.column("run_id", .integer).notNull().references("run")
+            }
+        }
         return migrator
     }
 }

@@ -146,6 +146,7 @@ extension Store {
                                arguments: [notice.employeeID, notice.rule, runID])
             }
             try applyPrivileged(plan, runID: runID, db: db)
+            try applyPurges(plan.personPurges, runID: runID, db: db)
 
             var seq = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0
             let first = plan.events.isEmpty ? nil : seq + 1
@@ -160,6 +161,33 @@ extension Store {
             try db.execute(sql: "UPDATE run SET first_seq = ?, last_seq = ? WHERE id = ?", arguments: [first, last, runID])
             return AppliedRun(runID: runID, firstSeq: first, lastSeq: last)
         }
+    }
+
+    /// Purged persons are erased: their rows everywhere, and in the outbox every earlier event about
+    /// them (by subject or `data.hr_id`, under their current or a former id) keeps its id, sequence
+    /// number, type and time, but its subject and data become the tombstone. A tombstone row stays.
+    private func applyPurges(_ purges: [Tombstone], runID: Int64, db: Database) throws {
+        guard !purges.isEmpty else { return }
+        try db.execute(sql: "CREATE TEMP TABLE IF NOT EXISTS purging (employee_id TEXT PRIMARY KEY, pseudonym TEXT NOT NULL)")
+        try db.execute(sql: "DELETE FROM purging")
+        for purge in purges {
+            guard !purge.pseudonym.isEmpty else { throw StoreError(path: path, reason: "a purge of \(purge.employeeID) has no pseudonym; nothing was applied") }
+            try db.execute(sql: "INSERT INTO purging (employee_id, pseudonym) VALUES (?, ?)", arguments: [purge.employeeID, purge.pseudonym])
+            try db.execute(sql: "INSERT OR REPLACE INTO tombstone (pseudonym, termination_date, run_id) VALUES (?, ?, ?)",
+                           arguments: [purge.pseudonym, purge.terminationDate?.description, runID])
+        }
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO purging (employee_id, pseudonym)
+            SELECT a.former_id, p.pseudonym FROM person_alias a JOIN purging p ON a.employee_id = p.employee_id
+            """)
+        try db.execute(sql: """
+            UPDATE outbox SET subject = 'tombstone:' || p.pseudonym, data = json_object('purged', json('true'), 'tombstone', p.pseudonym)
+            FROM purging p WHERE outbox.subject = p.employee_id OR json_extract(outbox.data, '$.hr_id') = p.employee_id
+            """)
+        for table in ["person", "link", "dispute", "person_alias", "entitlement_notice", "violation_notice", "drift_notice"] {
+            try db.execute(sql: "DELETE FROM \(table) WHERE employee_id IN (SELECT employee_id FROM purging)")
+        }
+        try db.execute(sql: "DELETE FROM purging")
     }
 
     /// Privileged groups' baselines are replaced whole; unauthorised notices added and forgotten.

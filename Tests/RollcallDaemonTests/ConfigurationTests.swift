@@ -285,6 +285,26 @@ import Testing
         #expect(problem.description.contains(reason), "\(problem)")
     }
 
+    @Test(arguments: [
+        ("lifecycle: {purge_after_days: 400, tombstone_key_file: ldap.pw}", nil, nil),
+        ("lifecycle: {purge_after_days: 400}", "lifecycle.tombstone_key_file", "is required with purge_after_days"),
+        ("lifecycle: {purge_after_days: 10, tombstone_key_file: ldap.pw}", "lifecycle.purge_after_days", "between deprovision_after_days (30)"),
+        ("lifecycle: {purge_after_days: 400, tombstone_key_file: nope.key}", "lifecycle.tombstone_key_file", "does not exist"),
+        ("lifecycle: {tombstone_key_file: ldap.pw}", "lifecycle.tombstone_key_file", "only used with purge_after_days"),
+    ] as [(String, String?, String?)])
+    func retentionSettings(section: String, key: String?, reason: String?) throws {
+        let text = Self.valid + section + "\n"
+        guard let key, let reason else {
+            let resolved = try load(text)
+            #expect(resolved.lifecycle.purgeAfterDays == 400)
+            #expect(resolved.tombstoneKeyFile == directory.appendingPathComponent("ldap.pw").path)
+            return
+        }
+        let problem = try #require(error(text))
+        #expect(problem.key == key, "\(problem)")
+        #expect(problem.description.contains(reason), "\(problem)")
+    }
+
     @Test func anEmptyListOfDirectoriesIsAnError() throws {
         let problem = try #require(error("store: {path: a}\nevents: {source: urn:x}\ndirectories: []\nhr: {sources: [{path: hr.csv, fields: {employee_id: id}}]}\n"))
         #expect(problem.key == "directories")

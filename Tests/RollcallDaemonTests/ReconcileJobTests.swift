@@ -30,9 +30,8 @@ import Testing
             try (ReconcileJobTests.header + rows).write(to: csv, atomically: true, encoding: .utf8)
         }
 
-        func run(dryRun: Bool = false) async throws -> ReconcileOutcome {
-            try await ReconcileJob(configuration: configuration, logger: Logger(label: "test"), now: ReconcileJobTests.clock)
-                .run(dryRun: dryRun)
+        func run(dryRun: Bool = false, now: @escaping @Sendable () -> Date = ReconcileJobTests.clock) async throws -> ReconcileOutcome {
+            try await ReconcileJob(configuration: configuration, logger: Logger(label: "test"), now: now).run(dryRun: dryRun)
         }
 
         func store() throws -> Store { try Store.open(path: configuration.storePath) }
@@ -110,6 +109,49 @@ import Testing
         let identity = try #require(try world.store().identity("E11"))
         #expect(identity.accounts.map(\.dn) == ["uid=p11,ou=people,dc=example,dc=test"])
         #expect(identity.events.map(\.type) == ["dev.rollcall.identity.joiner", "dev.rollcall.account.linked"])
+    }
+
+    /// Retention from configuration: a leaver is purged `purge_after_days` after the termination;
+    /// earlier events about them keep their place in the feed but say only the tombstone, which is
+    /// an HMAC of the HR id under the configured key (checked here with Python's hmac).
+    @Test func aLeaverIsPurgedAfterRetentionAndTheFeedKeepsOnlyTheTombstone() async throws {
+        let key = FileManager.default.temporaryDirectory.appendingPathComponent("tombstone-\(UUID().uuidString).key")
+        try Data((0..<32).map { UInt8($0 * 7 % 251) }).write(to: key)
+        let world = try await Self.world(people: 3, rows: Self.row(1) + Self.row(2, end: "2026-01-10") + Self.row(3), extra: """
+            lifecycle: {deprovision_after_days: 30, purge_after_days: 60, tombstone_key_file: \(key.path)}
+            """)
+        let day: (Int) -> @Sendable () -> Date = { days in { Date(timeIntervalSince1970: 1_767_225_600 + Double(days) * 86_400) } }  // 2026-01-01 + days
+        _ = try await world.run(now: day(0))
+        _ = try await world.run(now: day(9))     // 2026-01-10: leaver
+        #expect(try world.events(after: 3) == ["identity.leaver E2"])
+        try await world.slapd.modify("dn: uid=p2,ou=people,dc=example,dc=test\nchangetype: delete\n")
+        _ = try await world.run(now: day(39))    // 2026-02-09: deprovision (the account is gone already)
+        #expect(try world.events(after: 4).first == "identity.deprovision E2")
+        let before = try world.store().events(after: 0)
+        let purge = try await world.run(now: day(69))   // 2026-03-11: purged
+        #expect(purge.summary.purged == 1)
+        let after = try world.store().events(after: 0)
+        let tombstone = try #require(after.last?.data["tombstone"]?.stringValue)
+        let expected = try await Shell.run("/usr/bin/python3", ["-c", """
+            import hmac, hashlib, sys
+            print(hmac.new(open(sys.argv[1], 'rb').read(), b'rollcall/hr-id/E2', hashlib.sha256).hexdigest())
+            """, key.path])
+        #expect(tombstone == expected.output.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(after.last?.type == "dev.rollcall.identity.purged" && after.last?.subject == "E2")
+        // Every earlier event about E2 (by subject or hr_id) now says only the tombstone; ids and
+        // sequence numbers are unchanged; others' events are untouched.
+        for (old, new) in zip(before, after) {
+            #expect(old.id == new.id && old.rollcallseq == new.rollcallseq && old.type == new.type)
+            let aboutE2 = old.subject == "E2" || old.data["hr_id"] == .string("E2")
+            #expect(aboutE2 ? new.data == .object(["purged": .bool(true), "tombstone": .string(tombstone)]) && new.subject == "tombstone:\(tombstone)"
+                            : new == old)
+        }
+        #expect(before.filter { $0.subject == "E2" }.count >= 3)
+        #expect(try world.store().identity("E2") == nil)
+        // HR still lists E2 as terminated: not stored again, counted in the summary.
+        let later = try await world.run(now: day(70))
+        #expect(later.summary.purgedInHR == 1 && later.summary.events == 0)
+        #expect(try world.store().loadState().persons.keys.sorted() == ["E1", "E3"])
     }
 
     /// An entry deleted and added again (same uid and employeeNumber, new entryUUID) is the same

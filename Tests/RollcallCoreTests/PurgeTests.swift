@@ -1,0 +1,81 @@
+import RollcallCore
+import Testing
+
+/// Retention: a deprovisioned person is purged `purge_after_days` after the termination, once,
+/// leaving a tombstone that keeps a terminated record still in HR from coming back.
+@Suite struct PurgeTests {
+    static let reconciler = Reconciler(policy: LifecyclePolicy(deprovisionAfterDays: 30, purgeAfterDays: 90),
+                                       pseudonym: { "tomb-" + String($0.reversed()) })
+
+    static func plan(_ records: [HRRecord], _ accounts: [DirectoryAccount], _ state: StoredState, on day: String) throws -> Plan {
+        try reconciler.plan(records: records, accounts: accounts, state: state, today: try #require(F.day(day)))
+    }
+
+    @Test func purgedOnceAfterRetentionThenTheRecordStaysPurged() throws {
+        let leaver = F.person("E1", end: "2026-01-01")
+        let stays = F.person("E2")
+        var state = StoredState()
+        var plan = try Self.plan([leaver, stays], [F.account("a1", key: "E1"), F.account("a2", key: "E2")], state, on: "2025-12-01")
+        state = state.applying(plan)
+        var timeline: [String] = []
+        for day in ["2026-01-01", "2026-01-31", "2026-03-31", "2026-04-01", "2026-04-02"] {
+            // Downstream deletes the account when told to.
+            let accounts = day < "2026-01-31" ? [F.account("a1", key: "E1"), F.account("a2", key: "E2")] : [F.account("a2", key: "E2")]
+            plan = try Self.plan([leaver, stays], accounts, state, on: day)
+            timeline.append("\(day): " + F.kinds(plan).joined(separator: ", "))
+            state = state.applying(plan)
+        }
+        #expect(timeline == [
+            "2026-01-01: identity.leaver E1", "2026-01-31: identity.deprovision E1, account.removed a1", "2026-03-31: ",
+            "2026-04-01: identity.purged E1", "2026-04-02: ",
+        ])
+        #expect(state.persons["E1"] == nil && state.persons["E2"] != nil)
+        #expect(state.tombstones == ["tomb-1E"])
+        // The day after, HR still lists E1 as terminated: left out and counted, nothing stored.
+        plan = try Self.plan([leaver, stays], [F.account("a2", key: "E2")], state, on: "2026-04-02")
+        #expect(plan.isEmpty)
+        #expect(plan.summary.purgedInHR == 1 && plan.summary.personsRead == 1)
+        // Rehired later: a new person (the old one is gone for good).
+        plan = try Self.plan([F.person("E1"), stays], [F.account("a2", key: "E2")], state, on: "2026-06-01")
+        #expect(F.kinds(plan) == ["identity.joiner E1"])
+    }
+
+    @Test func thePurgeEventAndWhatItErases() throws {
+        var state = try F.settled([F.person("E1", status: .terminated, end: "2025-01-01")], [F.account("a1", key: "E1")])
+        let plan = try Self.plan([F.person("E1", status: .terminated, end: "2025-01-01")], [F.account("a1", key: "E1")], state, on: "2026-03-15")
+        #expect(F.kinds(plan) == ["identity.purged E1"])
+        let event = try #require(plan.events.first)
+        #expect(event.data["tombstone"] == .string("tomb-1E"))
+        #expect(event.data["termination_date"] == .string("2025-01-01"))
+        #expect(event.data["purge_after_days"] == .int(90))
+        #expect(event.data["accounts"] == .array([.object(["directory": "ldap", "anchor": "a1", "dn": "uid=a1,ou=people,dc=example,dc=test"])]))
+        #expect(event.data["person"] == nil)
+        #expect(plan.personPurges == [Tombstone(employeeID: "E1", pseudonym: "tomb-1E", terminationDate: F.day("2025-01-01"))])
+        #expect(plan.personUpserts.isEmpty)
+        state = state.applying(plan)
+        #expect(state.persons.isEmpty && state.links.isEmpty)
+        // Its account, still in the directory, is now an orphan.
+        let next = try Self.plan([F.person("E1", status: .terminated, end: "2025-01-01")], [F.account("a1", key: "E1")], state, on: "2026-03-16")
+        #expect(F.kinds(next) == ["account.orphaned a1"])
+    }
+
+    @Test func aPersonGoneFromHRIsPurgedTooAndABusyOneWaits() throws {
+        let gone = F.person("E1", status: .terminated, end: "2025-01-01")
+        let accounts = [F.account("a1", key: "E1"), F.account("a2", key: "E2")]
+        var state = try F.settled([gone, F.person("E2")], accounts)
+        // E1 is no longer in the export, and its account disappears in the same run: the removal is
+        // announced first (it names E1), the purge waits for the next run.
+        var plan = try Self.plan([F.person("E2")], [F.account("a2", key: "E2")], state, on: "2026-03-15")
+        #expect(F.kinds(plan) == ["account.removed a1"])
+        state = state.applying(plan)
+        plan = try Self.plan([F.person("E2")], [F.account("a2", key: "E2")], state, on: "2026-03-15")
+        #expect(F.kinds(plan) == ["identity.purged E1"])
+    }
+
+    @Test func purgingWithoutAPseudonymIsRefused() {
+        let reconciler = Reconciler(policy: LifecyclePolicy(purgeAfterDays: 90))
+        #expect(throws: ReconcileRefusal.self) {
+            try reconciler.plan(records: [F.person("E1")], accounts: [], state: StoredState(), today: F.today)
+        }
+    }
+}
