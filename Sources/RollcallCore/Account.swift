@@ -118,6 +118,35 @@ public enum OrphanAction: String, Sendable, CaseIterable, Codable {
     case disable
 }
 
+/// What a match found by a correlation rule (an unlinked account) gets.
+public enum UnlinkedAction: String, Sendable, CaseIterable, Codable {
+    /// Link it (`account.linked`).
+    case link
+    /// Propose it (`correlation.proposed`, once) and wait for `rollcall link` to confirm it.
+    case report
+}
+
+/// What a person without an account in a directory means.
+public enum UnmatchedAction: String, Sendable, CaseIterable, Codable {
+    /// They need one: a new person without an account in any such directory is a joiner.
+    case joiner
+    /// Nothing: accounts there are made by hand (a lab, a legacy system); it never asks for a joiner.
+    case ignore
+}
+
+/// A correlation match waiting for an operator (the directory's `on_unlinked: report`).
+public struct LinkProposal: Sendable, Hashable, Codable {
+    public var employeeID: String
+    public var directory: String
+    public var anchor: String
+
+    public init(employeeID: String, directory: String, anchor: String) {
+        self.employeeID = employeeID
+        self.directory = directory
+        self.anchor = anchor
+    }
+}
+
 /// One rule that finds a person's account: this HR value equals the account's value of this
 /// directory attribute.
 public struct CorrelationRule: Sendable, Hashable {
@@ -146,14 +175,21 @@ public struct DirectoryInput: Sendable {
     public var hrOwned: [(attribute: PersonAttribute, directoryAttribute: String)]
     /// What an account without a person should get: reported, or disabled like a leaver's.
     public var orphanAction: OrphanAction
+    /// What an account found by a rule (not yet linked) gets.
+    public var unlinkedAction: UnlinkedAction
+    /// Whether a person without an account here needs one (a joiner).
+    public var unmatchedAction: UnmatchedAction
 
     public init(name: String, rules: [CorrelationRule], accounts: [DirectoryAccount],
-                hrOwned: [(attribute: PersonAttribute, directoryAttribute: String)] = [], orphanAction: OrphanAction = .report) {
+                hrOwned: [(attribute: PersonAttribute, directoryAttribute: String)] = [], orphanAction: OrphanAction = .report,
+                unlinkedAction: UnlinkedAction = .link, unmatchedAction: UnmatchedAction = .joiner) {
         self.name = name
         self.rules = rules
         self.accounts = accounts
         self.hrOwned = hrOwned
         self.orphanAction = orphanAction
+        self.unlinkedAction = unlinkedAction
+        self.unmatchedAction = unmatchedAction
     }
 
 }
@@ -166,6 +202,8 @@ public struct StoredState: Sendable {
     public var links: [Link]
     /// Undecided correlations already announced (`correlation.disputed`): person → directory → anchors.
     public var disputes: [String: [String: [String]]] = [:]
+    /// Matches proposed and waiting for confirmation: person → directory → anchor.
+    public var proposals: [String: [String: String]] = [:]
     /// Former HR ids of converted persons → their current id. A record still carrying a former id
     /// (the contractor row left in its old source) is that person's past, not a new person.
     public var formerIDs: [String: String] = [:]

@@ -59,6 +59,7 @@ extension StoredState {
                 next.persons[rename.to] = person
             }
             if let disputes = next.disputes.removeValue(forKey: rename.from) { next.disputes[rename.to] = disputes }
+            if let proposals = next.proposals.removeValue(forKey: rename.from) { next.proposals[rename.to] = proposals }
             if let notices = next.entitlementNotices.removeValue(forKey: rename.from) { next.entitlementNotices[rename.to] = notices }
             if let notices = next.violationNotices.removeValue(forKey: rename.from) { next.violationNotices[rename.to] = notices }
             if let notices = next.driftNotices.removeValue(forKey: rename.from) { next.driftNotices[rename.to] = notices }

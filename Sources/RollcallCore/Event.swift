@@ -37,6 +37,9 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     /// A person's account in one directory cannot be decided: several accounts match, or one
     /// account matches several persons. No automatic action until it is resolved.
     case disputed = "correlation.disputed"
+    /// A correlation rule found the person's account in a directory whose `on_unlinked` is
+    /// `report`: not linked until an operator confirms it (`rollcall link`). Once per match.
+    case proposed = "correlation.proposed"
     /// A directory account has no HR person.
     case orphaned = "account.orphaned"
     /// A birthright rule gives the person a group their account is not in: add it.

@@ -72,9 +72,11 @@ public struct Lifecycle: Sendable {
 
     /// The announcements of a move from `old` (nil: a person seen for the first time) to `new`.
     /// `hasAccount`: the person has an account in some directory; `disputed`: a correlation of
-    /// theirs is undecided (then no joiner: they may well have an account).
-    public func events(from old: LifecycleState?, to new: LifecycleState, hasAccount: Bool, disputed: Bool) -> [EventKind] {
-        let joiner: [EventKind] = hasAccount || disputed ? [] : [.joiner]
+    /// theirs is undecided (then no joiner: they may well have an account); `needsAccount`: when
+    /// given, decides the joiner instead (the caller knows which directories provision).
+    public func events(from old: LifecycleState?, to new: LifecycleState, hasAccount: Bool, disputed: Bool,
+                       needsAccount: Bool? = nil) -> [EventKind] {
+        let joiner: [EventKind] = (needsAccount ?? (!hasAccount && !disputed)) ? [.joiner] : []
         switch (old, new) {
         case (nil, .pending), (.pending?, .pending):
             return []

@@ -15,6 +15,8 @@ public struct RunSummary: Sendable, Hashable, Codable {
     public var resumed = 0
     public var deprovisioned = 0
     public var linked = 0
+    /// Matches waiting for `rollcall link` (directories with `on_unlinked: report`).
+    public var proposed = 0
     public var relinked = 0
     public var converted = 0
     public var grants = 0
@@ -56,6 +58,7 @@ public struct RunSummary: Sendable, Hashable, Codable {
         resumed = try count(.resumed)
         deprovisioned = try count(.deprovisioned)
         linked = try count(.linked)
+        proposed = try count(.proposed)
         relinked = try count(.relinked)
         converted = try count(.converted)
         grants = try count(.grants)
@@ -90,6 +93,7 @@ public struct RunSummary: Sendable, Hashable, Codable {
         case .converted: converted += 1
         case .drift: drifts += 1
         case .purged: purged += 1
+        case .proposed: proposed += 1
         case .disputed, .orphaned, .removed, .grant, .revoke, .violation, .privilegedChange, .privilegedUnauthorised: break
         }
     }
@@ -114,6 +118,9 @@ public struct Plan: Sendable {
     /// Disputes to remember (new or changed: announced in this plan) and to forget (resolved).
     public var disputeUpserts: [AmbiguousMatch] = []
     public var disputeRemovals: [AmbiguousMatch] = []
+    /// Link proposals announced (`correlation.proposed`) and forgotten (confirmed or gone).
+    public var proposalUpserts: [LinkProposal] = []
+    public var proposalRemovals: [LinkProposal] = []
     /// Entitlement changes announced (remembered until the directory shows them) and forgotten.
     public var entitlementUpserts: [EntitlementNotice] = []
     public var entitlementRemovals: [EntitlementNotice] = []
@@ -132,6 +139,7 @@ public struct Plan: Sendable {
     public var isEmpty: Bool {
         personRenames.isEmpty && personUpserts.isEmpty && personPurges.isEmpty && accountUpserts.isEmpty && accountRemovals.isEmpty
             && linkUpserts.isEmpty && linkRemovals.isEmpty && events.isEmpty && disputeUpserts.isEmpty && disputeRemovals.isEmpty
+            && proposalUpserts.isEmpty && proposalRemovals.isEmpty
             && entitlementUpserts.isEmpty && entitlementRemovals.isEmpty && violationUpserts.isEmpty && violationRemovals.isEmpty
             && driftUpserts.isEmpty && driftRemovals.isEmpty && privilegedSnapshots.isEmpty && privilegedRemovals.isEmpty
             && unauthorisedUpserts.isEmpty && unauthorisedRemovals.isEmpty

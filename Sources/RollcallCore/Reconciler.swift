@@ -57,12 +57,23 @@ public struct Reconciler: Sendable {
         let hrOwned = Dictionary(directories.map { ($0.name, $0.hrOwned) }, uniquingKeysWith: { first, _ in first })
         let checksDrift = hrOwned.values.contains { !$0.isEmpty }
         var drifting: [DriftPlanner.Person] = []
+        let provisioning = Set(views.filter { $0.unmatchedAction == .joiner }.map(\.name))
+        let situational = provisioning.count != views.count || views.contains { $0.unlinkedAction == .report }
+        var proposals: [ProposedLink] = []
         for (index, record) in records.enumerated() {
             var owned: [(directory: String, account: DirectoryAccount)] = []
             var newlyLinked: [NewLink] = []
+            var proposed = false
             for (v, match) in matches[index].enumerated() {
                 guard let match, let account = views[v].accountByAnchor[match.anchor] else { continue }
                 views[v].claimed.insert(match.anchor)
+                if match.isNew && views[v].unlinkedAction == .report {
+                    // Found, not linked: an operator confirms it with `rollcall link`.
+                    proposals.append(ProposedLink(record: record, directory: views[v].name, account: account,
+                                                  rule: match.rule.map { views[v].rules[$0].description }))
+                    proposed = true
+                    continue
+                }
                 owned.append((views[v].name, account))
                 if match.isNew {
                     newlyLinked.append(NewLink(directory: views[v].name, account: account, match: match,
@@ -79,8 +90,14 @@ public struct Reconciler: Sendable {
                                               data: payload.json(previousID: rename.from)))
                 plan.summary.converted += 1
             }
+            // Default situations: a joiner has no account anywhere. With per-directory reactions,
+            // only provisioning directories count, and a proposed match holds the joiner back.
+            let isDisputed = disputed.contains(record.employeeID)
+            let needsAccount: Bool? = situational
+                ? !provisioning.isEmpty && !isDisputed && !proposed && !owned.contains { provisioning.contains($0.directory) }
+                : nil
             let lifecycle = decide(record: record, stored: state.persons[record.employeeID], accounts: owned, newlyLinked: newlyLinked,
-                                   disputed: disputed.contains(record.employeeID), today: today, plan: &plan)
+                                   disputed: isDisputed, needsAccount: needsAccount, today: today, plan: &plan)
             // Drift is looked at only where something changed (or a drift is remembered).
             if checksDrift && !owned.isEmpty
                 && (plan.personUpserts.last?.employeeID == record.employeeID || state.driftNotices[record.employeeID] != nil
@@ -91,6 +108,7 @@ public struct Reconciler: Sendable {
                 entitled.append(.init(record: record, lifecycle: lifecycle, account: owned.first { $0.directory == policy.directory }?.account))
             }
         }
+        announceProposals(proposals, records: records, views: views, state: state, plan: &plan)
         plan.events = Reconciler.sortedBySubject(plan.events)
         if let entitlements { try EntitlementPlanner.plan(entitlements, persons: entitled, state: state, plan: &plan) }
         plan.summary.missingFromHR = state.persons.keys.reduce(0) { $0 + (hrIDs.contains($1) ? 0 : 1) }
@@ -110,6 +128,8 @@ public struct Reconciler: Sendable {
         let rules: [CorrelationRule]
         let accounts: [DirectoryAccount]
         let orphanAction: OrphanAction
+        var unlinkedAction: UnlinkedAction = .link
+        var unmatchedAction: UnmatchedAction = .joiner
         var accountByAnchor: [String: DirectoryAccount] = [:]
         var anchorByPerson: [String: String] = [:]
         var personByAnchor: [String: String] = [:]
@@ -167,6 +187,8 @@ public struct Reconciler: Sendable {
                 throw ReconcileRefusal("the read of directory \(input.name) returned no entries but \(stored) of its accounts are stored; refusing to treat that as deletions")
             }
             var view = DirectoryView(name: input.name, rules: input.rules, accounts: input.accounts, orphanAction: input.orphanAction)
+            view.unlinkedAction = input.unlinkedAction
+            view.unmatchedAction = input.unmatchedAction
             view.accountByAnchor.reserveCapacity(input.accounts.count)
             for account in input.accounts where view.accountByAnchor.updateValue(account, forKey: account.anchor) != nil {
                 throw ReconcileRefusal("directory \(input.name) returned the anchor \(account.anchor) twice (\(account.dn)); the anchor attribute is not unique")
@@ -268,10 +290,47 @@ public struct Reconciler: Sendable {
         }
     }
 
+    private struct ProposedLink {
+        var record: HRRecord
+        var directory: String
+        var account: DirectoryAccount
+        var rule: String?
+    }
+
+    /// `correlation.proposed` once per distinct match (person, directory, anchor) in directories
+    /// with `on_unlinked: report`; a proposal no longer made for a person read in this run
+    /// (confirmed, or the match went away) is forgotten.
+    private func announceProposals(_ proposals: [ProposedLink], records: [HRRecord], views: [DirectoryView],
+                                   state: StoredState, plan: inout Plan) {
+        var current: [String: [String: String]] = [:]
+        for proposal in proposals {
+            current[proposal.record.employeeID, default: [:]][proposal.directory] = proposal.account.anchor
+            guard state.proposals[proposal.record.employeeID]?[proposal.directory] != proposal.account.anchor else { continue }
+            plan.proposalUpserts.append(LinkProposal(employeeID: proposal.record.employeeID, directory: proposal.directory,
+                                                     anchor: proposal.account.anchor))
+            var data: [String: JSONValue] = [
+                "hr_id": .string(proposal.record.employeeID),
+                "account": EventPayload.accountRef(proposal.directory, proposal.account.anchor, proposal.account.dn),
+                "matched_by": JSONValue(proposal.rule),
+            ]
+            data["confirm"] = .string("rollcall link \(proposal.record.employeeID) --directory \(proposal.directory) --anchor \(proposal.account.anchor)")
+            plan.events.append(EventDraft(kind: .proposed, subject: proposal.record.employeeID, data: .object(data)))
+            plan.summary.proposed += 1
+        }
+        guard !state.proposals.isEmpty else { return }
+        let configured = Set(views.map(\.name))
+        for record in records {
+            guard let stored = state.proposals[record.employeeID] else { continue }
+            for (directory, anchor) in stored where configured.contains(directory) && current[record.employeeID]?[directory] != anchor {
+                plan.proposalRemovals.append(LinkProposal(employeeID: record.employeeID, directory: directory, anchor: anchor))
+            }
+        }
+    }
+
     /// Decides one person's lifecycle events and attribute changes; returns their state.
     @discardableResult
     private func decide(record: HRRecord, stored: StoredPerson?, accounts: [(directory: String, account: DirectoryAccount)],
-                        newlyLinked: [NewLink], disputed: Bool, today: Day, plan: inout Plan) -> LifecycleState {
+                        newlyLinked: [NewLink], disputed: Bool, needsAccount: Bool?, today: Day, plan: inout Plan) -> LifecycleState {
         let id = record.employeeID
         let (state, since) = lifecycle.state(of: record.attributes, on: today, stored: stored)
         let updated = StoredPerson(employeeID: id, attributes: record.attributes, lifecycle: state, lifecycleSince: since)
@@ -284,7 +343,8 @@ public struct Reconciler: Sendable {
             plan.events.append(EventDraft(kind: kind, subject: id, data: data))
             plan.summary.count(kind)
         }
-        for kind in lifecycle.events(from: stored?.lifecycle, to: state, hasAccount: !accounts.isEmpty, disputed: disputed) {
+        for kind in lifecycle.events(from: stored?.lifecycle, to: state, hasAccount: !accounts.isEmpty, disputed: disputed,
+                                     needsAccount: needsAccount) {
             plan.events.append(EventDraft(kind: kind, subject: id, data: payload.json()))
             plan.summary.count(kind)
         }

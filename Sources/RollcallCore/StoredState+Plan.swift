@@ -14,6 +14,11 @@ extension StoredState {
             next.disputes[gone.employeeID]?[gone.directory] = nil
             if next.disputes[gone.employeeID]?.isEmpty == true { next.disputes[gone.employeeID] = nil }
         }
+        for gone in plan.proposalRemovals {
+            next.proposals[gone.employeeID]?[gone.directory] = nil
+            if next.proposals[gone.employeeID]?.isEmpty == true { next.proposals[gone.employeeID] = nil }
+        }
+        for proposal in plan.proposalUpserts { next.proposals[proposal.employeeID, default: [:]][proposal.directory] = proposal.anchor }
         for gone in plan.entitlementRemovals { next.entitlementNotices[gone.employeeID]?[gone.group] = nil }
         for notice in plan.entitlementUpserts { next.entitlementNotices[notice.employeeID, default: [:]][notice.group] = notice.action }
         next.entitlementNotices = next.entitlementNotices.filter { !$0.value.isEmpty }
@@ -36,6 +41,7 @@ extension StoredState {
             for id in purged {
                 next.persons[id] = nil
                 next.disputes[id] = nil
+                next.proposals[id] = nil
                 next.entitlementNotices[id] = nil
                 next.violationNotices[id] = nil
                 next.driftNotices[id] = nil

@@ -134,6 +134,10 @@ public struct Configuration: Sendable, Decodable {
         public var hrAuthoritative: [String: String]?
         /// report (default) | disable
         public var onOrphan: String?
+        /// link (default) | report
+        public var onUnlinked: String?
+        /// joiner (default) | ignore
+        public var onUnmatched: String?
         /// How a person without a remembered link finds their account in this directory: one rule,
         /// or a list tried in order.
         public var correlation: CorrelationRules
@@ -174,6 +178,8 @@ public struct Configuration: Sendable, Decodable {
             case name, correlation, uri, uris, bind, retry, security, filter, scope, attributes
             case hrAuthoritative = "hr_authoritative"
             case onOrphan = "on_orphan"
+            case onUnlinked = "on_unlinked"
+            case onUnmatched = "on_unmatched"
             case tlsCertFile = "tls_cert_file"
             case tlsKeyFile = "tls_key_file"
             case tlsMinVersion = "tls_min_version"
@@ -360,7 +366,7 @@ enum ConfigurationKeys {
         "store": .section(["path": .scalar]),
         "events": .section(["source": .scalar]),
         "directories": .listOf(.section([
-            "name": .scalar, "hr_authoritative": .freeMapping, "on_orphan": .scalar,
+            "name": .scalar, "hr_authoritative": .freeMapping, "on_orphan": .scalar, "on_unlinked": .scalar, "on_unmatched": .scalar,
             "correlation": .sectionOrListOf(["hr_field": .scalar, "directory_attribute": .scalar]),
             "uri": .scalar, "uris": .list, "bind": .scalar, "tls_cert_file": .scalar, "tls_key_file": .scalar,
             "tls_min_version": .scalar,

@@ -55,6 +55,8 @@ public struct ResolvedDirectory: Sendable {
     /// HR-owned attributes and where the directory should hold them (drift is reported).
     public var hrOwned: [(attribute: PersonAttribute, directoryAttribute: String)]
     public var orphanAction: OrphanAction
+    public var unlinkedAction: UnlinkedAction
+    public var unmatchedAction: UnmatchedAction
     public var delta: DeltaMode
     public var kind: DirectoryKind
     /// Active Directory: the naming context's root, where DirSync, tombstones and moves are read.

@@ -142,7 +142,9 @@ struct ConfigurationValidator {
         guard hours > 0 else { throw fail("\(key).full_read_interval_hours", "must be positive") }
         return ResolvedDirectory(name: name, key: key, ldap: ldap, bindPasswordFile: passwordFile, search: search, mapping: mapping,
                                  correlation: correlation, rules: rules, hrOwned: hrOwned,
-                                 orphanAction: try enumValue(directory.onOrphan ?? "report", key: "\(key).on_orphan", OrphanAction.self), delta: delta, kind: kind, domainRoot: domainRoot,
+                                 orphanAction: try enumValue(directory.onOrphan ?? "report", key: "\(key).on_orphan", OrphanAction.self),
+                                 unlinkedAction: try enumValue(directory.onUnlinked ?? "link", key: "\(key).on_unlinked", UnlinkedAction.self),
+                                 unmatchedAction: try enumValue(directory.onUnmatched ?? "joiner", key: "\(key).on_unmatched", UnmatchedAction.self), delta: delta, kind: kind, domainRoot: domainRoot,
                                  fullReadInterval: hours * 3600, retry: try retryPolicy(directory.retry, key: key))
     }
 

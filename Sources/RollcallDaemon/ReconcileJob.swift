@@ -210,7 +210,8 @@ public struct ReconcileJob: Sendable {
                         let (accounts, kind, cookie) = try await self.read(directory, store: store, stored: stored,
                                                                            forceFull: forceFull, now: now)
                         return (index, DirectoryInput(name: directory.name, rules: directory.rules, accounts: accounts,
-                                                      hrOwned: directory.hrOwned, orphanAction: directory.orphanAction),
+                                                      hrOwned: directory.hrOwned, orphanAction: directory.orphanAction,
+                                                      unlinkedAction: directory.unlinkedAction, unmatchedAction: directory.unmatchedAction),
                                 DirectoryRun(directory: directory.name, read: kind, cookie: cookie, entries: accounts.count))
                     } catch {
                         throw DirectoryReadFailure(directory: directory.name, underlying: error)

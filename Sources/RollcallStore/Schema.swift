@@ -214,6 +214,17 @@ enum Schema {
                 t.column("run_id", .integer).notNull().references("run")
             }
         }
+        migrator.registerMigration("v12-proposals") { db in
+            // Matches found by a rule in a directory with on_unlinked: report, announced and
+            // waiting for `rollcall link`.
+            try db.create(table: "proposal") { t in
+                t.column("employee_id", .text).notNull()
+                t.column("directory", .text).notNull()
+                t.column("anchor", .text).notNull()
+                t.column("run_id", .integer).notNull().references("run")
+                t.primaryKey(["employee_id", "directory"])
+            }
+        }
         return migrator
     }
 }

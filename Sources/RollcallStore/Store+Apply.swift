@@ -80,7 +80,7 @@ extension Store {
             }
 
             for rename in plan.personRenames {
-                for table in ["person", "link", "dispute", "person_alias", "entitlement_notice", "violation_notice", "drift_notice"] {
+                for table in ["person", "link", "dispute", "person_alias", "entitlement_notice", "violation_notice", "drift_notice", "proposal"] {
                     try db.execute(sql: "UPDATE \(table) SET employee_id = ? WHERE employee_id = ?", arguments: [rename.to, rename.from])
                 }
                 try db.execute(sql: "INSERT INTO person_alias (former_id, employee_id, run_id) VALUES (?, ?, ?)",
@@ -119,6 +119,15 @@ extension Store {
                                                  CanonicalJSON.text(.array(dispute.anchors.map(JSONValue.string))), runID])
             }
 
+            for gone in plan.proposalRemovals {
+                try db.execute(sql: "DELETE FROM proposal WHERE employee_id = ? AND directory = ?", arguments: [gone.employeeID, gone.directory])
+            }
+            for proposal in plan.proposalUpserts {
+                try db.execute(sql: """
+                    INSERT INTO proposal (employee_id, directory, anchor, run_id) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(employee_id, directory) DO UPDATE SET anchor = excluded.anchor, run_id = excluded.run_id
+                    """, arguments: [proposal.employeeID, proposal.directory, proposal.anchor, runID])
+            }
             for gone in plan.entitlementRemovals {
                 try db.execute(sql: "DELETE FROM entitlement_notice WHERE employee_id = ? AND group_dn = ?", arguments: [gone.employeeID, gone.group])
             }
@@ -184,7 +193,7 @@ extension Store {
             UPDATE outbox SET subject = 'tombstone:' || p.pseudonym, data = json_object('purged', json('true'), 'tombstone', p.pseudonym)
             FROM purging p WHERE outbox.subject = p.employee_id OR json_extract(outbox.data, '$.hr_id') = p.employee_id
             """)
-        for table in ["person", "link", "dispute", "person_alias", "entitlement_notice", "violation_notice", "drift_notice"] {
+        for table in ["person", "link", "dispute", "person_alias", "entitlement_notice", "violation_notice", "drift_notice", "proposal"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE employee_id IN (SELECT employee_id FROM purging)")
         }
         try db.execute(sql: "DELETE FROM purging")

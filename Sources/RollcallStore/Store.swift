@@ -98,6 +98,9 @@ public struct Store: Sendable {
             for row in try Row.fetchAll(db, sql: "SELECT directory, group_key, member_key FROM unauthorised_notice") {
                 state.privilegedNotices.insert(PrivilegedMembership(directory: row[0], group: row[1], member: row[2]))
             }
+            for row in try Row.fetchAll(db, sql: "SELECT employee_id, directory, anchor FROM proposal") {
+                state.proposals[row[0] as String, default: [:]][row[1] as String] = row[2] as String
+            }
             for pseudonym in try String.fetchAll(db, sql: "SELECT pseudonym FROM tombstone") {
                 state.tombstones.insert(pseudonym)
             }

@@ -93,6 +93,9 @@ import Testing
         let purge = try PurgeTests.plan([F.person("E1", end: "2020-01-01")], [F.account("a1", key: "E1")],
                                         try F.settled([F.person("E1", end: "2020-01-01")], [F.account("a1", key: "E1")]), on: "2026-03-15")
         for event in purge.events where events[event.kind] == nil { events[event.kind] = event.data }
+        let proposed = try SituationTests.plan([F.person("E1")], [SituationTests.directory("ldap", [F.account("a1", key: "E1")], unlinked: .report)],
+                                               StoredState())
+        for event in proposed.events where events[event.kind] == nil { events[event.kind] = event.data }
         let drift = try DriftTests.plan(F.person("E1", title: "Analyst"), DriftTests.account(title: "Engineer"), StoredState())
         for event in drift.events where events[event.kind] == nil { events[event.kind] = event.data }
         return events

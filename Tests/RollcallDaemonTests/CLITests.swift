@@ -1,4 +1,5 @@
 import Foundation
+import RollcallCore
 import RollcallTestSupport
 import Testing
 
@@ -41,6 +42,39 @@ import Testing
         let unknown = try await rollcall(["identity", "show", "E999", "--config", config])
         #expect(unknown.status != 0)
         #expect(unknown.error.contains("no person with HR id E999"))
+    }
+
+    /// A directory whose matches need an operator: reconcile proposes, `rollcall link` confirms
+    /// (recorded with who did it), the next reconcile keeps the link and says nothing.
+    @Test func proposedMatchesAreConfirmedWithLink() async throws {
+        let world = try await ReconcileJobTests.world(people: 2, rows: ReconcileJobTests.row(1) + ReconcileJobTests.row(2),
+                                                      directoryExtra: "    on_unlinked: report")
+        let config = world.directory.appendingPathComponent("rollcall.yaml").path
+        let run = try await rollcall(["reconcile", "--config", config])
+        #expect(run.status == 0, "\(run.error)")
+        let proposals = try world.store().events(after: 0).filter { $0.type == "dev.rollcall.correlation.proposed" }
+        #expect(proposals.map(\.subject) == ["E1", "E2"])
+        let anchor = try #require(proposals.first?.data["account"]?["anchor"]?.stringValue)
+
+        let wrong = try await rollcall(["link", "E1", "--directory", "default", "--anchor", "nope", "--config", config])
+        #expect(wrong.status != 0)
+        #expect(wrong.error.contains("directory default has no stored account with anchor nope"), "\(wrong.error)")
+
+        let link = try await Shell.run(Self.binary, ["link", "E1", "--directory", "default", "--anchor", anchor, "--config", config],
+                                       environment: ["USER": "alice"])
+        #expect(link.status == 0, "\(link.error)")
+        #expect(link.output.contains("linked E1 to \(anchor) in default"))
+        let linked = try #require(try world.store().events(after: 2).first)
+        #expect(linked.type == "dev.rollcall.account.linked" && linked.subject == "E1")
+        #expect(linked.data["matched_by"] == .string("manual"))
+        let report = try await rollcall(["report", "--config", config])
+        #expect(report.status == 0, "\(report.error)")
+        #expect(report.output.contains("\"by\" : \"alice\"") || report.output.contains("\"by\":\"alice\""), "\(report.output)")
+
+        let again = try await rollcall(["reconcile", "--config", config, "--json"])
+        #expect(again.status == 0)
+        #expect(try world.store().events(after: 3).isEmpty)
+        #expect(try world.store().identity("E1")?.accounts.map(\.anchor) == [anchor])
     }
 
     @Test func theReportOfARunNamesEveryBadRecordAndWarning() async throws {

@@ -104,6 +104,8 @@ import Testing
         ("  bind_password_file: ldap.pw", "  bind_password: hunter2", "directories[0].bind_password", "never written in the configuration"),
         ("  security: starttls", "  security: tls", "directories[0].security", "\"tls\" is not one of"),
         ("  security: starttls", "  security: none", "directories[0].security", "allow_insecure"),
+        ("  security: starttls", "  security: starttls\n    on_unlinked: ask", "directories[0].on_unlinked", "\"ask\" is not one of: link, report"),
+        ("  security: starttls", "  security: starttls\n    on_unmatched: skip", "directories[0].on_unmatched", "\"skip\" is not one of: joiner, ignore"),
         ("  hr_field: employee_id", "  hr_field: badge", "directories[0].correlation.hr_field", "is not one of"),
         ("        employee_id: Employee ID\n", "        employee_no: Employee ID\n", "hr.sources[0].fields.employee_no", "not a person field"),
         ("        employee_id: Employee ID\n", "", "hr.sources[0].fields.employee_id", "is required"),
