@@ -39,11 +39,13 @@ public struct Reconciler: Sendable {
         let renames = conversionKey.map { Conversion.find(records: current, state: stored, key: $0, today: today) } ?? []
         let state = stored.renaming(renames)
         // Records under a former id of a converted person are that person's past: not read as persons.
-        let records = state.formerIDs.isEmpty ? current : current.filter { record in
+        let unconverted = state.formerIDs.isEmpty ? current : current.filter { record in
             guard let current = state.formerIDs[record.employeeID] else { return true }
             return state.persons[current] == nil
         }
-        var views = try makeViews(directories: directories, state: state)
+        // Retention: persons past it are not planned but erased, their links dropped first.
+        let (records, purging) = retention(unconverted, state: state, today: today)
+        var views = try makeViews(directories: directories, state: state, dropping: Set(purging.map(\.employeeID)))
         var plan = Plan()
         plan.personRenames = renames
         plan.summary.purgedInHR = purgedInHR
@@ -112,11 +114,11 @@ public struct Reconciler: Sendable {
         plan.events = Reconciler.sortedBySubject(plan.events)
         if let entitlements { try EntitlementPlanner.plan(entitlements, persons: entitled, state: state, plan: &plan) }
         plan.summary.missingFromHR = state.persons.keys.reduce(0) { $0 + (hrIDs.contains($1) ? 0 : 1) }
+        if !purging.isEmpty { planPurges(purging, state: state, plan: &plan) }
         for view in views {
             diffAccounts(view: view, stored: state.accounts[view.name] ?? [:], plan: &plan)
         }
         DriftPlanner.plan(drifting, directories: hrOwned, state: state, plan: &plan)
-        if lifecycle.policy.purgeAfterDays != nil { planPurges(state: state, today: today, plan: &plan) }
         plan.summary.events = plan.events.count
         return plan
     }
@@ -174,9 +176,12 @@ public struct Reconciler: Sendable {
 
     /// Checks every directory's read (a read that returned nothing while the store holds accounts of
     /// that directory is never taken as "everything was deleted"; anchors are unique) and indexes it.
-    private func makeViews(directories: [DirectoryInput], state: StoredState) throws(ReconcileRefusal) -> [DirectoryView] {
+    private func makeViews(directories: [DirectoryInput], state: StoredState,
+                           dropping purged: Set<String> = []) throws(ReconcileRefusal) -> [DirectoryView] {
         var linksByDirectory: [String: [Link]] = [:]
-        for link in state.links { linksByDirectory[link.directory, default: []].append(link) }
+        for link in state.links where purged.isEmpty || !purged.contains(link.employeeID) {
+            linksByDirectory[link.directory, default: []].append(link)
+        }
         var views: [DirectoryView] = []
         for input in directories.sorted(by: { $0.name < $1.name }) {
             if views.last?.name == input.name {
@@ -374,13 +379,7 @@ public struct Reconciler: Sendable {
             if isOrphan {
                 plan.summary.orphans += 1
                 if !reported {
-                    var data = EventPayload.account(directory: view.name, anchor: account.anchor, dn: account.dn,
-                                                    correlationValue: account.correlationValue, employeeID: nil)
-                    if case .object(var fields) = data {
-                        fields["action"] = .string(view.orphanAction.rawValue)
-                        data = .object(fields)
-                    }
-                    orphanEvents.append(EventDraft(kind: .orphaned, subject: account.anchor, data: data))
+                    orphanEvents.append(Self.orphanEvent(account, in: view))
                     reported = true
                 }
             } else {
@@ -417,43 +416,69 @@ public struct Reconciler: Sendable {
         return (kept, records.count - kept.count)
     }
 
-    /// Deprovisioned persons whose retention has passed (in HR or gone from it) are purged: one
-    /// `identity.purged`, then the store erases them. A person with any other event in this run
-    /// waits for the next run, so no event is written about someone already erased.
-    private func planPurges(state: StoredState, today: Day, plan: inout Plan) {
-        var upserted: [String: Int] = [:]
-        for (index, person) in plan.personUpserts.enumerated() { upserted[person.employeeID] = index }
-        var busy = Set<String>()
-        for event in plan.events {
-            busy.insert(event.subject)
-            if case .string(let id)? = event.data["hr_id"] { busy.insert(id) }
+    /// Stored persons whose retention has passed on `today` (deprovisioned, in HR or gone from it),
+    /// and the records left to plan. Only a person whose deprovision was announced on an earlier
+    /// day is purged: someone seen for the first time far past retention is announced first (a
+    /// leaver and a deprovision for their accounts) and purged by the next day's run.
+    private func retention(_ records: [HRRecord], state: StoredState, today: Day) -> ([HRRecord], [StoredPerson]) {
+        guard lifecycle.policy.purgeAfterDays != nil else { return (records, []) }
+        func due(_ stored: StoredPerson) -> Bool {
+            stored.lifecycle == .deprovisioned && (stored.lifecycleSince ?? today) < today && lifecycle.policy.isPurgeDue(stored, on: today)
         }
-        var due: [StoredPerson] = []
-        for (id, stored) in state.persons {
-            let person = upserted[id].map { plan.personUpserts[$0] } ?? stored
-            if lifecycle.policy.isPurgeDue(person, on: today) && !busy.contains(id) { due.append(person) }
+        var purging: [StoredPerson] = []
+        var read = Set<String>()
+        let kept = records.filter { record in
+            read.insert(record.employeeID)
+            guard let stored = state.persons[record.employeeID], due(stored) else { return true }
+            // Still ended today (a rehire is planned, not purged), with today's HR dates.
+            let (next, since) = lifecycle.state(of: record.attributes, on: today, stored: stored)
+            let person = StoredPerson(employeeID: record.employeeID, attributes: record.attributes, lifecycle: next, lifecycleSince: since)
+            guard next == .deprovisioned, lifecycle.policy.isPurgeDue(person, on: today) else { return true }
+            purging.append(stored)
+            return false
         }
-        guard !due.isEmpty else { return }
-        due.sort { $0.employeeID < $1.employeeID }
-        let purged = Set(due.map(\.employeeID))
-        plan.personUpserts.removeAll { purged.contains($0.employeeID) }
-        for person in due {
-            let accounts = state.links.filter { $0.employeeID == person.employeeID }.sorted { $0.directory < $1.directory }.map { link in
-                EventPayload.accountRef(link.directory, link.anchor, state.accounts[link.directory]?[link.anchor]?.dn ?? "")
-            }
+        for (id, stored) in state.persons where !read.contains(id) && due(stored) {
+            purging.append(stored)
+        }
+        purging.sort { $0.employeeID < $1.employeeID }
+        return (kept, purging)
+    }
+
+    /// One `identity.purged` per person past retention (naming the links dropped with them; their
+    /// accounts, not claimed by anyone in this plan, are orphans of this run), then the store
+    /// erases them and rewrites every earlier event about them to the tombstone.
+    private func planPurges(_ purging: [StoredPerson], state: StoredState, plan: inout Plan) {
+        let purged = Set(purging.map(\.employeeID))
+        var links: [String: [Link]] = [:]
+        for link in state.links where purged.contains(link.employeeID) { links[link.employeeID, default: []].append(link) }
+        var drafts: [EventDraft] = []
+        for person in purging {
+            let held = (links[person.employeeID] ?? []).sorted { $0.directory < $1.directory }
             let tombstone = pseudonym?(person.employeeID) ?? ""
             plan.personPurges.append(Tombstone(employeeID: person.employeeID, pseudonym: tombstone,
                                                terminationDate: person.attributes.terminationDate))
-            plan.events.append(EventDraft(kind: .purged, subject: person.employeeID, data: .object([
+            drafts.append(EventDraft(kind: .purged, subject: person.employeeID, data: .object([
                 "hr_id": .string(person.employeeID),
                 "tombstone": .string(tombstone),
                 "lifecycle": .string("purged"),
                 "termination_date": JSONValue(person.attributes.terminationDate?.description),
                 "purge_after_days": lifecycle.policy.purgeAfterDays.map(JSONValue.int) ?? .null,
-                "accounts": .array(accounts),
+                "accounts": .array(held.map { EventPayload.accountRef($0.directory, $0.anchor, state.accounts[$0.directory]?[$0.anchor]?.dn ?? "") }),
             ])))
             plan.summary.purged += 1
         }
+        plan.events.append(contentsOf: drafts)
+    }
+
+    /// `account.orphaned` for an account of `view` that no person claims, with the directory's `on_orphan` action.
+    private static func orphanEvent(_ account: DirectoryAccount, in view: DirectoryView) -> EventDraft {
+        var data = EventPayload.account(directory: view.name, anchor: account.anchor, dn: account.dn,
+                                        correlationValue: account.correlationValue, employeeID: nil)
+        if case .object(var fields) = data {
+            fields["action"] = .string(view.orphanAction.rawValue)
+            data = .object(fields)
+        }
+        return EventDraft(kind: .orphaned, subject: account.anchor, data: data)
     }
 
     /// Events ordered by subject; events of one subject keep the order they were planned in.

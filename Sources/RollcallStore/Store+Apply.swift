@@ -155,7 +155,6 @@ extension Store {
                                arguments: [notice.employeeID, notice.rule, runID])
             }
             try applyPrivileged(plan, runID: runID, db: db)
-            try applyPurges(plan.personPurges, runID: runID, db: db)
 
             var seq = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0
             let first = plan.events.isEmpty ? nil : seq + 1
@@ -167,14 +166,16 @@ extension Store {
                                                     event.kind.cloudEventType, event.subject, time, data])
             }
             let last = plan.events.isEmpty ? nil : seq
+            try applyPurges(plan.personPurges, runID: runID, db: db)
             try db.execute(sql: "UPDATE run SET first_seq = ?, last_seq = ? WHERE id = ?", arguments: [first, last, runID])
             return AppliedRun(runID: runID, firstSeq: first, lastSeq: last)
         }
     }
 
-    /// Purged persons are erased: their rows everywhere, and in the outbox every earlier event about
-    /// them (by subject or `data.hr_id`, under their current or a former id) keeps its id, sequence
-    /// number, type and time, but its subject and data become the tombstone. A tombstone row stays.
+    /// Purged persons are erased: their rows everywhere, and in the outbox every other event about
+    /// them (by subject or `data.hr_id`, under their current or a former id, this run's included)
+    /// keeps its id, sequence number, type and time, but its subject and data become the
+    /// tombstone. Only this run's `identity.purged` still names them. A tombstone row stays.
     private func applyPurges(_ purges: [Tombstone], runID: Int64, db: Database) throws {
         guard !purges.isEmpty else { return }
         try db.execute(sql: "CREATE TEMP TABLE IF NOT EXISTS purging (employee_id TEXT PRIMARY KEY, pseudonym TEXT NOT NULL)")
@@ -191,8 +192,9 @@ extension Store {
             """)
         try db.execute(sql: """
             UPDATE outbox SET subject = 'tombstone:' || p.pseudonym, data = json_object('purged', json('true'), 'tombstone', p.pseudonym)
-            FROM purging p WHERE outbox.subject = p.employee_id OR json_extract(outbox.data, '$.hr_id') = p.employee_id
-            """)
+            FROM purging p WHERE (outbox.subject = p.employee_id OR json_extract(outbox.data, '$.hr_id') = p.employee_id)
+                AND NOT (outbox.run_id = ? AND outbox.type = ?)
+            """, arguments: [runID, EventKind.purged.cloudEventType])
         for table in ["person", "link", "dispute", "person_alias", "entitlement_notice", "violation_notice", "drift_notice", "proposal"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE employee_id IN (SELECT employee_id FROM purging)")
         }

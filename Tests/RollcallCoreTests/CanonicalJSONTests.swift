@@ -91,7 +91,8 @@ import Testing
             watched = watched.applying(plan)
         }
         let purge = try PurgeTests.plan([F.person("E1", end: "2020-01-01")], [F.account("a1", key: "E1")],
-                                        try F.settled([F.person("E1", end: "2020-01-01")], [F.account("a1", key: "E1")]), on: "2026-03-15")
+                                        try F.settled([F.person("E1", end: "2020-01-01")], [F.account("a1", key: "E1")],
+                                                      today: try #require(F.day("2026-03-01"))), on: "2026-03-15")
         for event in purge.events where events[event.kind] == nil { events[event.kind] = event.data }
         let proposed = try SituationTests.plan([F.person("E1")], [SituationTests.directory("ldap", [F.account("a1", key: "E1")], unlinked: .report)],
                                                StoredState())

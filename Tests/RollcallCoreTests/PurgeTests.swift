@@ -41,10 +41,12 @@ import Testing
     }
 
     @Test func thePurgeEventAndWhatItErases() throws {
-        var state = try F.settled([F.person("E1", status: .terminated, end: "2025-01-01")], [F.account("a1", key: "E1")])
+        var state = try F.settled([F.person("E1", status: .terminated, end: "2025-01-01")], [F.account("a1", key: "E1")],
+                                  today: try #require(F.day("2026-03-01")))
         let plan = try Self.plan([F.person("E1", status: .terminated, end: "2025-01-01")], [F.account("a1", key: "E1")], state, on: "2026-03-15")
-        #expect(F.kinds(plan) == ["identity.purged E1"])
-        let event = try #require(plan.events.first)
+        // Its account, still in the directory, belongs to nobody now: an orphan, in the same run.
+        #expect(F.kinds(plan) == ["identity.purged E1", "account.orphaned a1"])
+        let event = try #require(plan.events.first { $0.kind == .purged })
         #expect(event.data["tombstone"] == .string("tomb-1E"))
         #expect(event.data["termination_date"] == .string("2025-01-01"))
         #expect(event.data["purge_after_days"] == .int(90))
@@ -54,22 +56,31 @@ import Testing
         #expect(plan.personUpserts.isEmpty)
         state = state.applying(plan)
         #expect(state.persons.isEmpty && state.links.isEmpty)
-        // Its account, still in the directory, is now an orphan.
         let next = try Self.plan([F.person("E1", status: .terminated, end: "2025-01-01")], [F.account("a1", key: "E1")], state, on: "2026-03-16")
-        #expect(F.kinds(next) == ["account.orphaned a1"])
+        #expect(next.isEmpty)
     }
 
-    @Test func aPersonGoneFromHRIsPurgedTooAndABusyOneWaits() throws {
+    @Test func aPersonGoneFromHRIsPurgedTooAndANewcomerPastRetentionIsAnnouncedFirst() throws {
         let gone = F.person("E1", status: .terminated, end: "2025-01-01")
         let accounts = [F.account("a1", key: "E1"), F.account("a2", key: "E2")]
-        var state = try F.settled([gone, F.person("E2")], accounts)
-        // E1 is no longer in the export, and its account disappears in the same run: the removal is
-        // announced first (it names E1), the purge waits for the next run.
+        var state = try F.settled([gone, F.person("E2")], accounts, today: try #require(F.day("2026-03-01")))
+        // E1 is no longer in the export and its account disappears in the same run: the purge
+        // drops the link first, so the removal names nobody.
         var plan = try Self.plan([F.person("E2")], [F.account("a2", key: "E2")], state, on: "2026-03-15")
-        #expect(F.kinds(plan) == ["account.removed a1"])
+        #expect(F.kinds(plan) == ["identity.purged E1", "account.removed a1"])
+        #expect(plan.events.last?.data["hr_id"] == .null)
         state = state.applying(plan)
-        plan = try Self.plan([F.person("E2")], [F.account("a2", key: "E2")], state, on: "2026-03-15")
-        #expect(F.kinds(plan) == ["identity.purged E1"])
+        #expect(try Self.plan([F.person("E2")], [F.account("a2", key: "E2")], state, on: "2026-03-15").isEmpty)
+        // Seen for the first time long after the retention: announced today, purged the next day
+        // (its account, still there, is then an orphan).
+        let people = [F.person("E2"), F.person("E3", end: "2020-01-01")]
+        let read = [F.account("a2", key: "E2"), F.account("a3", key: "E3")]
+        plan = try Self.plan(people, read, state, on: "2026-03-15")
+        #expect(F.kinds(plan) == ["account.linked E3", "identity.leaver E3", "identity.deprovision E3"])
+        state = state.applying(plan)
+        #expect(try Self.plan(people, read, state, on: "2026-03-15").isEmpty)
+        plan = try Self.plan(people, read, state, on: "2026-03-16")
+        #expect(F.kinds(plan) == ["identity.purged E3", "account.orphaned a3"])
     }
 
     @Test func purgingWithoutAPseudonymIsRefused() {

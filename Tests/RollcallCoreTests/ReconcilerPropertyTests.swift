@@ -86,3 +86,70 @@ extension ReconcilerPropertyTests.Generator: RandomNumberGenerator {
         #expect(again.isEmpty)
     }
 }
+
+/// Every feature on at once (conversions, purges, birthright, separation of duties, privileged
+/// groups, a proposing directory and a non-provisioning one), over generated days: the plan does
+/// not depend on input order, and a plan applied then planned again is empty.
+@Suite struct EverythingOnPropertyTests {
+    static let reconciler = Reconciler(policy: LifecyclePolicy(prehireDays: 7, deprovisionAfterDays: 30, purgeAfterDays: 60),
+                                       conversionKey: .email, pseudonym: { "t:" + $0 })
+
+    static func world(seed: UInt64) -> (records: [HRRecord], directories: [DirectoryInput], groups: [DirectoryGroup]) {
+        var g = ReconcilerPropertyTests.Generator(state: seed)
+        let (base, accounts) = ReconcilerPropertyTests.inputs(seed: seed)
+        // Some e-mail addresses move to a new id (conversions), some persons leave long ago (purges).
+        let records = base.map { record -> HRRecord in
+            var record = record
+            if g.next(20) == 0 { record.employeeID = "C" + record.employeeID }
+            if g.next(15) == 0 { record.attributes.status = .terminated; record.attributes.terminationDate = Day(iso: "2025-06-01") }
+            return record
+        }
+        let lab = accounts.filter { _ in g.next(3) == 0 }.map { F.account("l" + $0.anchor, key: $0.correlationValue) }
+        let dn = { (anchor: String) in "uid=\(anchor),ou=people,dc=example,dc=test" }
+        let pick = { (g: inout ReconcilerPropertyTests.Generator) in accounts.filter { _ in g.next(8) == 0 }.map { dn($0.anchor) } }
+        let groups = [DirectoryGroup(anchor: "g1", dn: EntitlementTests.eng, members: pick(&g)),
+                      DirectoryGroup(anchor: "g2", dn: EntitlementTests.staff, members: pick(&g)),
+                      DirectoryGroup(anchor: "g3", dn: EntitlementTests.apCreate, members: pick(&g)),
+                      DirectoryGroup(anchor: "g4", dn: EntitlementTests.apApprove, members: pick(&g) + [EntitlementTests.apTeam]),
+                      DirectoryGroup(anchor: "g5", dn: EntitlementTests.apTeam, members: pick(&g)),
+                      DirectoryGroup(anchor: "g6", dn: PrivilegedTests.admins, members: pick(&g) + [EntitlementTests.eng])]
+        return (records, [DirectoryInput(name: "ldap", key: .employeeID, accounts: accounts),
+                          SituationTests.directory("lab", lab, unlinked: .report, unmatched: .ignore)], groups)
+    }
+
+    static let policy = EntitlementPolicy(directory: "ldap", birthright: EntitlementTests.policy.birthright,
+                                          separation: EntitlementTests.policy.separation,
+                                          privileged: PrivilegedPolicy(groups: [PrivilegedTests.admins]))
+
+    @Test(arguments: [UInt64(8), 13, 21, 34])
+    func orderDoesNotMatterAndApplyingConverges(seed: UInt64) throws {
+        var state = StoredState()
+        // A few days of history first, so the generated day meets stored persons, links and notices.
+        for (offset, day) in ["2026-01-05", "2026-02-20", "2026-03-15"].enumerated() {
+            let (records, directories, groups) = Self.world(seed: seed &+ UInt64(offset * 100))
+            let today = try #require(Day(iso: day))
+            let input = EntitlementInput(policy: Self.policy, groups: groups)
+            let plan = try Self.reconciler.plan(records: records, directories: directories, state: state, today: today, entitlements: input)
+            var g = ReconcilerPropertyTests.Generator(state: seed &+ UInt64(offset))
+            let shuffledDirectories = directories.reversed().map {
+                DirectoryInput(name: $0.name, rules: $0.rules, accounts: $0.accounts.shuffled(using: &g),
+                               unlinkedAction: $0.unlinkedAction, unmatchedAction: $0.unmatchedAction)
+            }
+            let shuffledGroups = groups.shuffled(using: &g).map { DirectoryGroup(anchor: $0.anchor, dn: $0.dn, members: $0.members.shuffled(using: &g)) }
+            let shuffled = try Self.reconciler.plan(records: records.shuffled(using: &g), directories: shuffledDirectories, state: state,
+                                                    today: today, entitlements: EntitlementInput(policy: Self.policy, groups: shuffledGroups))
+            #expect(shuffled.events == plan.events, "day \(day)")
+            #expect(Set(shuffled.personUpserts) == Set(plan.personUpserts))
+            #expect(Set(shuffled.linkUpserts) == Set(plan.linkUpserts))
+            #expect(shuffled.personPurges == plan.personPurges)
+            #expect(Set(shuffled.proposalUpserts) == Set(plan.proposalUpserts))
+            state = state.applying(plan)
+            let again = try Self.reconciler.plan(records: records, directories: directories, state: state, today: today, entitlements: input)
+            #expect(again.isEmpty, "day \(day): \(F.kinds(again).prefix(5))")
+            if offset == 2 {
+                // Over the days, every feature had something to do.
+                #expect(!state.tombstones.isEmpty && !state.proposals.isEmpty && !state.privileged.isEmpty)
+            }
+        }
+    }
+}
