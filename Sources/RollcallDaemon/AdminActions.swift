@@ -41,6 +41,9 @@ public struct AdminActions: Sendable {
                                        "directory": .string(directory), "anchor": .string(anchor)])
         var stamp = RunStamp(startedAt: started, finishedAt: now(), eventSource: configuration.eventSource, report: CanonicalJSON.text(report))
         stamp.basedOn = state.version
+        stamp.actor = actor
+        stamp.audit = [AuditDraft(action: "admin.link", subject: employeeID, hrID: employeeID,
+                                  detail: .object(["directory": .string(directory), "anchor": .string(anchor)]))]
         let applied = try store.apply(plan, stamp: stamp)
         logger.notice("account linked by hand", metadata: ["run.id": "\(applied.runID)", "hr.id": "\(employeeID)",
                                                              "directory": "\(directory)", "by": "\(actor)"])

@@ -49,6 +49,19 @@ enum PersonColumns {
             status: status, hireDate: try day(8, "hire_date"), terminationDate: try day(9, "termination_date"))
         return StoredPerson(employeeID: id, attributes: attributes, lifecycle: lifecycle, lifecycleSince: try day(14, "lifecycle_since"))
     }
+
+    /// The person as JSON for the audit log.
+    static func json(_ person: StoredPerson) -> JSONValue {
+        let a = person.attributes
+        return .object([
+            "lifecycle": .string(person.lifecycle.rawValue), "lifecycle_since": JSONValue(person.lifecycleSince?.description),
+            "given_name": JSONValue(a.givenName), "family_name": JSONValue(a.familyName), "display_name": JSONValue(a.displayName),
+            "email": JSONValue(a.email), "department": JSONValue(a.department), "title": JSONValue(a.title),
+            "manager_id": JSONValue(a.managerID), "employee_type": JSONValue(a.employeeType), "location": JSONValue(a.location),
+            "status": .string(a.status.rawValue), "hire_date": JSONValue(a.hireDate?.description),
+            "termination_date": JSONValue(a.terminationDate?.description),
+        ])
+    }
 }
 
 /// A JSON array of optional strings in one column (further correlation values, dispute anchors).

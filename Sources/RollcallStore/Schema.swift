@@ -225,6 +225,24 @@ enum Schema {
                 t.primaryKey(["employee_id", "directory"])
             }
         }
+        migrator.registerMigration("v13-audit") { db in
+            // The tamper-evident audit log (see AuditChain): append-only, a SHA-256 hash chain.
+            try db.create(table: "audit") { t in
+                t.primaryKey("seq", .integer)
+                t.column("at", .text).notNull().indexed()
+                t.column("run_id", .integer)
+                t.column("actor", .text).notNull()
+                t.column("action", .text).notNull()
+                t.column("subject", .text).notNull()
+                // The HR id the entry is about: a purge redacts its content.
+                t.column("hr_id", .text).indexed()
+                // Canonical JSON {"subject", "detail"}; NULL once redacted.
+                t.column("content", .text)
+                t.column("content_hash", .text).notNull()
+                t.column("previous_hash", .text).notNull()
+                t.column("hash", .text).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -14,6 +14,12 @@ public struct RunStamp: Sendable {
     public var directories: [DirectoryRun]
     /// `StoredState.version` the plan was made from; nil skips the check.
     public var basedOn: Int64?
+    /// Who applies it, for the audit log: `rollcall reconcile` for scheduled runs, the operator for
+    /// actions taken by hand.
+    public var actor = "rollcall reconcile"
+    /// Audit entries of the action that made this run (e.g. an approval with its reason), written
+    /// before the entries of the plan's changes.
+    public var audit: [AuditDraft] = []
 
     public init(startedAt: Date, finishedAt: Date, eventSource: String, report: String? = nil, directories: [DirectoryRun] = []) {
         self.startedAt = startedAt
@@ -159,17 +165,68 @@ extension Store {
             var seq = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0
             let first = plan.events.isEmpty ? nil : seq + 1
             let insertEvent = try db.cachedStatement(sql: "INSERT INTO outbox (seq, id, run_id, source, type, subject, time, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            var eventIDs: [(id: String, dataHash: String)] = []
+            eventIDs.reserveCapacity(plan.events.count)
             for event in plan.events {
                 seq += 1
                 let data = CanonicalJSON.text(event.data)
-                try insertEvent.execute(arguments: [seq, UUID().uuidString.lowercased(), runID, stamp.eventSource,
-                                                    event.kind.cloudEventType, event.subject, time, data])
+                let id = UUID().uuidString.lowercased()
+                try insertEvent.execute(arguments: [seq, id, runID, stamp.eventSource, event.kind.cloudEventType, event.subject, time, data])
+                eventIDs.append((id, AuditChain.sha256(data)))
             }
             let last = plan.events.isEmpty ? nil : seq
             try applyPurges(plan.personPurges, runID: runID, db: db)
+            try AuditChain.append(stamp.audit + Store.auditDrafts(plan, runID: runID, firstSeq: first, ids: eventIDs, summary: summary),
+                                  actor: stamp.actor, runID: runID, at: time, db: db)
             try db.execute(sql: "UPDATE run SET first_seq = ?, last_seq = ? WHERE id = ?", arguments: [first, last, runID])
             return AppliedRun(runID: runID, firstSeq: first, lastSeq: last)
         }
+    }
+
+    /// The audit entries of an applied plan: the run, then every state change and every event.
+    static func auditDrafts(_ plan: Plan, runID: Int64, firstSeq: Int64?, ids: [(id: String, dataHash: String)],
+                            summary: String) -> [AuditDraft] {
+        var drafts: [AuditDraft] = []
+        drafts.reserveCapacity(1 + plan.personUpserts.count + plan.accountUpserts.count + plan.linkUpserts.count + plan.events.count)
+        let counts = (try? JSONDecoder().decode(JSONValue.self, from: Data(summary.utf8))) ?? .null
+        drafts.append(AuditDraft(action: "run.applied", subject: "run \(runID)", detail: counts))
+        for rename in plan.personRenames {
+            drafts.append(AuditDraft(action: "person.renamed", subject: rename.to, hrID: rename.to,
+                                     detail: .object(["from": .string(rename.from), "to": .string(rename.to)])))
+        }
+        for person in plan.personUpserts {
+            drafts.append(AuditDraft(action: "person.changed", subject: person.employeeID, hrID: person.employeeID,
+                                     detail: PersonColumns.json(person)))
+        }
+        for purge in plan.personPurges {
+            drafts.append(AuditDraft(action: "person.purged", subject: "tombstone:\(purge.pseudonym)",
+                                     detail: .object(["termination_date": JSONValue(purge.terminationDate?.description)])))
+        }
+        for account in plan.accountUpserts {
+            drafts.append(AuditDraft(action: "account.changed", subject: "\(account.directory)/\(account.anchor)", detail: .object([
+                "dn": .string(account.dn), "correlation_value": JSONValue(account.correlationValue),
+                "attributes_sha256": .string(AuditChain.sha256(account.attributesJSON)), "orphan_reported": .bool(account.orphanReported),
+            ])))
+        }
+        for key in plan.accountRemovals {
+            drafts.append(AuditDraft(action: "account.removed", subject: "\(key.directory)/\(key.anchor)", detail: .object([:])))
+        }
+        for link in plan.linkRemovals {
+            drafts.append(AuditDraft(action: "link.removed", subject: link.employeeID, hrID: link.employeeID,
+                                     detail: .object(["directory": .string(link.directory), "anchor": .string(link.anchor)])))
+        }
+        for link in plan.linkUpserts {
+            drafts.append(AuditDraft(action: "link.added", subject: link.employeeID, hrID: link.employeeID,
+                                     detail: .object(["directory": .string(link.directory), "anchor": .string(link.anchor)])))
+        }
+        for (index, event) in plan.events.enumerated() {
+            let hrID: String? = if case .string(let id)? = event.data["hr_id"] { id } else { nil }
+            drafts.append(AuditDraft(action: "event", subject: event.subject, hrID: hrID, detail: .object([
+                "seq": .int(Int((firstSeq ?? 0) + Int64(index))), "id": .string(ids[index].id),
+                "type": .string(event.kind.cloudEventType), "data_sha256": .string(ids[index].dataHash),
+            ])))
+        }
+        return drafts
     }
 
     /// Purged persons are erased: their rows everywhere, and in the outbox every other event about
@@ -195,6 +252,11 @@ extension Store {
             FROM purging p WHERE (outbox.subject = p.employee_id OR json_extract(outbox.data, '$.hr_id') = p.employee_id)
                 AND NOT (outbox.run_id = ? AND outbox.type = ?)
             """, arguments: [runID, EventKind.purged.cloudEventType])
+        // The audit log keeps its chain: entries about them lose their content, not their hashes.
+        try db.execute(sql: """
+            UPDATE audit SET content = NULL, subject = 'tombstone:' || p.pseudonym, hr_id = NULL
+            FROM purging p WHERE audit.hr_id = p.employee_id
+            """)
         for table in ["person", "link", "dispute", "person_alias", "entitlement_notice", "violation_notice", "drift_notice", "proposal"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE employee_id IN (SELECT employee_id FROM purging)")
         }
@@ -234,7 +296,10 @@ extension Store {
         try writer.write { db in
             try db.execute(sql: "INSERT INTO run (started_at, finished_at, status, error, report) VALUES (?, ?, 'failed', ?, ?)",
                            arguments: [Timestamp.string(startedAt), Timestamp.string(finishedAt), error, report])
-            return db.lastInsertedRowID
+            let runID = db.lastInsertedRowID
+            try AuditChain.append([AuditDraft(action: "run.failed", subject: "run \(runID)", detail: .object(["error": .string(error)]))],
+                                  actor: "rollcall reconcile", runID: runID, at: Timestamp.string(finishedAt), db: db)
+            return runID
         }
     }
 }

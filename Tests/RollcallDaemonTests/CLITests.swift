@@ -71,6 +71,17 @@ import Testing
         #expect(report.status == 0, "\(report.error)")
         #expect(report.output.contains("\"by\" : \"alice\"") || report.output.contains("\"by\":\"alice\""), "\(report.output)")
 
+        let verify = try await rollcall(["audit", "verify", "--config", config])
+        #expect(verify.status == 0, "\(verify.error)")
+        #expect(verify.output.contains("audit log verifies"))
+        let export = try await rollcall(["audit", "export", "--config", config, "--since", "2000-01-01T00:00:00Z"])
+        let actions = try export.output.split(separator: "\n").map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        }
+        let admin = try #require(actions.first { $0["action"] as? String == "admin.link" })
+        #expect(admin["actor"] as? String == "alice")
+        #expect(actions.filter { $0["actor"] as? String == "alice" }.map { $0["action"] as? String } == ["admin.link", "run.applied", "link.added", "event"])
+
         let again = try await rollcall(["reconcile", "--config", config, "--json"])
         #expect(again.status == 0)
         #expect(try world.store().events(after: 3).isEmpty)

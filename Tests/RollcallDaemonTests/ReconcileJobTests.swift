@@ -148,6 +148,14 @@ import Testing
         }
         #expect(before.filter { $0.subject == "E2" }.count >= 3)
         #expect(try world.store().identity("E2") == nil)
+        // The audit log still verifies; entries about E2 lost their content (E2's name is nowhere).
+        let audit = try world.store().verifyAudit()
+        #expect(audit.ok && audit.redacted >= 4, "\(audit)")
+        var names: [String] = []
+        try world.store().exportAudit { record in
+            if let detail = record.detail, CanonicalJSON.text(detail).contains("Given2") { names.append(record.action) }
+        }
+        #expect(names.isEmpty)
         // HR still lists E2 as terminated: not stored again, counted in the summary.
         let later = try await world.run(now: day(70))
         #expect(later.summary.purgedInHR == 1 && later.summary.events == 0)

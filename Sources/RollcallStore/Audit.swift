@@ -1,0 +1,169 @@
+import Crypto
+import Foundation
+import GRDB
+import RollcallCore
+
+/// One audit entry as written: what happened (`action`), to what (`subject`), with `detail`.
+public struct AuditDraft: Sendable {
+    public var action: String
+    public var subject: String
+    /// The HR id this entry is about, if any: a purge redacts the entry.
+    public var hrID: String?
+    public var detail: JSONValue
+
+    public init(action: String, subject: String, hrID: String? = nil, detail: JSONValue) {
+        self.action = action
+        self.subject = subject
+        self.hrID = hrID
+        self.detail = detail
+    }
+}
+
+/// An audit entry as stored and exported.
+public struct AuditRecord: Sendable, Codable, Hashable {
+    public var seq: Int64
+    public var at: String
+    public var runID: Int64?
+    public var actor: String
+    public var action: String
+    public var subject: String
+    /// nil when the entry was redacted by a purge (its content hash still chains).
+    public var detail: JSONValue?
+    public var contentHash: String
+    public var previousHash: String
+    public var hash: String
+
+    enum CodingKeys: String, CodingKey {
+        case seq, at, actor, action, subject, detail, hash
+        case runID = "run"
+        case contentHash = "content_sha256"
+        case previousHash = "previous_sha256"
+    }
+}
+
+/// The result of checking the whole chain.
+public struct AuditVerification: Sendable, Codable {
+    public var entries: Int
+    public var redacted: Int
+    /// The first entry that does not verify, and why; nil when all do.
+    public var firstBad: Int64?
+    public var problem: String?
+
+    public var ok: Bool { firstBad == nil }
+}
+
+/// The audit log: an append-only SHA-256 hash chain. Each entry's content (subject and detail, as
+/// canonical JSON) has a hash; each entry's hash covers the previous entry's hash, its sequence
+/// number, time, run, actor, action and content hash. Editing, inserting or deleting a row breaks
+/// the chain at that row. A purge replaces the content of entries about the purged person with
+/// nothing (the content hash stays, so the chain still verifies; `redacted` counts them).
+enum AuditChain {
+    static let genesis = String(repeating: "0", count: 64)
+
+    static func sha256(_ text: String) -> String {
+        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func content(subject: String, detail: JSONValue) -> String {
+        CanonicalJSON.text(.object(["subject": .string(subject), "detail": detail]))
+    }
+
+    static func hash(previous: String, seq: Int64, at: String, runID: Int64?, actor: String, action: String, contentHash: String) -> String {
+        sha256(CanonicalJSON.text(.object([
+            "previous": .string(previous), "seq": .int(Int(seq)), "at": .string(at), "run": runID.map { .int(Int($0)) } ?? .null,
+            "actor": .string(actor), "action": .string(action), "content": .string(contentHash),
+        ])))
+    }
+
+    /// Appends `drafts` in order, continuing the chain from its last entry. Inside the caller's transaction.
+    static func append(_ drafts: [AuditDraft], actor: String, runID: Int64?, at: String, db: Database) throws {
+        guard !drafts.isEmpty else { return }
+        let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        var seq: Int64 = last?[0] ?? 0
+        var previous: String = last?[1] ?? genesis
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO audit (seq, at, run_id, actor, action, subject, hr_id, content, content_hash, previous_hash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for draft in drafts {
+            seq += 1
+            let content = content(subject: draft.subject, detail: draft.detail)
+            let contentHash = sha256(content)
+            let hash = hash(previous: previous, seq: seq, at: at, runID: runID, actor: actor, action: draft.action, contentHash: contentHash)
+            try insert.execute(arguments: [seq, at, runID, actor, draft.action, draft.subject, draft.hrID, content, contentHash, previous, hash])
+            previous = hash
+        }
+    }
+}
+
+extension Store {
+    /// Checks every entry in order: its content against its content hash (unless redacted), its
+    /// link to the previous entry, and its own hash. Stops at the first entry that does not verify.
+    public func verifyAudit() throws -> AuditVerification {
+        try writer.read { db in
+            var result = AuditVerification(entries: 0, redacted: 0)
+            var previous = AuditChain.genesis
+            var expectedSeq: Int64 = 1
+            let event = try db.makeStatement(sql: "SELECT id, data FROM outbox WHERE seq = ?")
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT seq, at, run_id, actor, action, content, content_hash, previous_hash, hash FROM audit ORDER BY seq
+                """)
+            while let row = try rows.next() {
+                let seq: Int64 = row[0]
+                func bad(_ problem: String) -> AuditVerification {
+                    result.firstBad = seq
+                    result.problem = problem
+                    return result
+                }
+                if seq != expectedSeq {
+                    result.firstBad = expectedSeq
+                    result.problem = "entry \(expectedSeq) is missing (the next one is \(seq))"
+                    return result
+                }
+                let contentHash: String = row[6]
+                if let content: String = row[5] {
+                    if AuditChain.sha256(content) != contentHash { return bad("its content does not match its content hash") }
+                } else {
+                    result.redacted += 1
+                }
+                if (row[7] as String) != previous { return bad("it does not follow the entry before it") }
+                let hash = AuditChain.hash(previous: previous, seq: seq, at: row[1], runID: row[2], actor: row[3], action: row[4],
+                                           contentHash: contentHash)
+                if hash != (row[8] as String) { return bad("its hash does not match its fields") }
+                // An event entry also vouches for the event in the outbox.
+                if (row[4] as String) == "event", let content: String = row[5] {
+                    let detail = try JSONDecoder().decode(JSONValue.self, from: Data(content.utf8))["detail"]
+                    guard case .int(let eventSeq)? = detail?["seq"], let outbox = try Row.fetchOne(event, arguments: [eventSeq]) else {
+                        return bad("the event it records is not in the outbox")
+                    }
+                    if detail?["id"]?.stringValue != (outbox[0] as String)
+                        || detail?["data_sha256"]?.stringValue != AuditChain.sha256(outbox[1] as String) {
+                        return bad("the event it records (sequence number \(eventSeq)) was changed in the outbox")
+                    }
+                }
+                previous = hash
+                expectedSeq += 1
+                result.entries += 1
+            }
+            return result
+        }
+    }
+
+    /// Entries at or after `since` (RFC 3339), in order, given to `body` one at a time.
+    public func exportAudit(since: Date? = nil, _ body: (AuditRecord) throws -> Void) throws {
+        try writer.read { db in
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT seq, at, run_id, actor, action, subject, content, content_hash, previous_hash, hash FROM audit
+                WHERE at >= ? ORDER BY seq
+                """, arguments: [since.map(Timestamp.string) ?? ""])
+            while let row = try rows.next() {
+                var detail: JSONValue?
+                if let content: String = row[6] {
+                    detail = try JSONDecoder().decode(JSONValue.self, from: Data(content.utf8))["detail"]
+                }
+                try body(AuditRecord(seq: row[0], at: row[1], runID: row[2], actor: row[3], action: row[4], subject: row[5], detail: detail,
+                                     contentHash: row[7], previousHash: row[8], hash: row[9]))
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import RollcallDaemon
+import RollcallStore
+
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Check and export the tamper-evident audit log.",
+        subcommands: [Verify.self, Export.self]
+    )
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the whole hash chain; exit non-zero naming the first entry that does not verify."
+        )
+
+        @OptionGroup var options: GlobalOptions
+
+        func run() async throws {
+            let configuration = try options.load()
+            let store = try Store.open(path: configuration.storePath)
+            let result = try store.verifyAudit()
+            if let bad = result.firstBad {
+                throw CLIFailure(message: "audit entry \(bad) does not verify: \(result.problem ?? "unknown"); \(result.entries) entries before it verify")
+            }
+            print("audit log verifies: \(result.entries) entries, \(result.redacted) redacted by purges")
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write audit entries as NDJSON, oldest first.")
+
+        @OptionGroup var options: GlobalOptions
+
+        @Option(help: "Only entries at or after this time (RFC 3339, e.g. 2026-11-01T00:00:00Z).")
+        var since: String?
+
+        func run() async throws {
+            let configuration = try options.load()
+            var from: Date?
+            if let since {
+                let formatter = ISO8601DateFormatter()
+                guard let date = formatter.date(from: since) else {
+                    throw CLIFailure(message: "--since \(since) is not an RFC 3339 time such as 2026-11-01T00:00:00Z")
+                }
+                from = date
+            }
+            let store = try Store.open(path: configuration.storePath)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            try store.exportAudit(since: from) { record in
+                print(String(decoding: try encoder.encode(record), as: UTF8.self))
+            }
+        }
+    }
+}
