@@ -54,6 +54,9 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     /// A member of a privileged group whom no birthright rule (nor `allowed_members`) grants it.
     /// High severity; once while it lasts.
     case privilegedUnauthorised = "privileged.unauthorised"
+    /// A run tripped the mass-change guard: nothing was applied; its plan waits for
+    /// `rollcall approve RUN` or `rollcall reject RUN`.
+    case quarantined = "run.quarantined"
     /// A stored account is no longer in a complete directory read.
     case removed = "account.removed"
 

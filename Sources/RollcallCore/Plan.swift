@@ -94,13 +94,13 @@ public struct RunSummary: Sendable, Hashable, Codable {
         case .drift: drifts += 1
         case .purged: purged += 1
         case .proposed: proposed += 1
-        case .disputed, .orphaned, .removed, .grant, .revoke, .violation, .privilegedChange, .privilegedUnauthorised: break
+        case .quarantined, .disputed, .orphaned, .removed, .grant, .revoke, .violation, .privilegedChange, .privilegedUnauthorised: break
         }
     }
 }
 
 /// What one run would change: the desired state minus the stored state. Applied in one transaction.
-public struct Plan: Sendable {
+public struct Plan: Sendable, Codable {
     /// Persons who continue under a new HR id, applied before everything else.
     public var personRenames: [PersonRename] = []
     public var personUpserts: [StoredPerson] = []
@@ -148,7 +148,7 @@ public struct Plan: Sendable {
 
 /// What stays of a purged person: a keyed hash of the HR id (so a later read can recognise the
 /// person without keeping who they were) and the termination date.
-public struct Tombstone: Sendable, Hashable {
+public struct Tombstone: Sendable, Hashable, Codable {
     /// The purged HR id; only in the plan, never stored.
     public var employeeID: String
     public var pseudonym: String

@@ -14,7 +14,7 @@ public struct PrivilegedPolicy: Sendable, Hashable {
 
 /// What is stored about one watched privileged group: its effective (direct and nested) members
 /// at the last applied run. The baseline that membership changes are found against.
-public struct PrivilegedGroupState: Sendable, Hashable {
+public struct PrivilegedGroupState: Sendable, Hashable, Codable {
     /// The group's DN as read.
     public var dn: String
     /// Lower-cased member DN → the DN as read.
@@ -27,7 +27,7 @@ public struct PrivilegedGroupState: Sendable, Hashable {
 }
 
 /// A privileged group's new baseline (replaces what is stored for it).
-public struct PrivilegedSnapshot: Sendable, Hashable {
+public struct PrivilegedSnapshot: Sendable, Hashable, Codable {
     public var directory: String
     public var state: PrivilegedGroupState
 
@@ -38,7 +38,7 @@ public struct PrivilegedSnapshot: Sendable, Hashable {
 }
 
 /// A watched privileged group (lower-cased DN) in a directory.
-public struct PrivilegedGroupKey: Sendable, Hashable {
+public struct PrivilegedGroupKey: Sendable, Hashable, Codable {
     public var directory: String
     public var group: String
 

@@ -8,6 +8,27 @@ public struct Configuration: Sendable, Decodable {
     public var hr: HRSection
     public var lifecycle: LifecycleSection?
     public var entitlements: EntitlementsSection?
+    /// The mass-change guard's thresholds (`guard:` in the file).
+    public var massChangeGuard: GuardSection?
+
+    enum CodingKeys: String, CodingKey {
+        case store, events, directories, hr, lifecycle, entitlements
+        case massChangeGuard = "guard"
+    }
+
+    public struct GuardSection: Sendable, Decodable {
+        public var maxDeprovisions: Int?
+        public var maxDeprovisionPercent: Double?
+        public var maxShrinkPercent: Double?
+        public var minimumCount: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case maxDeprovisions = "max_deprovisions"
+            case maxDeprovisionPercent = "max_deprovision_percent"
+            case maxShrinkPercent = "max_shrink_percent"
+            case minimumCount = "minimum_count"
+        }
+    }
 
     public struct EntitlementsSection: Sendable, Decodable {
         /// The configured directory whose accounts and groups the rules are about.
@@ -377,6 +398,8 @@ enum ConfigurationKeys {
             "operation_timeout_seconds": .scalar, "anchor_attribute": .scalar, "attributes": .list,
             "delta": .scalar, "full_read_interval_hours": .scalar, "kind": .scalar, "domain_root": .scalar,
         ])),
+        "guard": .section(["max_deprovisions": .scalar, "max_deprovision_percent": .scalar, "max_shrink_percent": .scalar,
+                           "minimum_count": .scalar]),
         "lifecycle": .section(["prehire_days": .scalar, "deprovision_after_days": .scalar, "purge_after_days": .scalar,
                                 "tombstone_key_file": .scalar]),
         "entitlements": .section([

@@ -16,6 +16,7 @@ public struct ResolvedConfiguration: Sendable {
     public var lifecycle: LifecyclePolicy
     /// With `lifecycle.purge_after_days`: the key of the tombstones' pseudonyms, read each run.
     public var tombstoneKeyFile: String?
+    public var guardPolicy: GuardPolicy
     /// See `Reconciler.conversionKey`.
     public var conversionKey: CorrelationKey?
     public var entitlements: ResolvedEntitlements?

@@ -50,6 +50,13 @@ struct ConfigurationValidator {
         } else if raw.lifecycle?.tombstoneKeyFile != nil {
             throw fail("lifecycle.tombstone_key_file", "is only used with purge_after_days")
         }
+        let limits = raw.massChangeGuard
+        let guardPolicy = GuardPolicy(maxDeprovisions: limits?.maxDeprovisions ?? 50, maxDeprovisionPercent: limits?.maxDeprovisionPercent ?? 5,
+                                      maxShrinkPercent: limits?.maxShrinkPercent ?? 10, minimumCount: limits?.minimumCount ?? 10)
+        guard guardPolicy.maxDeprovisions >= 0 else { throw fail("guard.max_deprovisions", "must not be negative") }
+        guard (0...100).contains(guardPolicy.maxDeprovisionPercent) else { throw fail("guard.max_deprovision_percent", "must be between 0 and 100") }
+        guard (0...100).contains(guardPolicy.maxShrinkPercent) else { throw fail("guard.max_shrink_percent", "must be between 0 and 100") }
+        guard guardPolicy.minimumCount >= 1 else { throw fail("guard.minimum_count", "must be at least 1") }
         let conversion = try raw.hr.conversionKey.map { text throws(ConfigurationError) -> CorrelationKey in
             guard text == "email" else { throw fail("hr.conversion_key", "\"\(text)\" is not supported; use email") }
             if let source = sources.first(where: { $0.fields[.email] == nil }) {
@@ -63,7 +70,8 @@ struct ConfigurationValidator {
         return ResolvedConfiguration(file: file, storePath: absolute(raw.store.path), eventSource: raw.events.source,
                                      directories: directories, hrSources: sources,
                                      lifecycle: LifecyclePolicy(prehireDays: prehire, deprovisionAfterDays: grace, purgeAfterDays: purge),
-                                     tombstoneKeyFile: tombstoneKeyFile, conversionKey: conversion, entitlements: entitlements)
+                                     tombstoneKeyFile: tombstoneKeyFile, guardPolicy: guardPolicy, conversionKey: conversion,
+                                     entitlements: entitlements)
     }
 
     private func directory(_ directory: Configuration.DirectorySection, name: String, key: String,

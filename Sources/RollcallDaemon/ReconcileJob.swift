@@ -17,6 +17,10 @@ public struct ReconcileOutcome: Sendable, Codable {
     public var directories: [DirectoryRun] = []
     /// Seconds spent in each phase (read_hr, read_directory, load_state, plan, apply).
     public var phaseSeconds: [String: Double] = [:]
+    /// What the mass-change guard counted, and why it tripped.
+    public var guardVerdict: GuardVerdict?
+    /// Set when the guard stopped the run: the quarantined run (new, or the same plan still pending).
+    public var quarantinedRun: Int64?
 }
 
 /// Stored with every run: the rows that were rejected and the persons with several candidate accounts.
@@ -66,8 +70,24 @@ public struct ReconcileJob: Sendable {
         self.now = now
     }
 
-    /// - Parameter forceFull: read every directory whole even when a delta would do.
-    public func run(dryRun: Bool, forceFull: Bool = false) async throws -> ReconcileOutcome {
+    /// An operator's approval of a quarantined run: applied only if a new plan is the same plan.
+    public struct Approval: Sendable {
+        public var runID: Int64
+        public var actor: String
+        public var reason: String?
+
+        public init(runID: Int64, actor: String, reason: String?) {
+            self.runID = runID
+            self.actor = actor
+            self.reason = reason
+        }
+    }
+
+    /// - Parameters:
+    ///   - forceFull: read every directory whole even when a delta would do.
+    ///   - approving: read and plan as usual, then apply the quarantined run's stored plan, past
+    ///     the guard, if the new plan is the same; otherwise apply nothing.
+    public func run(dryRun: Bool, forceFull: Bool = false, approving: Approval? = nil) async throws -> ReconcileOutcome {
         let started = now()
         let store = try Store.open(path: configuration.storePath)
         var report = RunReport()
@@ -92,6 +112,12 @@ public struct ReconcileJob: Sendable {
             report.ambiguous = plan.ambiguities
             var outcome = ReconcileOutcome(dryRun: dryRun, summary: plan.summary, report: report)
             outcome.directories = reads.map { var run = $0.run; run.cookie = nil; return run }
+            let sizes = try store.lastSizes()
+            let verdict = MassChangeGuard.check(
+                plan, state: state, policy: configuration.guardPolicy,
+                sources: report.personsBySource.sorted { $0.key < $1.key }.map { ($0.key, $0.value, sizes.sources[$0.key]) },
+                directories: reads.map { ($0.run.directory, $0.run.entries, sizes.directories[$0.run.directory]) })
+            outcome.guardVerdict = verdict
             guard !dryRun else {
                 outcome.phaseSeconds = phases.seconds
                 return outcome
@@ -99,6 +125,16 @@ public struct ReconcileJob: Sendable {
             var stamp = RunStamp(startedAt: started, finishedAt: now(), eventSource: configuration.eventSource, report: report.json(),
                                  directories: reads.map(\.run))
             stamp.basedOn = state.version
+            if let approving {
+                plan = try approvedPlan(approving, newPlan: plan, store: store)
+                stamp.actor = approving.actor
+                stamp.approves = approving.runID
+                stamp.audit = [AuditDraft(action: "admin.approve", subject: "run \(approving.runID)",
+                                          detail: .object(["reason": JSONValue(approving.reason)]))]
+                outcome.summary = plan.summary
+            } else if verdict.tripped {
+                return try quarantine(plan, verdict: verdict, stamp: stamp, store: store, outcome: outcome, phases: phases)
+            }
             let applied = try phases.measure("apply") { try store.apply(plan, stamp: stamp) }
             outcome.phaseSeconds = phases.seconds
             outcome.runID = applied.runID
@@ -110,7 +146,7 @@ public struct ReconcileJob: Sendable {
             let reason = ReconcileJob.oneLine(error)
             // notice, not error: the caller reports the failure itself (the CLI as its one-line exit message).
             logger.notice("run failed", metadata: ["run.error": "\(reason)"])
-            if !dryRun {
+            if !dryRun && approving == nil {
                 do {
                     try store.recordFailedRun(startedAt: started, finishedAt: now(), error: reason, report: report.json())
                 } catch {
@@ -119,6 +155,49 @@ public struct ReconcileJob: Sendable {
             }
             throw ReconcileFailure(reason: reason, report: report)
         }
+    }
+
+    /// Stores a plan the guard stopped (once: the same plan still pending is not stored again).
+    private func quarantine(_ plan: Plan, verdict: GuardVerdict, stamp: RunStamp, store: Store, outcome: ReconcileOutcome,
+                            phases: PhaseTimer) throws -> ReconcileOutcome {
+        var outcome = outcome
+        outcome.phaseSeconds = phases.seconds
+        if let pending = try store.pendingQuarantine(digest: Store.digest(plan)) {
+            outcome.quarantinedRun = pending
+            logger.warning("run still quarantined", metadata: ["run.id": "\(pending)", "guard.reasons": "\(verdict.reasons.joined(separator: "; "))"])
+            return outcome
+        }
+        let data = JSONValue.object([
+            "reasons": .array(verdict.reasons.map(JSONValue.string)),
+            "deprovisions": .int(verdict.deprovisions),
+            "actions": .object(verdict.actions.mapValues { .int($0) }),
+            "linked": .int(verdict.linked),
+            "events_planned": .int(plan.events.count),
+        ])
+        let stored = try store.quarantine(plan, stamp: stamp, verdict: data)
+        outcome.quarantinedRun = stored.runID
+        outcome.firstSeq = stored.firstSeq
+        outcome.lastSeq = stored.lastSeq
+        logger.warning("run quarantined: nothing applied", metadata: ["run.id": "\(stored.runID)", "guard.reasons": "\(verdict.reasons.joined(separator: "; "))"])
+        return outcome
+    }
+
+    /// The stored plan of a pending quarantined run, if `newPlan` (made from today's inputs) is the same plan.
+    private func approvedPlan(_ approval: Approval, newPlan: Plan, store: Store) throws -> Plan {
+        guard let quarantined = try store.quarantined(approval.runID) else {
+            throw AdminActionFailure("run \(approval.runID) was not quarantined")
+        }
+        guard quarantined.status == "pending" else {
+            throw AdminActionFailure("run \(approval.runID) was already \(quarantined.status)")
+        }
+        guard try Store.digest(newPlan) == quarantined.digest else {
+            try store.recordAdminAction([AuditDraft(action: "admin.approve.refused", subject: "run \(approval.runID)",
+                                                    detail: .object(["reason": JSONValue(approval.reason),
+                                                                     "why": "the inputs changed: a new plan differs from the quarantined one"]))],
+                                        by: approval.actor, runID: approval.runID, at: now())
+            throw AdminActionFailure("the inputs changed since run \(approval.runID) was quarantined (a new plan differs from it); nothing was applied: reject it, and reconcile for a new plan")
+        }
+        return quarantined.plan
     }
 
     /// The tombstones' key, read each run (never logged, never in a message).

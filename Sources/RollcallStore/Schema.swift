@@ -243,6 +243,22 @@ enum Schema {
                 t.column("hash", .text).notNull()
             }
         }
+        migrator.registerMigration("v14-quarantine") { db in
+            // Runs stopped by the mass-change guard: the plan, waiting for approve or reject.
+            try db.create(table: "quarantine") { t in
+                t.primaryKey("run_id", .integer).references("run")
+                t.column("plan", .text).notNull()
+                t.column("digest", .text).notNull().indexed()
+                t.column("based_on", .integer).notNull()
+                t.column("verdict", .text).notNull()
+                // pending | approved | rejected
+                t.column("status", .text).notNull()
+                t.column("decided_by", .text)
+                t.column("decided_at", .text)
+                t.column("reason", .text)
+                t.column("applied_run", .integer)
+            }
+        }
         return migrator
     }
 }

@@ -20,6 +20,8 @@ public struct RunStamp: Sendable {
     /// Audit entries of the action that made this run (e.g. an approval with its reason), written
     /// before the entries of the plan's changes.
     public var audit: [AuditDraft] = []
+    /// The quarantined run this run's plan is the approval of (marked approved in the same transaction).
+    public var approves: Int64?
 
     public init(startedAt: Date, finishedAt: Date, eventSource: String, report: String? = nil, directories: [DirectoryRun] = []) {
         self.startedAt = startedAt
@@ -176,6 +178,12 @@ extension Store {
             }
             let last = plan.events.isEmpty ? nil : seq
             try applyPurges(plan.personPurges, runID: runID, db: db)
+            if let approved = stamp.approves {
+                try db.execute(sql: """
+                    UPDATE quarantine SET status = 'approved', decided_by = ?, decided_at = ?, applied_run = ? WHERE run_id = ? AND status = 'pending'
+                    """, arguments: [stamp.actor, time, runID, approved])
+                guard db.changesCount == 1 else { throw StoreError(path: path, reason: "run \(approved) is not a pending quarantined run; nothing was applied") }
+            }
             try AuditChain.append(stamp.audit + Store.auditDrafts(plan, runID: runID, firstSeq: first, ids: eventIDs, summary: summary),
                                   actor: stamp.actor, runID: runID, at: time, db: db)
             try db.execute(sql: "UPDATE run SET first_seq = ?, last_seq = ? WHERE id = ?", arguments: [first, last, runID])

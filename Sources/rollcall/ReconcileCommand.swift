@@ -37,6 +37,11 @@ struct ReconcileCommand: AsyncParsableCommand {
         } else {
             print(SummaryTable.render(outcome))
         }
+        if let run = outcome.quarantinedRun {
+            let reasons = outcome.guardVerdict?.reasons.joined(separator: "; ") ?? ""
+            FileHandle.standardError.write(Data("run \(run) quarantined, nothing applied: \(reasons). Review it (rollcall report --run \(run)), then rollcall approve \(run) or rollcall reject \(run)\n".utf8))
+            throw ExitCode(3)
+        }
     }
 
     struct FailedOutcome: Encodable {
@@ -72,6 +77,10 @@ enum SummaryTable {
             ("violations", s.violations), ("drifts", s.drifts), ("privileged changes", s.privilegedChanges),
             ("unauthorised", s.unauthorised),
         ]
+        if let run = outcome.quarantinedRun {
+            lines.append("run \(run) QUARANTINED by the mass-change guard: nothing applied")
+            for reason in outcome.guardVerdict?.reasons ?? [] { lines.append("  \(reason)") }
+        }
         for (name, value) in rows + occasional.filter({ $0.1 > 0 }) {
             lines.append(name.padding(toLength: 19, withPad: " ", startingAt: 0) + String(value))
         }

@@ -118,12 +118,14 @@ import Testing
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let catalogue = try String(contentsOf: root.appendingPathComponent("docs/events.md"), encoding: .utf8)
         let produced = try Self.produced()
-        #expect(Set(produced.keys) == Set(EventKind.allCases), "the runs above emit every kind")
+        // run.quarantined is the store's, not Core's: GuardRunTests checks its example.
+        let core = Set(EventKind.allCases).subtracting([.quarantined])
+        #expect(Set(produced.keys) == core, "the runs above emit every kind")
         var checked = 0
         for line in catalogue.split(separator: "\n") where line.hasPrefix("{\"data\":") {
             let example = try JSONDecoder().decode(JSONValue.self, from: Data(line.utf8))
             guard case .string(let type)? = example["type"], let kind = EventKind.allCases.first(where: { $0.cloudEventType == type }),
-                  let data = example["data"], let real = produced[kind] else {
+                  let data = example["data"], let real = produced[kind] ?? (kind == .quarantined ? data : nil) else {
                 Issue.record("an example of an unknown type: \(line.prefix(80))")
                 continue
             }
