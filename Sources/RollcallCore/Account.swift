@@ -217,6 +217,8 @@ public struct StoredState: Sendable {
     public var privileged: [String: [String: PrivilegedGroupState]] = [:]
     /// Unauthorised privileged memberships announced and still going on.
     public var privilegedNotices: Set<PrivilegedMembership> = []
+    /// Persons an operator disabled (`rollcall disable`): nothing restores their access until enabled.
+    public var holds: [String: Hold] = [:]
     /// Pseudonyms of purged persons (see `Tombstone`).
     public var tombstones: Set<String> = []
     /// The newest applied run this state reflects (0: none). A plan made from it may only be

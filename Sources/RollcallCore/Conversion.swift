@@ -60,6 +60,10 @@ extension StoredState {
             }
             if let disputes = next.disputes.removeValue(forKey: rename.from) { next.disputes[rename.to] = disputes }
             if let proposals = next.proposals.removeValue(forKey: rename.from) { next.proposals[rename.to] = proposals }
+            if var hold = next.holds.removeValue(forKey: rename.from) {
+                hold.employeeID = rename.to
+                next.holds[rename.to] = hold
+            }
             if let notices = next.entitlementNotices.removeValue(forKey: rename.from) { next.entitlementNotices[rename.to] = notices }
             if let notices = next.violationNotices.removeValue(forKey: rename.from) { next.violationNotices[rename.to] = notices }
             if let notices = next.driftNotices.removeValue(forKey: rename.from) { next.driftNotices[rename.to] = notices }

@@ -147,6 +147,10 @@ enum EntitlementPlanner {
         var record: HRRecord
         var lifecycle: LifecycleState
         var account: DirectoryAccount?
+        /// Disabled by an operator: entitled to nothing.
+        var held = false
+
+        var isEntitled: Bool { lifecycle.isEmployed && !held }
     }
 
     static func plan(_ input: EntitlementInput, persons: [Person], state: StoredState, plan: inout Plan) throws(ReconcileRefusal) {
@@ -173,7 +177,7 @@ enum EntitlementPlanner {
             guard let account = person.account else { continue }
             let accountDN = account.dn.lowercased()
             var desired: [String: [String]] = [:]  // group → rules
-            if person.lifecycle.isEmployed {
+            if person.isEntitled {
                 for rule in policy.birthright where rule.condition.matches(person.record.attributes) {
                     desired[rule.group.lowercased(), default: []].append(rule.name)
                 }
@@ -193,7 +197,8 @@ enum EntitlementPlanner {
             }
             for group in actual.sorted() where desired[group] == nil && announced[group] != .revoke {
                 var data = base(group)
-                data["reason"] = .string(person.lifecycle.isEmployed ? "no birthright rule gives it" : "the person is \(person.lifecycle.rawValue)")
+                data["reason"] = .string(person.held ? "the person is disabled by an operator"
+                                         : person.lifecycle.isEmployed ? "no birthright rule gives it" : "the person is \(person.lifecycle.rawValue)")
                 drafts.append(EventDraft(kind: .revoke, subject: id, data: .object(data)))
                 plan.entitlementUpserts.append(EntitlementNotice(employeeID: id, group: group, action: .revoke))
             }

@@ -27,6 +27,12 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     /// The retention after a termination has passed: the person's personal data is erased from
     /// the store (a pseudonymised tombstone stays); downstream should erase its copies.
     case purged = "identity.purged"
+    /// An operator's emergency stop for one person (`rollcall disable`): disable every account now,
+    /// whatever HR says. Nothing restores their access until `identity.enabled`.
+    case disabled = "identity.disabled"
+    /// The operator lifted the stop (`rollcall enable`): `restore` says whether HR has the person
+    /// employed, so their access should come back.
+    case enabled = "identity.enabled"
     /// A person was correlated with a directory account for the first time.
     case linked = "account.linked"
     /// The directory's value of an HR-owned attribute differs from HR's.

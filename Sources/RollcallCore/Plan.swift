@@ -94,7 +94,7 @@ public struct RunSummary: Sendable, Hashable, Codable {
         case .drift: drifts += 1
         case .purged: purged += 1
         case .proposed: proposed += 1
-        case .quarantined, .disputed, .orphaned, .removed, .grant, .revoke, .violation, .privilegedChange, .privilegedUnauthorised: break
+        case .quarantined, .disabled, .enabled, .disputed, .orphaned, .removed, .grant, .revoke, .violation, .privilegedChange, .privilegedUnauthorised: break
         }
     }
 }
@@ -118,6 +118,9 @@ public struct Plan: Sendable, Codable {
     /// Disputes to remember (new or changed: announced in this plan) and to forget (resolved).
     public var disputeUpserts: [AmbiguousMatch] = []
     public var disputeRemovals: [AmbiguousMatch] = []
+    /// Operator holds set (`rollcall disable`) and lifted (`rollcall enable`).
+    public var holdUpserts: [Hold] = []
+    public var holdRemovals: [String] = []
     /// Link proposals announced (`correlation.proposed`) and forgotten (confirmed or gone).
     public var proposalUpserts: [LinkProposal] = []
     public var proposalRemovals: [LinkProposal] = []
@@ -139,7 +142,7 @@ public struct Plan: Sendable, Codable {
     public var isEmpty: Bool {
         personRenames.isEmpty && personUpserts.isEmpty && personPurges.isEmpty && accountUpserts.isEmpty && accountRemovals.isEmpty
             && linkUpserts.isEmpty && linkRemovals.isEmpty && events.isEmpty && disputeUpserts.isEmpty && disputeRemovals.isEmpty
-            && proposalUpserts.isEmpty && proposalRemovals.isEmpty
+            && proposalUpserts.isEmpty && proposalRemovals.isEmpty && holdUpserts.isEmpty && holdRemovals.isEmpty
             && entitlementUpserts.isEmpty && entitlementRemovals.isEmpty && violationUpserts.isEmpty && violationRemovals.isEmpty
             && driftUpserts.isEmpty && driftRemovals.isEmpty && privilegedSnapshots.isEmpty && privilegedRemovals.isEmpty
             && unauthorisedUpserts.isEmpty && unauthorisedRemovals.isEmpty

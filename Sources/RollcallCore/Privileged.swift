@@ -87,7 +87,7 @@ enum PrivilegedPlanner {
         let allowed = Set((input.policy.privileged?.allowedMembers ?? []).map { $0.lowercased() })
         func grantingRules(_ member: String, group: String, nestedGroups: Set<String>) -> [String]? {
             if allowed.contains(member) { return [] }
-            guard let person = personByDN[member], person.lifecycle.isEmployed else { return nil }
+            guard let person = personByDN[member], person.isEntitled else { return nil }
             let rules = input.policy.birthright.filter { rule in
                 let granted = rule.group.lowercased()
                 return (granted == group || nestedGroups.contains(granted)) && rule.condition.matches(person.record.attributes)
@@ -138,6 +138,7 @@ enum PrivilegedPlanner {
                 var data = base(member)
                 data["nested"] = .bool(!direct.contains(member))
                 data["reason"] = .string(personByDN[member] == nil ? "the member is not the account of a person in HR"
+                                         : personByDN[member]?.held == true ? "the person is disabled by an operator"
                                          : personByDN[member]?.lifecycle.isEmployed == true ? "no birthright rule gives this person the group"
                                          : "the person is \(personByDN[member]?.lifecycle.rawValue ?? "not employed")")
                 drafts.append(EventDraft(kind: .privilegedUnauthorised, subject: subject(member), data: .object(data)))

@@ -99,7 +99,8 @@ public struct Reconciler: Sendable {
                 ? !provisioning.isEmpty && !isDisputed && !proposed && !owned.contains { provisioning.contains($0.directory) }
                 : nil
             let lifecycle = decide(record: record, stored: state.persons[record.employeeID], accounts: owned, newlyLinked: newlyLinked,
-                                   disputed: isDisputed, needsAccount: needsAccount, today: today, plan: &plan)
+                                   disputed: isDisputed, needsAccount: needsAccount, held: state.holds[record.employeeID] != nil,
+                                   today: today, plan: &plan)
             // Drift is looked at only where something changed (or a drift is remembered).
             if checksDrift && !owned.isEmpty
                 && (plan.personUpserts.last?.employeeID == record.employeeID || state.driftNotices[record.employeeID] != nil
@@ -107,7 +108,8 @@ public struct Reconciler: Sendable {
                 drifting.append(.init(record: record, lifecycle: lifecycle, accounts: owned))
             }
             if let policy = entitlements?.policy {
-                entitled.append(.init(record: record, lifecycle: lifecycle, account: owned.first { $0.directory == policy.directory }?.account))
+                entitled.append(.init(record: record, lifecycle: lifecycle, account: owned.first { $0.directory == policy.directory }?.account,
+                                      held: state.holds[record.employeeID] != nil))
             }
         }
         announceProposals(proposals, records: records, views: views, state: state, plan: &plan)
@@ -335,7 +337,7 @@ public struct Reconciler: Sendable {
     /// Decides one person's lifecycle events and attribute changes; returns their state.
     @discardableResult
     private func decide(record: HRRecord, stored: StoredPerson?, accounts: [(directory: String, account: DirectoryAccount)],
-                        newlyLinked: [NewLink], disputed: Bool, needsAccount: Bool?, today: Day, plan: inout Plan) -> LifecycleState {
+                        newlyLinked: [NewLink], disputed: Bool, needsAccount: Bool?, held: Bool, today: Day, plan: inout Plan) -> LifecycleState {
         let id = record.employeeID
         let (state, since) = lifecycle.state(of: record.attributes, on: today, stored: stored)
         let updated = StoredPerson(employeeID: id, attributes: record.attributes, lifecycle: state, lifecycleSince: since)
@@ -349,7 +351,7 @@ public struct Reconciler: Sendable {
             plan.summary.count(kind)
         }
         for kind in lifecycle.events(from: stored?.lifecycle, to: state, hasAccount: !accounts.isEmpty, disputed: disputed,
-                                     needsAccount: needsAccount) {
+                                     needsAccount: needsAccount) where !(held && HoldPlans.restoring.contains(kind)) {
             plan.events.append(EventDraft(kind: kind, subject: id, data: payload.json()))
             plan.summary.count(kind)
         }

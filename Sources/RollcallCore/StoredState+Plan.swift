@@ -19,6 +19,8 @@ extension StoredState {
             if next.proposals[gone.employeeID]?.isEmpty == true { next.proposals[gone.employeeID] = nil }
         }
         for proposal in plan.proposalUpserts { next.proposals[proposal.employeeID, default: [:]][proposal.directory] = proposal.anchor }
+        for id in plan.holdRemovals { next.holds[id] = nil }
+        for hold in plan.holdUpserts { next.holds[hold.employeeID] = hold }
         for gone in plan.entitlementRemovals { next.entitlementNotices[gone.employeeID]?[gone.group] = nil }
         for notice in plan.entitlementUpserts { next.entitlementNotices[notice.employeeID, default: [:]][notice.group] = notice.action }
         next.entitlementNotices = next.entitlementNotices.filter { !$0.value.isEmpty }
@@ -42,6 +44,7 @@ extension StoredState {
                 next.persons[id] = nil
                 next.disputes[id] = nil
                 next.proposals[id] = nil
+                next.holds[id] = nil
                 next.entitlementNotices[id] = nil
                 next.violationNotices[id] = nil
                 next.driftNotices[id] = nil

@@ -28,25 +28,48 @@ public struct AdminActions: Sendable {
         guard configuration.directories.contains(where: { $0.name == directory }) else {
             throw AdminActionFailure("\(directory) is not a configured directory (\(configuration.directories.map(\.name).joined(separator: ", ")))")
         }
+        let detail = JSONValue.object(["directory": .string(directory), "anchor": .string(anchor)])
+        return try apply(action: "admin.link", subject: employeeID, detail: detail, actor: actor) { state, _ throws(ReconcileRefusal) in
+            try ManualLink.plan(employeeID: employeeID, directory: directory, anchor: anchor, state: state)
+        }
+    }
+}
+
+extension AdminActions {
+    /// The emergency stop for one person: `identity.disabled` now, past the guard; nothing restores
+    /// their access until `enable`.
+    public func disable(employeeID: String, reason: String, by actor: String = AdminActions.operatorName) throws -> ActionOutcome {
+        try apply(action: "admin.disable", subject: employeeID, detail: .object(["reason": .string(reason)]), actor: actor) { state, time throws(ReconcileRefusal) in
+            try HoldPlans.disable(employeeID: employeeID, reason: reason, by: actor, at: time, state: state)
+        }
+    }
+
+    /// Lifts the stop: `identity.enabled` (with `restore` when HR has the person employed).
+    public func enable(employeeID: String, reason: String?, by actor: String = AdminActions.operatorName) throws -> ActionOutcome {
+        try apply(action: "admin.enable", subject: employeeID, detail: .object(["reason": JSONValue(reason)]), actor: actor) { state, _ throws(ReconcileRefusal) in
+            try HoldPlans.enable(employeeID: employeeID, by: actor, state: state)
+        }
+    }
+
+    /// Plans from the stored state and applies it as one run, with the action first in the audit log.
+    func apply(action: String, subject: String, detail: JSONValue, actor: String,
+               plan make: (StoredState, String) throws(ReconcileRefusal) -> Plan) throws -> ActionOutcome {
         let started = now()
         let store = try Store.open(path: configuration.storePath)
         let state = try store.loadState()
         let plan: Plan
         do {
-            plan = try ManualLink.plan(employeeID: employeeID, directory: directory, anchor: anchor, state: state)
+            plan = try make(state, ISO8601DateFormatter().string(from: started))
         } catch {
             throw AdminActionFailure(error.description)
         }
-        let report = JSONValue.object(["action": "link", "by": .string(actor), "hr_id": .string(employeeID),
-                                       "directory": .string(directory), "anchor": .string(anchor)])
+        let report = JSONValue.object(["action": .string(action), "by": .string(actor), "subject": .string(subject), "detail": detail])
         var stamp = RunStamp(startedAt: started, finishedAt: now(), eventSource: configuration.eventSource, report: CanonicalJSON.text(report))
         stamp.basedOn = state.version
         stamp.actor = actor
-        stamp.audit = [AuditDraft(action: "admin.link", subject: employeeID, hrID: employeeID,
-                                  detail: .object(["directory": .string(directory), "anchor": .string(anchor)]))]
+        stamp.audit = [AuditDraft(action: action, subject: subject, hrID: subject, detail: detail)]
         let applied = try store.apply(plan, stamp: stamp)
-        logger.notice("account linked by hand", metadata: ["run.id": "\(applied.runID)", "hr.id": "\(employeeID)",
-                                                             "directory": "\(directory)", "by": "\(actor)"])
+        logger.notice("admin action applied", metadata: ["action": "\(action)", "run.id": "\(applied.runID)", "by": "\(actor)"])
         return ActionOutcome(runID: applied.runID, firstSeq: applied.firstSeq, lastSeq: applied.lastSeq, plan: plan)
     }
 }

@@ -259,6 +259,16 @@ enum Schema {
                 t.column("applied_run", .integer)
             }
         }
+        migrator.registerMigration("v15-holds") { db in
+            // Persons an operator disabled (rollcall disable) until enabled again.
+            try db.create(table: "hold") { t in
+                t.primaryKey("employee_id", .text)
+                t.column("reason", .text).notNull()
+                t.column("by", .text).notNull()
+                t.column("since", .text).notNull()
+                t.column("run_id", .integer).notNull().references("run")
+            }
+        }
         return migrator
     }
 }

@@ -88,7 +88,7 @@ extension Store {
             }
 
             for rename in plan.personRenames {
-                for table in ["person", "link", "dispute", "person_alias", "entitlement_notice", "violation_notice", "drift_notice", "proposal"] {
+                for table in ["person", "link", "dispute", "person_alias", "entitlement_notice", "violation_notice", "drift_notice", "proposal", "hold"] {
                     try db.execute(sql: "UPDATE \(table) SET employee_id = ? WHERE employee_id = ?", arguments: [rename.to, rename.from])
                 }
                 try db.execute(sql: "INSERT INTO person_alias (former_id, employee_id, run_id) VALUES (?, ?, ?)",
@@ -127,6 +127,11 @@ extension Store {
                                                  CanonicalJSON.text(.array(dispute.anchors.map(JSONValue.string))), runID])
             }
 
+            for id in plan.holdRemovals { try db.execute(sql: "DELETE FROM hold WHERE employee_id = ?", arguments: [id]) }
+            for hold in plan.holdUpserts {
+                try db.execute(sql: "INSERT OR REPLACE INTO hold (employee_id, reason, by, since, run_id) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [hold.employeeID, hold.reason, hold.by, hold.since, runID])
+            }
             for gone in plan.proposalRemovals {
                 try db.execute(sql: "DELETE FROM proposal WHERE employee_id = ? AND directory = ?", arguments: [gone.employeeID, gone.directory])
             }
@@ -206,6 +211,13 @@ extension Store {
             drafts.append(AuditDraft(action: "person.changed", subject: person.employeeID, hrID: person.employeeID,
                                      detail: PersonColumns.json(person)))
         }
+        for hold in plan.holdUpserts {
+            drafts.append(AuditDraft(action: "hold.set", subject: hold.employeeID, hrID: hold.employeeID,
+                                     detail: .object(["reason": .string(hold.reason), "by": .string(hold.by)])))
+        }
+        for id in plan.holdRemovals {
+            drafts.append(AuditDraft(action: "hold.lifted", subject: id, hrID: id, detail: .object([:])))
+        }
         for purge in plan.personPurges {
             drafts.append(AuditDraft(action: "person.purged", subject: "tombstone:\(purge.pseudonym)",
                                      detail: .object(["termination_date": JSONValue(purge.terminationDate?.description)])))
@@ -265,7 +277,7 @@ extension Store {
             UPDATE audit SET content = NULL, subject = 'tombstone:' || p.pseudonym, hr_id = NULL
             FROM purging p WHERE audit.hr_id = p.employee_id
             """)
-        for table in ["person", "link", "dispute", "person_alias", "entitlement_notice", "violation_notice", "drift_notice", "proposal"] {
+        for table in ["person", "link", "dispute", "person_alias", "entitlement_notice", "violation_notice", "drift_notice", "proposal", "hold"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE employee_id IN (SELECT employee_id FROM purging)")
         }
         try db.execute(sql: "DELETE FROM purging")

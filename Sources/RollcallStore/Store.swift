@@ -101,6 +101,10 @@ public struct Store: Sendable {
             for row in try Row.fetchAll(db, sql: "SELECT employee_id, directory, anchor FROM proposal") {
                 state.proposals[row[0] as String, default: [:]][row[1] as String] = row[2] as String
             }
+            for row in try Row.fetchAll(db, sql: "SELECT employee_id, reason, by, since FROM hold") {
+                let hold = Hold(employeeID: row[0], reason: row[1], by: row[2], since: row[3])
+                state.holds[hold.employeeID] = hold
+            }
             for pseudonym in try String.fetchAll(db, sql: "SELECT pseudonym FROM tombstone") {
                 state.tombstones.insert(pseudonym)
             }

@@ -97,6 +97,12 @@ import Testing
         let proposed = try SituationTests.plan([F.person("E1")], [SituationTests.directory("ldap", [F.account("a1", key: "E1")], unlinked: .report)],
                                                StoredState())
         for event in proposed.events where events[event.kind] == nil { events[event.kind] = event.data }
+        var held = try F.settled([F.person("E1")], [F.account("a1", key: "E1")])
+        let disable = try HoldPlans.disable(employeeID: "E1", reason: "phish", by: "erin", at: "2026-03-12T14:03:00Z", state: held)
+        held = held.applying(disable)
+        for event in disable.events + (try HoldPlans.enable(employeeID: "E1", by: "erin", state: held)).events where events[event.kind] == nil {
+            events[event.kind] = event.data
+        }
         let drift = try DriftTests.plan(F.person("E1", title: "Analyst"), DriftTests.account(title: "Engineer"), StoredState())
         for event in drift.events where events[event.kind] == nil { events[event.kind] = event.data }
         return events

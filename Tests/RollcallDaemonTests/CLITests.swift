@@ -88,6 +88,40 @@ import Testing
         #expect(try world.store().identity("E1")?.accounts.map(\.anchor) == [anchor])
     }
 
+    /// The emergency stop from the command line: announced at once, held through reconciles,
+    /// lifted by enable; who and why are in the audit log.
+    @Test func disableHoldsAPersonUntilEnabled() async throws {
+        let world = try await ReconcileJobTests.world(people: 2, rows: ReconcileJobTests.row(1) + ReconcileJobTests.row(2))
+        let config = world.directory.appendingPathComponent("rollcall.yaml").path
+        #expect(try await rollcall(["reconcile", "--config", config]).status == 0)
+        let disable = try await Shell.run(Self.binary, ["disable", "E1", "--reason", "suspected phishing", "--config", config],
+                                          environment: ["USER": "erin"])
+        #expect(disable.status == 0, "\(disable.error)")
+        let event = try #require(try world.store().events(after: 2).first)
+        #expect(event.type == "dev.rollcall.identity.disabled" && event.subject == "E1")
+        #expect(event.data["reason"] == .string("suspected phishing") && event.data["by"] == .string("erin"))
+        let twice = try await rollcall(["disable", "E1", "--reason", "again", "--config", config])
+        #expect(twice.status != 0 && twice.error.contains("E1 is already disabled"), "\(twice.error)")
+
+        // HR terminates E1 by mistake (months ago) and takes it back: the leaver and the deprovision
+        // are announced, the rehire is not.
+        try world.writeHR(ReconcileJobTests.row(1, status: "Terminated", end: "2026-03-01") + ReconcileJobTests.row(2))
+        #expect(try await rollcall(["reconcile", "--config", config]).status == 0)
+        try world.writeHR(ReconcileJobTests.row(1) + ReconcileJobTests.row(2))
+        #expect(try await rollcall(["reconcile", "--config", config]).status == 0)
+        #expect(try world.store().events(after: 3).map(\.type) == ["dev.rollcall.identity.leaver", "dev.rollcall.identity.deprovision"])
+
+        let enable = try await Shell.run(Self.binary, ["enable", "E1", "--reason", "cleared by SOC", "--config", config],
+                                         environment: ["USER": "erin"])
+        #expect(enable.status == 0, "\(enable.error)")
+        #expect(try world.store().events(after: 5).map(\.type) == ["dev.rollcall.identity.enabled"])
+        #expect(try world.store().events(after: 5).first?.data["restore"] == .bool(true))
+        var actions: [String] = []
+        try world.store().exportAudit { if $0.actor == "erin" { actions.append("\($0.action) \($0.detail?["reason"]?.stringValue ?? "")") } }
+        #expect(actions.contains("admin.disable suspected phishing") && actions.contains("admin.enable cleared by SOC"))
+        #expect(actions.contains("hold.set suspected phishing") && actions.contains("hold.lifted "))
+    }
+
     @Test func theReportOfARunNamesEveryBadRecordAndWarning() async throws {
         let rows = ReconcileJobTests.row(1) + "E2,X,Y,Sales,T,Retired,\n" + ReconcileJobTests.row(3)
         let world = try await ReconcileJobTests.world(people: 3, rows: rows)
