@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GRDB
 import RollcallCore
 
@@ -25,15 +28,31 @@ public struct Store: Sendable {
                 try db.execute(sql: "PRAGMA cache_size = -65536")
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
             }
-            let pool = try DatabasePool(path: path, configuration: configuration)
-            try checkNotNewer(pool, path: path)
-            try Schema.migrator.migrate(pool)
-            return Store(writer: pool, path: path)
+            // Two processes opening a store at once (a timer's reconcile and an operator's command)
+            // must not both create or migrate it: the second waits on a lock file for the first.
+            return try withFileLock(path + ".open-lock") {
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                try checkNotNewer(pool, path: path)
+                try Schema.migrator.migrate(pool)
+                return Store(writer: pool, path: path)
+            }
         } catch let error as StoreError {
             throw error
         } catch {
             throw StoreError(path: path, reason: "cannot open: \(error)")
         }
+    }
+
+    /// Runs `body` holding an exclusive advisory lock (flock) on `file`, created if needed.
+    private static func withFileLock<T>(_ file: String, _ body: () throws -> T) throws -> T {
+        let descriptor = Glibc.open(file, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw StoreError(path: file, reason: "cannot create the lock file (errno \(errno))") }
+        defer { Glibc.close(descriptor) }
+        while flock(descriptor, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw StoreError(path: file, reason: "cannot take the lock (errno \(errno))") }
+        }
+        defer { flock(descriptor, LOCK_UN) }
+        return try body()
     }
 
     /// A store written by a newer Rollcall has migrations this build does not know: refuse it.

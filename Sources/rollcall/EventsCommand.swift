@@ -41,8 +41,29 @@ struct IdentityCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "identity",
         abstract: "Look at one identity.",
-        subcommands: [Show.self]
+        subcommands: [Show.self, Export.self]
     )
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write everything stored about one person as JSON (a subject access request).",
+            discussion: "Person, former ids, accounts, hold, proposals, disputes, open notices, every event and every audit entry about them."
+        )
+
+        @OptionGroup var options: GlobalOptions
+
+        @Argument(help: "The person's HR employee id (current or former).")
+        var id: String
+
+        func run() async throws {
+            let configuration = try options.load()
+            let store = try Store.open(path: configuration.storePath)
+            guard let export = try store.identityExport(id) else {
+                throw CLIFailure(message: "no person with HR id \(id) is stored (a purged person's data is gone)")
+            }
+            try printJSON(export)
+        }
+    }
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print what is stored about one person (by HR id), their accounts and their events, as JSON.")

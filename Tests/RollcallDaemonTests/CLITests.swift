@@ -1,5 +1,6 @@
 import Foundation
 import RollcallCore
+import RollcallStore
 import RollcallTestSupport
 import Testing
 
@@ -120,6 +121,65 @@ import Testing
         try world.store().exportAudit { if $0.actor == "erin" { actions.append("\($0.action) \($0.detail?["reason"]?.stringValue ?? "")") } }
         #expect(actions.contains("admin.disable suspected phishing") && actions.contains("admin.enable cleared by SOC"))
         #expect(actions.contains("hold.set suspected phishing") && actions.contains("hold.lifted "))
+
+        // A subject access request: everything about E1 in one JSON document.
+        let export = try await rollcall(["identity", "export", "E1", "--config", config])
+        #expect(export.status == 0, "\(export.error)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(export.output.utf8)) as? [String: Any])
+        #expect(document["hr_id"] as? String == "E1")
+        #expect((document["accounts"] as? [[String: Any]])?.first?["dn"] as? String == "uid=p1,ou=people,dc=example,dc=test")
+        let types = (document["events"] as? [[String: Any]])?.compactMap { $0["type"] as? String } ?? []
+        #expect(types == ["dev.rollcall.account.linked", "dev.rollcall.identity.disabled", "dev.rollcall.identity.leaver",
+                          "dev.rollcall.identity.deprovision", "dev.rollcall.identity.enabled"])
+        let audited = (document["audit"] as? [[String: Any]])?.compactMap { $0["action"] as? String } ?? []
+        #expect(audited.contains("admin.disable") && audited.contains("person.changed") && audited.contains("link.added"))
+        #expect(!export.output.contains("Given2"))
+        let nobody = try await rollcall(["identity", "export", "E404", "--config", config])
+        #expect(nobody.status != 0 && nobody.error.contains("no person with HR id E404"))
+    }
+
+    /// A backup taken while reconciles run is consistent; restored as the procedure says, it
+    /// verifies and carries on where it was.
+    @Test func backupAndRestore() async throws {
+        let world = try await ReconcileJobTests.world(people: 300, rows: (1...300).map { ReconcileJobTests.row($0) }.joined())
+        let config = world.directory.appendingPathComponent("rollcall.yaml").path
+        // Backups taken again and again during the first (big) reconcile.
+        let reconcile = Task { try await rollcall(["reconcile", "--config", config]) }
+        var backups: [String] = []
+        for index in 0..<6 {
+            let file = world.directory.appendingPathComponent("backup-\(index).sqlite").path
+            let backup = try await rollcall(["backup", file, "--config", config])
+            #expect(backup.status == 0, "\(backup.error)")
+            #expect(backup.output.contains("integrity ok, audit log verifies"))
+            backups.append(file)
+        }
+        let first = try await reconcile.value
+        #expect(first.status == 0, "\(first.error)")
+        let final = try world.store().events(after: 0).count
+        #expect(final == 300)
+        let again = try await rollcall(["backup", backups[0], "--config", config])
+        #expect(again.status != 0 && again.error.contains("never overwrites"))
+
+        // Each backup holds either nothing or the whole first run, never half of it.
+        for file in backups {
+            let copy = try Store.open(path: file)
+            let persons = try copy.loadState().persons.count
+            let events = try copy.events(after: 0, limit: 1000).count
+            #expect((persons == 0 && events == 0) || (persons == 300 && events == 300), "\(file): \(persons) persons, \(events) events")
+        }
+
+        // Restore (docs/operations.md): the store and its -wal/-shm moved aside, the backup copied in.
+        let store = world.configuration.storePath
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: store + suffix) {
+            try FileManager.default.moveItem(atPath: store + suffix, toPath: store + suffix + ".old")
+        }
+        try FileManager.default.copyItem(atPath: try #require(backups.first), toPath: store)
+        let verify = try await rollcall(["audit", "verify", "--config", config])
+        #expect(verify.status == 0, "\(verify.error)")
+        // Reconciling from the restored store converges: the same 300 events in the end.
+        #expect(try await rollcall(["reconcile", "--config", config]).status == 0)
+        #expect(try world.store().events(after: 0, limit: 1000).count == final)
+        #expect(try await rollcall(["reconcile", "--config", config, "--json"]).output.contains("\"events\" : 0"))
     }
 
     @Test func theReportOfARunNamesEveryBadRecordAndWarning() async throws {

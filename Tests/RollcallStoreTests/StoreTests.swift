@@ -215,6 +215,20 @@ import Testing
         #expect(try store.loadState().formerIDs == ["C1": "E1"])
     }
 
+    /// Several processes (here: threads with their own connections) opening a new store at once:
+    /// one creates and migrates it, the others wait and find it ready (this failed with "table
+    /// already exists" and "database is locked" before the open lock).
+    @Test func openingANewStoreConcurrentlyIsSafe() async throws {
+        let path = self.path
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 {
+                group.addTask { _ = try Store.open(path: path) }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try Store.open(path: path).loadState().persons.isEmpty)
+    }
+
     @Test func walModeIsOn() throws {
         let store = try Store.open(path: path)
         let mode = try store.writer.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }

@@ -1,0 +1,89 @@
+import Foundation
+import GRDB
+import RollcallCore
+
+extension Store {
+    /// Everything stored about one person, for a subject access request: the person, former ids,
+    /// linked accounts with their attributes, operator hold, open proposals and disputes, what was
+    /// announced and not yet done (entitlements, violations, drift), every event about them (by
+    /// subject, by `data.hr_id`, or about their accounts) and every audit entry about them.
+    /// nil when no such person is stored (a purged person's data is gone).
+    public func identityExport(_ employeeID: String) throws -> JSONValue? {
+        guard let identity = try identity(employeeID) else { return nil }
+        let id = identity.person.employeeID
+        return try writer.read { db in
+            func rows(_ sql: String, _ arguments: StatementArguments = [id]) throws -> [JSONValue] {
+                try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                    var object: [String: JSONValue] = [:]
+                    for (column, value) in row {
+                        object[column] = switch value.storage {
+                        case .null: .null
+                        case .int64(let number): .int(Int(number))
+                        case .double(let number): .string(String(number))
+                        case .string(let text): .string(text)
+                        case .blob: .string("(binary)")
+                        }
+                    }
+                    return .object(object)
+                }
+            }
+            let ids = [id] + identity.formerIDs
+            let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+            let anchors = identity.accounts.map(\.anchor)
+            let anchorMarks = Array(repeating: "?", count: max(anchors.count, 1)).joined(separator: ", ")
+            let events = try Row.fetchAll(db, sql: """
+                SELECT * FROM outbox WHERE subject IN (\(marks)) OR json_extract(data, '$.hr_id') IN (\(marks)) OR subject IN (\(anchorMarks))
+                ORDER BY seq
+                """, arguments: StatementArguments(ids + ids + (anchors.isEmpty ? [""] : anchors)))
+                .map { try Store.cloudEvent($0) }
+            let encoder = JSONEncoder()
+            let eventValues = try events.map { try JSONDecoder().decode(JSONValue.self, from: encoder.encode($0)) }
+            var audit: [JSONValue] = []
+            for row in try Row.fetchAll(db, sql: "SELECT seq, at, actor, action, subject, content FROM audit WHERE hr_id IN (\(marks)) ORDER BY seq",
+                                        arguments: StatementArguments(ids)) {
+                let detail = try (row["content"] as String?).map { try JSONDecoder().decode(JSONValue.self, from: Data($0.utf8))["detail"] ?? .null }
+                audit.append(.object(["seq": .int(Int(row["seq"] as Int64)), "at": .string(row["at"]), "actor": .string(row["actor"]),
+                                      "action": .string(row["action"]), "subject": .string(row["subject"]), "detail": detail ?? .null]))
+            }
+            let person = try JSONDecoder().decode(JSONValue.self, from: encoder.encode(identity.person))
+            let accounts = try JSONDecoder().decode(JSONValue.self, from: encoder.encode(identity.accounts))
+            return .object([
+                "hr_id": .string(id),
+                "former_ids": .array(identity.formerIDs.map(JSONValue.string)),
+                "person": person,
+                "accounts": accounts,
+                "hold": try rows("SELECT reason, by, since FROM hold WHERE employee_id = ?").first ?? .null,
+                "proposals": .array(try rows("SELECT directory, anchor FROM proposal WHERE employee_id = ?")),
+                "disputes": .array(try rows("SELECT directory, anchors FROM dispute WHERE employee_id = ?")),
+                "entitlement_notices": .array(try rows("SELECT group_dn, action FROM entitlement_notice WHERE employee_id = ?")),
+                "violation_notices": .array(try rows("SELECT rule FROM violation_notice WHERE employee_id = ?")),
+                "drift_notices": .array(try rows("SELECT directory, attribute, actual FROM drift_notice WHERE employee_id = ?")),
+                "events": .array(eventValues),
+                "audit": .array(audit),
+            ])
+        }
+    }
+}
+
+extension Store {
+    /// A consistent copy of the whole store in a new file (`VACUUM INTO` from a read snapshot, so
+    /// reconciles go on meanwhile), checked before it is reported done: integrity and audit chain.
+    /// Refuses to overwrite a file.
+    public func backup(to file: String) throws -> AuditVerification {
+        guard !FileManager.default.fileExists(atPath: file) else {
+            throw StoreError(path: file, reason: "already exists; a backup never overwrites a file")
+        }
+        // VACUUM INTO reads one consistent snapshot itself; it must not run inside a transaction.
+        try writer.unsafeRead { db in try db.execute(sql: "VACUUM INTO ?", arguments: [file]) }
+        let copy = try Store.open(path: file)
+        let integrity = try copy.writer.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") }
+        guard integrity == ["ok"] else {
+            throw StoreError(path: file, reason: "the copy fails its integrity check: \(integrity.prefix(3).joined(separator: "; "))")
+        }
+        let audit = try copy.verifyAudit()
+        guard audit.ok else {
+            throw StoreError(path: file, reason: "the copy's audit log does not verify at entry \(audit.firstBad ?? 0): \(audit.problem ?? "")")
+        }
+        return audit
+    }
+}
