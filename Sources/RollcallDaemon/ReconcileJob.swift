@@ -83,48 +83,109 @@ public struct ReconcileJob: Sendable {
         }
     }
 
+    /// Everything a run read and decided before writing anything: what `plan` and `explain` show.
+    public struct Prepared: Sendable {
+        public var started: Date
+        public var today: Day
+        public var hr: HRReadResult
+        public var state: StoredState
+        public var directories: [DirectoryInput]
+        public var directoryRuns: [DirectoryRun]
+        public var entitlements: EntitlementInput?
+        public var plan: Plan
+        public var verdict: GuardVerdict
+        public var report: RunReport
+    }
+
+    /// Reads HR and every directory and plans, writing nothing.
+    public func prepare(forceFull: Bool = false) async throws -> Prepared {
+        let store = try Store.open(path: configuration.storePath)
+        var report = RunReport()
+        var phases = PhaseTimer()
+        return try await prepare(store: store, started: now(), forceFull: forceFull, report: &report, phases: &phases)
+    }
+
+    private func prepare(store: Store, started: Date, forceFull: Bool, report: inout RunReport, phases: inout PhaseTimer) async throws -> Prepared {
+        let hr = try await phases.measure("read_hr") { try await readHR(report: &report) }
+        let state = try phases.measure("load_state") { try store.loadState() }
+        let reads = try await phases.measure("read_directory") {
+            try await readDirectories(store: store, state: state, forceFull: forceFull, now: started)
+        }
+        let today = Day(epochSeconds: Int64(started.timeIntervalSince1970.rounded(.down)))
+        let entitlements = try await phases.measure("read_groups") { try await readEntitlementGroups() }
+        let pseudonymiser = try tombstoneKey(report: report)
+        var pseudonym: (@Sendable (String) -> String)?
+        if let pseudonymiser { pseudonym = { pseudonymiser.pseudonym(of: $0) } }
+        let reconciler = Reconciler(policy: configuration.lifecycle, conversionKey: configuration.conversionKey, pseudonym: pseudonym)
+        var plan = try phases.measure("plan") {
+            try reconciler.plan(records: hr.records, directories: reads.map(\.input), state: state, today: today, entitlements: entitlements)
+        }
+        plan.summary.rejectedRows = hr.rejected.count
+        report.ambiguous = plan.ambiguities
+        let verdict = try self.verdict(plan, state: state, report: report, directories: reads.map(\.run), store: store)
+        return Prepared(started: started, today: today, hr: hr, state: state, directories: reads.map(\.input), directoryRuns: reads.map(\.run),
+                        entitlements: entitlements, plan: plan, verdict: verdict, report: report)
+    }
+
+    private func verdict(_ plan: Plan, state: StoredState, report: RunReport, directories: [DirectoryRun], store: Store) throws -> GuardVerdict {
+        let sizes = try store.lastSizes()
+        return MassChangeGuard.check(
+            plan, state: state, policy: configuration.guardPolicy,
+            sources: report.personsBySource.sorted { $0.key < $1.key }.map { ($0.key, $0.value, sizes.sources[$0.key]) },
+            directories: directories.map { ($0.directory, $0.entries, sizes.directories[$0.directory]) })
+    }
+
+    /// Reconcile one person now (`reconcile --identity`): the whole inputs are read, but only that
+    /// person's part of the plan is applied; the directories' delta checkpoints stay where they were.
+    public struct OnePerson: Sendable {
+        public var employeeID: String
+        public var actor: String
+
+        public init(employeeID: String, actor: String) {
+            self.employeeID = employeeID
+            self.actor = actor
+        }
+    }
+
     /// - Parameters:
     ///   - forceFull: read every directory whole even when a delta would do.
     ///   - approving: read and plan as usual, then apply the quarantined run's stored plan, past
     ///     the guard, if the new plan is the same; otherwise apply nothing.
-    public func run(dryRun: Bool, forceFull: Bool = false, approving: Approval? = nil) async throws -> ReconcileOutcome {
+    ///   - only: apply only this person's part of the plan.
+    public func run(dryRun: Bool, forceFull: Bool = false, approving: Approval? = nil, only: OnePerson? = nil) async throws -> ReconcileOutcome {
         let started = now()
         let store = try Store.open(path: configuration.storePath)
         var report = RunReport()
         var phases = PhaseTimer()
         do {
-            let hr = try await phases.measure("read_hr") { try await readHR(report: &report) }
-            let state = try phases.measure("load_state") { try store.loadState() }
-            let reads = try await phases.measure("read_directory") {
-                try await readDirectories(store: store, state: state, forceFull: forceFull, now: started)
+            let prepared = try await prepare(store: store, started: started, forceFull: forceFull, report: &report, phases: &phases)
+            var plan = prepared.plan
+            let state = prepared.state
+            var verdict = prepared.verdict
+            var directoryRuns = prepared.directoryRuns
+            if let only {
+                guard state.persons[state.formerIDs[only.employeeID] ?? only.employeeID] != nil
+                    || prepared.hr.records.contains(where: { $0.employeeID == only.employeeID }) else {
+                    throw AdminActionFailure("no person \(only.employeeID) is stored or in the HR read")
+                }
+                plan = plan.restricted(to: state.formerIDs[only.employeeID] ?? only.employeeID, state: state)
+                verdict = try self.verdict(plan, state: state, report: report, directories: [], store: store)
+                directoryRuns = []
             }
-            let today = Day(epochSeconds: Int64(started.timeIntervalSince1970.rounded(.down)))
-            let entitlements = try await phases.measure("read_groups") { try await readEntitlementGroups() }
-            let pseudonymiser = try tombstoneKey(report: report)
-            var pseudonym: (@Sendable (String) -> String)?
-            if let pseudonymiser { pseudonym = { pseudonymiser.pseudonym(of: $0) } }
-            let reconciler = Reconciler(policy: configuration.lifecycle, conversionKey: configuration.conversionKey, pseudonym: pseudonym)
-            var plan = try phases.measure("plan") {
-                try reconciler
-                    .plan(records: hr.records, directories: reads.map(\.input), state: state, today: today, entitlements: entitlements)
-            }
-            plan.summary.rejectedRows = hr.rejected.count
-            report.ambiguous = plan.ambiguities
             var outcome = ReconcileOutcome(dryRun: dryRun, summary: plan.summary, report: report)
-            outcome.directories = reads.map { var run = $0.run; run.cookie = nil; return run }
-            let sizes = try store.lastSizes()
-            let verdict = MassChangeGuard.check(
-                plan, state: state, policy: configuration.guardPolicy,
-                sources: report.personsBySource.sorted { $0.key < $1.key }.map { ($0.key, $0.value, sizes.sources[$0.key]) },
-                directories: reads.map { ($0.run.directory, $0.run.entries, sizes.directories[$0.run.directory]) })
+            outcome.directories = prepared.directoryRuns.map { var run = $0; run.cookie = nil; return run }
             outcome.guardVerdict = verdict
             guard !dryRun else {
                 outcome.phaseSeconds = phases.seconds
                 return outcome
             }
             var stamp = RunStamp(startedAt: started, finishedAt: now(), eventSource: configuration.eventSource, report: report.json(),
-                                 directories: reads.map(\.run))
+                                 directories: directoryRuns)
             stamp.basedOn = state.version
+            if let only {
+                stamp.actor = only.actor
+                stamp.audit = [AuditDraft(action: "admin.reconcile_identity", subject: only.employeeID, hrID: only.employeeID, detail: .object([:]))]
+            }
             if let approving {
                 plan = try approvedPlan(approving, newPlan: plan, store: store)
                 stamp.actor = approving.actor
@@ -346,7 +407,7 @@ public struct ReconcileJob: Sendable {
         }
     }
 
-    static func oneLine(_ error: any Error) -> String {
+    public static func oneLine(_ error: any Error) -> String {
         String(describing: error).replacingOccurrences(of: "\n", with: " ")
     }
 }

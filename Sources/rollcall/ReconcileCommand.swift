@@ -20,12 +20,16 @@ struct ReconcileCommand: AsyncParsableCommand {
     @Flag(help: "Read every directory whole even when a delta (directories[].delta) would do.")
     var full = false
 
+    @Option(help: "Reconcile only this person (HR id) now: the rest of the plan waits for the next run.")
+    var identity: String?
+
     func run() async throws {
         let configuration = try options.load()
         let job = ReconcileJob(configuration: configuration, logger: options.logger())
         let outcome: ReconcileOutcome
         do {
-            outcome = try await job.run(dryRun: dryRun, forceFull: full)
+            outcome = try await job.run(dryRun: dryRun, forceFull: full,
+                                        only: identity.map { ReconcileJob.OnePerson(employeeID: $0, actor: AdminActions.operatorName) })
         } catch let failure as ReconcileFailure {
             if json, let report = failure.report {
                 try printJSON(FailedOutcome(error: failure.reason, report: report))

@@ -8,7 +8,7 @@ struct Rollcall: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollcall",
         abstract: "Reconcile HR feeds with LDAP directories and emit identity lifecycle events.",
-        subcommands: [ReconcileCommand.self, EventsCommand.self, IdentityCommand.self, RunsCommand.self, ReportCommand.self, LinkCommand.self, AuditCommand.self, ApproveCommand.self, RejectCommand.self, DisableCommand.self, EnableCommand.self, BackupCommand.self]
+        subcommands: [ReconcileCommand.self, EventsCommand.self, IdentityCommand.self, RunsCommand.self, ReportCommand.self, LinkCommand.self, AuditCommand.self, ApproveCommand.self, RejectCommand.self, DisableCommand.self, EnableCommand.self, BackupCommand.self, PlanCommand.self, ExplainCommand.self]
     )
 }
 

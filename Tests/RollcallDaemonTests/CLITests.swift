@@ -182,6 +182,53 @@ import Testing
         #expect(try await rollcall(["reconcile", "--config", config, "--json"]).output.contains("\"events\" : 0"))
     }
 
+    /// Seeing before doing: plan shows the events without applying them, explain traces one
+    /// person, reconcile --identity applies only that person's part.
+    @Test func planExplainAndReconcileOnePerson() async throws {
+        let world = try await ReconcileJobTests.world(people: 3, rows: (1...3).map { ReconcileJobTests.row($0) }.joined())
+        let config = world.directory.appendingPathComponent("rollcall.yaml").path
+        #expect(try await rollcall(["reconcile", "--config", config]).status == 0)
+        try world.writeHR(ReconcileJobTests.row(1, department: "Legal") + ReconcileJobTests.row(2, department: "Legal")
+                          + ReconcileJobTests.row(3, status: "Terminated", end: "2026-01-01"))
+
+        let plan = try await rollcall(["plan", "--config", config])
+        #expect(plan.status == 0, "\(plan.error)")
+        #expect(plan.output.contains("4 events, nothing applied"), "\(plan.output)")
+        let lines = plan.output.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("E1") && $0.contains("identity.mover") && $0.contains("department: Sales → Legal") })
+        #expect(lines.contains { $0.hasPrefix("E3") && $0.contains("identity.leaver") })
+        let json = try await rollcall(["plan", "--config", config, "--json"])
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+        #expect((parsed["events"] as? [Any])?.count == 4)
+        #expect(try world.store().events(after: 3).isEmpty)
+
+        let explain = try await rollcall(["explain", "E3", "--config", config])
+        #expect(explain.status == 0, "\(explain.error)")
+        let trace = try #require(try JSONSerialization.jsonObject(with: Data(explain.output.utf8)) as? [String: Any])
+        #expect(((trace["hr"] as? [String: Any])?["source"] as? String)?.hasSuffix("/hr.csv:4") == true)
+        let lifecycle = try #require(trace["lifecycle"] as? [String: Any])
+        #expect(lifecycle["before"] as? String == "active")
+        #expect((lifecycle["why"] as? String)?.contains("HR status terminated") == true)
+        let situation = (trace["directories"] as? [[String: Any]])?.first?["situation"] as? String
+        #expect(situation == "linked: the stored link's account is there")
+        // Terminated in January: disabled and, past the grace period, deleted.
+        #expect(((trace["events"] as? [[String: Any]])?.compactMap { $0["type"] as? String })
+                == ["dev.rollcall.identity.leaver", "dev.rollcall.identity.deprovision"])
+        let unknown = try await rollcall(["explain", "E77", "--config", config])
+        #expect(unknown.status != 0 && unknown.error.contains("E77 is neither stored nor in this HR read"))
+
+        let one = try await Shell.run(Self.binary, ["reconcile", "--identity", "E2", "--config", config], environment: ["USER": "frank"])
+        #expect(one.status == 0, "\(one.error)")
+        #expect(try world.store().events(after: 3).map { "\($0.type) \($0.subject)" } == ["dev.rollcall.identity.mover E2"])
+        var audited: [String] = []
+        try world.store().exportAudit { if $0.actor == "frank" { audited.append($0.action) } }
+        #expect(audited.first == "admin.reconcile_identity")
+        // The next full run does the rest, and E2's part only once.
+        #expect(try await rollcall(["reconcile", "--config", config]).status == 0)
+        let rest = try world.store().events(after: 4).map { "\($0.type.replacingOccurrences(of: "dev.rollcall.", with: "")) \($0.subject)" }
+        #expect(rest.first == "identity.mover E1" && rest.contains("identity.leaver E3") && !rest.contains("identity.mover E2"))
+    }
+
     @Test func theReportOfARunNamesEveryBadRecordAndWarning() async throws {
         let rows = ReconcileJobTests.row(1) + "E2,X,Y,Sales,T,Retired,\n" + ReconcileJobTests.row(3)
         let world = try await ReconcileJobTests.world(people: 3, rows: rows)
