@@ -175,16 +175,20 @@ public enum Shell {
 
     /// Runs the program on a thread of its own, so the waiting never blocks Swift's cooperative
     /// pool (on 2 cores, a blocked pool delays every other test's async work by seconds).
-    public static func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
+    /// - Parameter killAfter: send SIGKILL after this many seconds if it is still running (the
+    ///   crash tests); the result's status is then 137.
+    public static func run(_ program: String, _ arguments: [String], environment: [String: String] = [:],
+                           killAfter: Double? = nil) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Swift.Result { try runBlocking(program, arguments, environment: environment) })
+                continuation.resume(with: Swift.Result { try runBlocking(program, arguments, environment: environment, killAfter: killAfter) })
             }
         }
     }
 
     /// The same, blocking the calling thread (for deinit and other synchronous places).
-    public static func runBlocking(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    public static func runBlocking(_ program: String, _ arguments: [String], environment: [String: String] = [:],
+                                   killAfter: Double? = nil) throws -> Result {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("rollcall-shell-\(UUID().uuidString)")
         let outPath = scratch.path + ".out"
         let errPath = scratch.path + ".err"
@@ -220,9 +224,29 @@ public enum Shell {
         defer { envp.forEach { free($0) } }
         let spawned = posix_spawn(&pid, program, &actions, &attributes, argv, envp)
         guard spawned == 0 else { throw FixtureError("cannot run \(program): error \(spawned)") }
+        let reaped = Mutex(false)
+        if let killAfter {
+            let child = pid
+            Thread.detachNewThread {
+                Thread.sleep(forTimeInterval: killAfter)
+                // Only while the child is not reaped: its pid cannot have been reused yet.
+                reaped.withLock { done in if !done { kill(child, SIGKILL) } }
+            }
+        }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            guard errno == EINTR else { throw FixtureError("waitpid failed for \(program)") }
+        while true {
+            // WNOHANG polling while a kill may come, so the reaped flag is set under the lock.
+            let waited = reaped.withLock { done -> pid_t in
+                let result = waitpid(pid, &status, killAfter == nil ? 0 : WNOHANG)
+                if result == pid { done = true }
+                return result
+            }
+            if waited == pid { break }
+            if waited < 0 {
+                guard errno == EINTR else { throw FixtureError("waitpid failed for \(program)") }
+                continue
+            }
+            usleep(2_000)
         }
         let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         let output = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
