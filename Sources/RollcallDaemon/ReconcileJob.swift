@@ -182,16 +182,17 @@ public struct ReconcileJob: Sendable {
             var stamp = RunStamp(startedAt: started, finishedAt: now(), eventSource: configuration.eventSource, report: report.json(),
                                  directories: directoryRuns)
             stamp.basedOn = state.version
+            if let changed = try store.configurationChange(file: configuration.file) { stamp.audit.append(changed) }
             if let only {
                 stamp.actor = only.actor
-                stamp.audit = [AuditDraft(action: "admin.reconcile_identity", subject: only.employeeID, hrID: only.employeeID, detail: .object([:]))]
+                stamp.audit.insert(AuditDraft(action: "admin.reconcile_identity", subject: only.employeeID, hrID: only.employeeID, detail: .object([:])), at: 0)
             }
             if let approving {
                 plan = try approvedPlan(approving, newPlan: plan, store: store)
                 stamp.actor = approving.actor
                 stamp.approves = approving.runID
-                stamp.audit = [AuditDraft(action: "admin.approve", subject: "run \(approving.runID)",
-                                          detail: .object(["reason": JSONValue(approving.reason)]))]
+                stamp.audit.insert(AuditDraft(action: "admin.approve", subject: "run \(approving.runID)",
+                                              detail: .object(["reason": JSONValue(approving.reason)])), at: 0)
                 outcome.summary = plan.summary
             } else if verdict.tripped {
                 return try quarantine(plan, verdict: verdict, stamp: stamp, store: store, outcome: outcome, phases: phases)

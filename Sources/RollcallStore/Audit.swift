@@ -167,3 +167,19 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// An audit entry for the configuration file when its content differs from the one the last
+    /// such entry recorded (the first run records it too): who changed the rules is then visible
+    /// next to what they changed. Only the SHA-256 of the file is kept (it holds no secrets, but
+    /// the log need not copy it).
+    public func configurationChange(file: String) throws -> AuditDraft? {
+        guard let data = FileManager.default.contents(atPath: file) else { return nil }
+        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let last = try writer.read { db in
+            try String.fetchOne(db, sql: "SELECT content FROM audit WHERE action = 'config.changed' ORDER BY seq DESC LIMIT 1")
+        }
+        if let last, last.contains(digest) { return nil }
+        return AuditDraft(action: "config.changed", subject: file, detail: .object(["sha256": .string(digest)]))
+    }
+}

@@ -162,6 +162,25 @@ import Testing
         #expect(try world.store().loadState().persons.keys.sorted() == ["E1", "E3"])
     }
 
+    /// A changed configuration file is in the audit log at the next run (its digest), once.
+    @Test func configurationChangesAreAudited() async throws {
+        let world = try await Self.world(people: 2, rows: Self.row(1) + Self.row(2))
+        func changes() throws -> [String] {
+            var found: [String] = []
+            try world.store().exportAudit { if $0.action == "config.changed" { found.append($0.detail?["sha256"]?.stringValue ?? "") } }
+            return found
+        }
+        _ = try await world.run()
+        _ = try await world.run()
+        #expect(try changes().count == 1)
+        let file = world.directory.appendingPathComponent("rollcall.yaml")
+        try (try String(contentsOf: file, encoding: .utf8) + "# tuned\n").write(to: file, atomically: true, encoding: .utf8)
+        _ = try await world.run()
+        _ = try await world.run()
+        let digests = try changes()
+        #expect(digests.count == 2 && Set(digests).count == 2)
+    }
+
     /// An entry deleted and added again (same uid and employeeNumber, new entryUUID) is the same
     /// person's new account: one `account.relinked`, no removal, no leaver, no joiner.
     @Test func aRecreatedEntryIsRelinked() async throws {
