@@ -101,3 +101,35 @@ import Testing
         #expect(actions == ["admin.approve.refused", "admin.reject"])
     }
 }
+
+/// The other half of "never deprovision from a broken read": the directory dies in the middle of
+/// the read, and the run fails with nothing applied, whatever HR says.
+@Suite struct KilledDirectoryRunTests {
+    @Test func aDirectoryKilledMidReadFailsTheRunWithNoEvents() async throws {
+        let people = 3000
+        // One attempt: the read's own error (how far it got) is the run's reason, not a reconnect's.
+        let world = try await ReconcileJobTests.world(people: people, rows: GuardRunTests.rows(count: people),
+                                                      directoryExtra: "    retry: {attempts: 1}")
+        let first = try await world.run()
+        let seq = try #require(first.lastSeq)
+        // Real terminations are in the feed: a complete read would announce them.
+        try world.writeHR(GuardRunTests.rows(terminating: Set(1...20), count: people))
+        let into = (first.phaseSeconds["read_hr"] ?? 0) + (first.phaseSeconds["load_state"] ?? 0) + (first.phaseSeconds["read_directory"] ?? 1) / 2
+        let slapd = world.slapd
+        let killer = Task.detached {
+            try await Task.sleep(for: .seconds(into))
+            slapd.kill()
+        }
+        do {
+            _ = try await world.run()
+            Issue.record("a run whose directory died mid-read applied")
+        } catch let failure as ReconcileFailure {
+            #expect(failure.reason.contains("directory default"), "\(failure.reason)")
+            #expect(failure.reason.contains("nothing is treated as deleted") || failure.reason.contains("could not connect"), "\(failure.reason)")
+            print("killed mid-read: \(failure.reason)")
+        }
+        try await killer.value
+        #expect(try GuardRunTests.types(world.store(), after: seq).isEmpty)
+        #expect(try world.store().runs().first?.status == "failed")
+    }
+}
