@@ -22,10 +22,19 @@ public final class LDAPConnection: @unchecked Sendable {
 
     /// Opens the connection: options, TLS as configured, then a simple bind (or anonymous).
     public static func connect(_ settings: LDAPSettings) async throws -> LDAPConnection {
+        _ = ignoreBrokenPipes
         let connection = LDAPConnection(settings: settings)
         try await connection.perform { connection in try connection.open() }
         return connection
     }
+
+    /// libldap writes to its socket with plain write(2): a server that dies between two requests
+    /// would kill the whole process with SIGPIPE instead of failing the read (found by killing
+    /// slapd mid-read). Ignored process-wide, once: the write then fails with EPIPE and the read
+    /// reports the lost server.
+    private static let ignoreBrokenPipes: Void = {
+        signal(SIGPIPE, SIG_IGN)
+    }()
 
     /// Closes the connection now (also done when the object is released).
     public func close() async {
