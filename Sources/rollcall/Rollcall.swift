@@ -8,7 +8,9 @@ struct Rollcall: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollcall",
         abstract: "Reconcile HR feeds with LDAP directories and emit identity lifecycle events.",
-        subcommands: [ReconcileCommand.self, EventsCommand.self, IdentityCommand.self, RunsCommand.self, ReportCommand.self, LinkCommand.self, AuditCommand.self, ApproveCommand.self, RejectCommand.self, DisableCommand.self, EnableCommand.self, BackupCommand.self, PlanCommand.self, ExplainCommand.self]
+        subcommands: [ReconcileCommand.self, PlanCommand.self, ExplainCommand.self, EventsCommand.self, IdentityCommand.self,
+                      RunsCommand.self, ReportCommand.self, ApproveCommand.self, RejectCommand.self, LinkCommand.self,
+                      DisableCommand.self, EnableCommand.self, AuditCommand.self, BackupCommand.self]
     )
 }
 
