@@ -16,7 +16,7 @@ public struct Pseudonymiser: Sendable {
 
     public func pseudonym(of employeeID: String) -> String {
         let code = HMAC<SHA256>.authenticationCode(for: Data("rollcall/hr-id/\(employeeID)".utf8), using: key)
-        return code.map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(code)
     }
 }
 

@@ -189,64 +189,63 @@ extension Store {
                     """, arguments: [stamp.actor, time, runID, approved])
                 guard db.changesCount == 1 else { throw StoreError(path: path, reason: "run \(approved) is not a pending quarantined run; nothing was applied") }
             }
-            try AuditChain.append(stamp.audit + Store.auditDrafts(plan, runID: runID, firstSeq: first, ids: eventIDs, summary: summary),
-                                  actor: stamp.actor, runID: runID, at: time, db: db)
+            var audit = try AuditChain.Appender(actor: stamp.actor, runID: runID, at: time, db: db)
+            for draft in stamp.audit { try audit.append(draft) }
+            try Store.auditDrafts(plan, runID: runID, firstSeq: first, ids: eventIDs, summary: summary) { try audit.append($0) }
             try db.execute(sql: "UPDATE run SET first_seq = ?, last_seq = ? WHERE id = ?", arguments: [first, last, runID])
             return AppliedRun(runID: runID, firstSeq: first, lastSeq: last)
         }
     }
 
-    /// The audit entries of an applied plan: the run, then every state change and every event.
+    /// The audit entries of an applied plan, given to `emit` one at a time: the run, then every
+    /// state change and every event.
     static func auditDrafts(_ plan: Plan, runID: Int64, firstSeq: Int64?, ids: [(id: String, dataHash: String)],
-                            summary: String) -> [AuditDraft] {
-        var drafts: [AuditDraft] = []
-        drafts.reserveCapacity(1 + plan.personUpserts.count + plan.accountUpserts.count + plan.linkUpserts.count + plan.events.count)
+                            summary: String, _ emit: (AuditDraft) throws -> Void) rethrows {
         let counts = (try? JSONDecoder().decode(JSONValue.self, from: Data(summary.utf8))) ?? .null
-        drafts.append(AuditDraft(action: "run.applied", subject: "run \(runID)", detail: counts))
+        try emit(AuditDraft(action: "run.applied", subject: "run \(runID)", detail: counts))
         for rename in plan.personRenames {
-            drafts.append(AuditDraft(action: "person.renamed", subject: rename.to, hrID: rename.to,
+            try emit(AuditDraft(action: "person.renamed", subject: rename.to, hrID: rename.to,
                                      detail: .object(["from": .string(rename.from), "to": .string(rename.to)])))
         }
         for person in plan.personUpserts {
-            drafts.append(AuditDraft(action: "person.changed", subject: person.employeeID, hrID: person.employeeID,
+            try emit(AuditDraft(action: "person.changed", subject: person.employeeID, hrID: person.employeeID,
                                      detail: PersonColumns.json(person)))
         }
         for hold in plan.holdUpserts {
-            drafts.append(AuditDraft(action: "hold.set", subject: hold.employeeID, hrID: hold.employeeID,
+            try emit(AuditDraft(action: "hold.set", subject: hold.employeeID, hrID: hold.employeeID,
                                      detail: .object(["reason": .string(hold.reason), "by": .string(hold.by)])))
         }
         for id in plan.holdRemovals {
-            drafts.append(AuditDraft(action: "hold.lifted", subject: id, hrID: id, detail: .object([:])))
+            try emit(AuditDraft(action: "hold.lifted", subject: id, hrID: id, detail: .object([:])))
         }
         for purge in plan.personPurges {
-            drafts.append(AuditDraft(action: "person.purged", subject: "tombstone:\(purge.pseudonym)",
+            try emit(AuditDraft(action: "person.purged", subject: "tombstone:\(purge.pseudonym)",
                                      detail: .object(["termination_date": JSONValue(purge.terminationDate?.description)])))
         }
         for account in plan.accountUpserts {
-            drafts.append(AuditDraft(action: "account.changed", subject: "\(account.directory)/\(account.anchor)", detail: .object([
+            try emit(AuditDraft(action: "account.changed", subject: "\(account.directory)/\(account.anchor)", detail: .object([
                 "dn": .string(account.dn), "correlation_value": JSONValue(account.correlationValue),
                 "attributes_sha256": .string(AuditChain.sha256(account.attributesJSON)), "orphan_reported": .bool(account.orphanReported),
             ])))
         }
         for key in plan.accountRemovals {
-            drafts.append(AuditDraft(action: "account.removed", subject: "\(key.directory)/\(key.anchor)", detail: .object([:])))
+            try emit(AuditDraft(action: "account.removed", subject: "\(key.directory)/\(key.anchor)", detail: .object([:])))
         }
         for link in plan.linkRemovals {
-            drafts.append(AuditDraft(action: "link.removed", subject: link.employeeID, hrID: link.employeeID,
+            try emit(AuditDraft(action: "link.removed", subject: link.employeeID, hrID: link.employeeID,
                                      detail: .object(["directory": .string(link.directory), "anchor": .string(link.anchor)])))
         }
         for link in plan.linkUpserts {
-            drafts.append(AuditDraft(action: "link.added", subject: link.employeeID, hrID: link.employeeID,
+            try emit(AuditDraft(action: "link.added", subject: link.employeeID, hrID: link.employeeID,
                                      detail: .object(["directory": .string(link.directory), "anchor": .string(link.anchor)])))
         }
         for (index, event) in plan.events.enumerated() {
             let hrID: String? = if case .string(let id)? = event.data["hr_id"] { id } else { nil }
-            drafts.append(AuditDraft(action: "event", subject: event.subject, hrID: hrID, detail: .object([
+            try emit(AuditDraft(action: "event", subject: event.subject, hrID: hrID, detail: .object([
                 "seq": .int(Int((firstSeq ?? 0) + Int64(index))), "id": .string(ids[index].id),
                 "type": .string(event.kind.cloudEventType), "data_sha256": .string(ids[index].dataHash),
             ])))
         }
-        return drafts
     }
 
     /// Purged persons are erased: their rows everywhere, and in the outbox every other event about
