@@ -32,12 +32,14 @@ extension Store {
         let digest = AuditChain.sha256(planJSON)
         let summary = String(decoding: try CloudEvent.encoder.encode(plan.summary), as: UTF8.self)
         let time = Timestamp.string(stamp.finishedAt)
+        var reasons = ""
+        if case .array(let items)? = verdict["reasons"] { reasons = items.compactMap(\.stringValue).joined(separator: "; ") }
+        let why = "quarantined by the mass-change guard: \(reasons)"
         return try writer.write { db in
             try db.execute(sql: """
                 INSERT INTO run (started_at, finished_at, status, summary, report, directory_read, error)
                 VALUES (?, ?, 'quarantined', ?, ?, ?, ?)
-                """, arguments: [Timestamp.string(stamp.startedAt), time, summary, stamp.report, stamp.directoryRead,
-                                 verdict["reasons"].map(CanonicalJSON.text)])
+                """, arguments: [Timestamp.string(stamp.startedAt), time, summary, stamp.report, stamp.directoryRead, why])
             let runID = db.lastInsertedRowID
             try db.execute(sql: """
                 INSERT INTO quarantine (run_id, plan, digest, based_on, verdict, status) VALUES (?, ?, ?, ?, ?, 'pending')

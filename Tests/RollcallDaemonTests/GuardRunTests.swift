@@ -50,6 +50,8 @@ import Testing
         let example = try JSONDecoder().decode(JSONValue.self, from: Data(line.utf8))
         guard case .object(let documented)? = example["data"], case .object(let real) = event.data else { Issue.record("not objects"); return }
         #expect(documented.keys.sorted() == real.keys.sorted())
+        #expect(try world.store().run(run)?.status == "quarantined")
+        #expect(try world.store().run(run)?.error == "quarantined by the mass-change guard: 8 deprovisioning actions, more than max_deprovisions (5)")
         // Nothing applied: the state is as it was.
         let held = try world.store().loadState()
         #expect(held.persons == before.persons && held.version == before.version)
