@@ -24,7 +24,8 @@ public enum HoldPlans {
 
     public static func disable(employeeID requested: String, reason: String, by actor: String, at time: String,
                                state: StoredState) throws(ReconcileRefusal) -> Plan {
-        let (employeeID, person) = try stored(requested, state: state)
+        let person = try state.person(named: requested)
+        let employeeID = person.employeeID
         guard !reason.trimmingASCIIWhitespace().isEmpty else { throw ReconcileRefusal("a reason is required") }
         if let hold = state.holds[employeeID] {
             throw ReconcileRefusal("\(employeeID) is already disabled (by \(hold.by) since \(hold.since): \(hold.reason))")
@@ -40,7 +41,8 @@ public enum HoldPlans {
     }
 
     public static func enable(employeeID requested: String, by actor: String, state: StoredState) throws(ReconcileRefusal) -> Plan {
-        let (employeeID, person) = try stored(requested, state: state)
+        let person = try state.person(named: requested)
+        let employeeID = person.employeeID
         guard let hold = state.holds[employeeID] else { throw ReconcileRefusal("\(employeeID) is not disabled") }
         var plan = Plan()
         plan.holdRemovals = [employeeID]
@@ -53,18 +55,8 @@ public enum HoldPlans {
         return plan
     }
 
-    private static func stored(_ requested: String, state: StoredState) throws(ReconcileRefusal) -> (String, StoredPerson) {
-        let employeeID = state.formerIDs[requested] ?? requested
-        guard let person = state.persons[employeeID] else {
-            throw ReconcileRefusal("no person \(requested) is stored; a person is stored once a reconcile has read them from HR")
-        }
-        return (employeeID, person)
-    }
-
     private static func payload(_ person: StoredPerson, state: StoredState) -> [String: JSONValue] {
-        let accounts = state.links.filter { $0.employeeID == person.employeeID }.sorted { $0.directory < $1.directory }.map { link in
-            EventPayload.accountRef(link.directory, link.anchor, state.accounts[link.directory]?[link.anchor]?.dn ?? "")
-        }
+        let accounts = state.linkedAccountRefs(of: [person.employeeID])[person.employeeID] ?? []
         return ["hr_id": .string(person.employeeID), "lifecycle": .string(person.lifecycle.rawValue), "accounts": .array(accounts)]
     }
 }

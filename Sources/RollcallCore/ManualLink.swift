@@ -5,10 +5,8 @@
 public enum ManualLink {
     public static func plan(employeeID requested: String, directory: String, anchor: String,
                             state: StoredState) throws(ReconcileRefusal) -> Plan {
-        let employeeID = state.formerIDs[requested] ?? requested
-        guard let person = state.persons[employeeID] else {
-            throw ReconcileRefusal("no person \(requested) is stored; a person is stored once a reconcile has read them from HR")
-        }
+        let person = try state.person(named: requested)
+        let employeeID = person.employeeID
         guard let accounts = state.accounts[directory] else {
             throw ReconcileRefusal("no accounts of a directory named \(directory) are stored")
         }

@@ -450,12 +450,9 @@ public struct Reconciler: Sendable {
     /// accounts, not claimed by anyone in this plan, are orphans of this run), then the store
     /// erases them and rewrites every earlier event about them to the tombstone.
     private func planPurges(_ purging: [StoredPerson], state: StoredState, plan: inout Plan) {
-        let purged = Set(purging.map(\.employeeID))
-        var links: [String: [Link]] = [:]
-        for link in state.links where purged.contains(link.employeeID) { links[link.employeeID, default: []].append(link) }
+        let accounts = state.linkedAccountRefs(of: Set(purging.map(\.employeeID)))
         var drafts: [EventDraft] = []
         for person in purging {
-            let held = (links[person.employeeID] ?? []).sorted { $0.directory < $1.directory }
             let tombstone = pseudonym?(person.employeeID) ?? ""
             plan.personPurges.append(Tombstone(employeeID: person.employeeID, pseudonym: tombstone,
                                                terminationDate: person.attributes.terminationDate))
@@ -465,7 +462,7 @@ public struct Reconciler: Sendable {
                 "lifecycle": .string("purged"),
                 "termination_date": JSONValue(person.attributes.terminationDate?.description),
                 "purge_after_days": lifecycle.policy.purgeAfterDays.map(JSONValue.int) ?? .null,
-                "accounts": .array(held.map { EventPayload.accountRef($0.directory, $0.anchor, state.accounts[$0.directory]?[$0.anchor]?.dn ?? "") }),
+                "accounts": .array(accounts[person.employeeID] ?? []),
             ])))
             plan.summary.purged += 1
         }

@@ -56,6 +56,28 @@ extension StoredState {
     }
 }
 
+extension StoredState {
+    /// The stored person an operator names, by current or former HR id (a refusal names the id).
+    public func person(named requested: String) throws(ReconcileRefusal) -> StoredPerson {
+        guard let person = persons[formerIDs[requested] ?? requested] else {
+            throw ReconcileRefusal("no person \(requested) is stored; a person is stored once a reconcile has read them from HR")
+        }
+        return person
+    }
+
+    /// `{directory, anchor, dn}` of each stored link of these persons, by directory (one scan of
+    /// the links for all of them).
+    func linkedAccountRefs(of employeeIDs: Set<String>) -> [String: [JSONValue]] {
+        var links: [String: [Link]] = [:]
+        for link in self.links where employeeIDs.contains(link.employeeID) { links[link.employeeID, default: []].append(link) }
+        return links.mapValues { held in
+            held.sorted { $0.directory < $1.directory }.map { link in
+                EventPayload.accountRef(link.directory, link.anchor, accounts[link.directory]?[link.anchor]?.dn ?? "")
+            }
+        }
+    }
+}
+
 /// A person's place for one link per directory.
 struct LinkSlot: Hashable {
     var employeeID: String

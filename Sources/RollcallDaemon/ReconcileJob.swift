@@ -164,11 +164,11 @@ public struct ReconcileJob: Sendable {
             var verdict = prepared.verdict
             var directoryRuns = prepared.directoryRuns
             if let only {
-                guard state.persons[state.formerIDs[only.employeeID] ?? only.employeeID] != nil
-                    || prepared.hr.records.contains(where: { $0.employeeID == only.employeeID }) else {
+                let employeeID = (try? state.person(named: only.employeeID))?.employeeID ?? only.employeeID
+                guard state.persons[employeeID] != nil || prepared.hr.records.contains(where: { $0.employeeID == employeeID }) else {
                     throw AdminActionFailure("no person \(only.employeeID) is stored or in the HR read")
                 }
-                plan = plan.restricted(to: state.formerIDs[only.employeeID] ?? only.employeeID, state: state)
+                plan = plan.restricted(to: employeeID, state: state)
                 verdict = try self.verdict(plan, state: state, report: report, directories: [], store: store)
                 directoryRuns = []
             }

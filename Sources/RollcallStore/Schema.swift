@@ -242,6 +242,8 @@ enum Schema {
                 t.column("previous_hash", .text).notNull()
                 t.column("hash", .text).notNull()
             }
+            // Each run looks up the last configuration digest: without this it scanned the log.
+            try db.execute(sql: "CREATE INDEX audit_config_changed ON audit(seq) WHERE action = 'config.changed'")
         }
         migrator.registerMigration("v14-quarantine") { db in
             // Runs stopped by the mass-change guard: the plan, waiting for approve or reject.

@@ -114,9 +114,14 @@ extension Store {
                 directories[row[0] as String] = row[1] as Int
             }
             var sources: [String: Int] = [:]
-            let reports = try String.fetchCursor(db, sql: "SELECT report FROM run WHERE status = 'applied' AND report IS NOT NULL ORDER BY id DESC LIMIT 50")
+            // Only the counts are taken out of each report (reports can list thousands of warnings).
+            let reports = try String.fetchCursor(db, sql: """
+                SELECT json_extract(report, '$.persons_by_source') FROM run
+                WHERE status = 'applied' AND json_valid(report) AND json_extract(report, '$.persons_by_source') IS NOT NULL
+                ORDER BY id DESC LIMIT 50
+                """)
             while let text = try reports.next() {
-                guard case .object(let counts)? = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))["persons_by_source"] else { continue }
+                guard case .object(let counts)? = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else { continue }
                 for (name, value) in counts where sources[name] == nil {
                     if case .int(let count) = value { sources[name] = count }
                 }

@@ -131,8 +131,16 @@ import Testing
         for line in catalogue.split(separator: "\n") where line.hasPrefix("{\"data\":") {
             let example = try JSONDecoder().decode(JSONValue.self, from: Data(line.utf8))
             guard case .string(let type)? = example["type"], let kind = EventKind.allCases.first(where: { $0.cloudEventType == type }),
-                  let data = example["data"], let real = produced[kind] ?? (kind == .quarantined ? data : nil) else {
+                  let data = example["data"] else {
                 Issue.record("an example of an unknown type: \(line.prefix(80))")
+                continue
+            }
+            if kind == .quarantined {
+                checked += 1  // the store's event: GuardRunTests compares this example with a real one
+                continue
+            }
+            guard let real = produced[kind] else {
+                Issue.record("no real event of type \(type) to compare the example with")
                 continue
             }
             var a = Self.shape(data), b = Self.shape(real)
