@@ -221,6 +221,8 @@ public struct StoredState: Sendable {
     public var holds: [String: Hold] = [:]
     /// Pseudonyms of purged persons (see `Tombstone`).
     public var tombstones: Set<String> = []
+    /// Operators' decisions on proposed conversions, by the new HR id.
+    public var conversionDecisions: [String: ConversionDecision] = [:]
     /// The newest applied run this state reflects (0: none). A plan made from it may only be
     /// applied while that is still the newest run, so two overlapping runs cannot both emit the
     /// same transition.

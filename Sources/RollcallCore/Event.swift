@@ -19,6 +19,9 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     /// An employed (or announced) person became terminated (status or termination date reached):
     /// disable the accounts.
     case leaver = "identity.leaver"
+    /// A stored person is no longer listed by any HR source that read completely (`action`: report,
+    /// or leave: a leaver with `reason: missing_from_hr` follows after `grace_days`). Once per absence.
+    case missing = "identity.missing"
     /// A terminated person is active again in HR; same identity, same link.
     case rehire = "identity.rehire"
     /// A worker continues under a new HR id (a contractor hired as an employee), found by the

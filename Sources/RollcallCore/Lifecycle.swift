@@ -8,18 +8,27 @@ public struct LifecyclePolicy: Sendable, Hashable {
     /// A deprovisioned person's personal data is purged this many days after the termination
     /// (`identity.purged`; a pseudonymised tombstone stays). nil: kept for ever.
     public var purgeAfterDays: Int?
+    /// What HR's termination dates mean (default: the last day worked, as Workday and BambooHR).
+    public var terminationDateIs: TerminationDateMeaning
 
-    public init(prehireDays: Int = 7, deprovisionAfterDays: Int = 30, purgeAfterDays: Int? = nil) {
+    public init(prehireDays: Int = 7, deprovisionAfterDays: Int = 30, purgeAfterDays: Int? = nil,
+                terminationDateIs: TerminationDateMeaning = .lastDayWorked) {
         self.prehireDays = max(0, prehireDays)
         self.deprovisionAfterDays = max(0, deprovisionAfterDays)
         self.purgeAfterDays = purgeAfterDays.map { max(deprovisionAfterDays, $0) }
+        self.terminationDateIs = terminationDateIs
+    }
+
+    /// Whether HR data says the person is gone on `today`.
+    public func isTerminated(_ attributes: PersonAttributes, on today: Day) -> Bool {
+        attributes.isTerminated(on: today, terminationDateIs)
     }
 
     /// Whether a stored person is due to be purged on `today`: deprovisioned, and the retention
-    /// counted from the termination date (else from the day they were deprovisioned) has passed.
+    /// counted from the first day gone (else from the day they were deprovisioned) has passed.
     public func isPurgeDue(_ person: StoredPerson, on today: Day) -> Bool {
         guard let days = purgeAfterDays, person.lifecycle == .deprovisioned else { return false }
-        let ended = person.attributes.terminationDate ?? person.lifecycleSince ?? today
+        let ended = person.attributes.firstDayGone(terminationDateIs) ?? person.lifecycleSince ?? today
         return ended.adding(days: days) <= today
     }
 }
@@ -41,9 +50,9 @@ public struct Lifecycle: Sendable {
         func since(_ state: LifecycleState) -> Day {
             previous == state ? (stored?.lifecycleSince ?? today) : today
         }
-        if attributes.isTerminated(on: today) {
-            // The grace period counts from the termination date, else from when it was first seen.
-            let ended = attributes.terminationDate.map { min($0, today) }
+        if policy.isTerminated(attributes, on: today) {
+            // The grace period counts from the first day gone, else from when it was first seen.
+            let ended = attributes.firstDayGone(policy.terminationDateIs).map { min($0, today) }
                 ?? (previous?.isEnded == true ? (stored?.lifecycleSince ?? today) : today)
             if previous == .deprovisioned || ended.adding(days: policy.deprovisionAfterDays) <= today {
                 return (.deprovisioned, previous == .deprovisioned ? since(.deprovisioned) : today)
@@ -115,5 +124,24 @@ public struct Lifecycle: Sendable {
              (.suspended?, .prehire), (.terminated?, .pending), (.deprovisioned?, .pending), (.deprovisioned?, .terminated):
             return []  // `state` never moves back; listed so that every pair is decided here
         }
+    }
+}
+
+/// What happens to a stored person whom their HR source stops listing (many reports list only
+/// active workers, or keep leavers for a few days only).
+public struct MissingPolicy: Sendable, Hashable {
+    public enum Action: String, Sendable, Hashable, CaseIterable {
+        /// `identity.missing` once; nothing else until HR lists them again or ends them.
+        case report
+        /// `identity.missing` once, and after `graceDays` a leaver (`reason: missing_from_hr`).
+        case leave
+    }
+
+    public var action: Action
+    public var graceDays: Int
+
+    public init(action: Action = .report, graceDays: Int = 7) {
+        self.action = action
+        self.graceDays = max(0, graceDays)
     }
 }

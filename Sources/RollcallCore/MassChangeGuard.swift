@@ -47,6 +47,8 @@ public enum MassChangeGuard {
             let counted: Bool = switch event.kind {
             case .leaver, .suspended, .deprovision, .purged, .revoke: true
             case .orphaned: event.data["action"] == .string(OrphanAction.disable.rawValue)
+            // A person dropped by HR whom a leaver will follow counts from the day they go missing.
+            case .missing: event.data["action"] == .string(MissingPolicy.Action.leave.rawValue)
             default: false
             }
             if counted { verdict.actions[event.kind.cloudEventType, default: 0] += 1 }

@@ -104,13 +104,27 @@ public struct PersonAttributes: Sendable, Hashable, Codable {
         self.terminationDate = terminationDate
     }
 
-    /// Terminated when HR says so, or when the termination date has been reached (on that UTC day).
-    public func isTerminated(on today: Day) -> Bool {
+    /// The first day the person no longer works here, from the termination date as HR means it.
+    public func firstDayGone(_ meaning: TerminationDateMeaning) -> Day? {
+        guard let end = terminationDate else { return nil }
+        return meaning == .lastDayWorked ? end.adding(days: 1) : end
+    }
+
+    /// Terminated when HR says so, or from the first day gone (the day after the termination
+    /// date when that date is the last day worked) in the organisation's time zone.
+    public func isTerminated(on today: Day, _ meaning: TerminationDateMeaning) -> Bool {
         if status == .terminated { return true }
-        if let end = terminationDate, end <= today { return true }
+        if let gone = firstDayGone(meaning), gone <= today { return true }
         return false
     }
 
+}
+
+/// What an HR system's termination date means. Workday and BambooHR state the last day worked
+/// (the person is gone from the next day); some systems state the first day gone.
+public enum TerminationDateMeaning: String, Sendable, Hashable, Codable, CaseIterable {
+    case lastDayWorked = "last_day_worked"
+    case firstDayGone = "first_day_gone"
 }
 
 /// One person as read from an HR source in this run.
@@ -118,11 +132,14 @@ public struct HRRecord: Sendable, Hashable {
     public var employeeID: String
     public var attributes: PersonAttributes
     public var origin: SourceLocation
+    /// The configured name of the HR source the record came from (`hr.sources[].name`).
+    public var source: String?
 
-    public init(employeeID: String, attributes: PersonAttributes, origin: SourceLocation) {
+    public init(employeeID: String, attributes: PersonAttributes, origin: SourceLocation, source: String? = nil) {
         self.employeeID = employeeID
         self.attributes = attributes
         self.origin = origin
+        self.source = source
     }
 }
 
@@ -134,11 +151,18 @@ public struct StoredPerson: Sendable, Hashable, Codable {
     /// The day the current lifecycle state began: when Rollcall first saw it, or for a termination
     /// the termination date. The grace period before deprovisioning counts from it.
     public var lifecycleSince: Day?
+    /// The HR source that last listed the person (its `on_missing` applies when they drop out).
+    public var source: String?
+    /// The first day of the current absence from every HR source (nil: listed in the last read).
+    public var missingSince: Day?
 
-    public init(employeeID: String, attributes: PersonAttributes, lifecycle: LifecycleState, lifecycleSince: Day? = nil) {
+    public init(employeeID: String, attributes: PersonAttributes, lifecycle: LifecycleState, lifecycleSince: Day? = nil,
+                source: String? = nil, missingSince: Day? = nil) {
         self.employeeID = employeeID
         self.attributes = attributes
         self.lifecycle = lifecycle
         self.lifecycleSince = lifecycleSince
+        self.source = source
+        self.missingSince = missingSince
     }
 }

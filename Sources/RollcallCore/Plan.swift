@@ -94,7 +94,7 @@ public struct RunSummary: Sendable, Hashable, Codable {
         case .drift: drifts += 1
         case .purged: purged += 1
         case .proposed: proposed += 1
-        case .quarantined, .disabled, .enabled, .disputed, .orphaned, .removed, .grant, .revoke, .violation, .privilegedChange, .privilegedUnauthorised: break
+        case .missing, .quarantined, .disabled, .enabled, .disputed, .orphaned, .removed, .grant, .revoke, .violation, .privilegedChange, .privilegedUnauthorised: break
         }
     }
 }
@@ -136,6 +136,8 @@ public struct Plan: Sendable, Codable {
     public var privilegedRemovals: [PrivilegedGroupKey] = []
     public var unauthorisedUpserts: [PrivilegedMembership] = []
     public var unauthorisedRemovals: [PrivilegedMembership] = []
+    /// Operators' decisions on proposed conversions (`rollcall link --converts | --separate-from`).
+    public var conversionDecisions: [ConversionDecision] = []
 
     public init() {}
 
@@ -145,7 +147,7 @@ public struct Plan: Sendable, Codable {
             && proposalUpserts.isEmpty && proposalRemovals.isEmpty && holdUpserts.isEmpty && holdRemovals.isEmpty
             && entitlementUpserts.isEmpty && entitlementRemovals.isEmpty && violationUpserts.isEmpty && violationRemovals.isEmpty
             && driftUpserts.isEmpty && driftRemovals.isEmpty && privilegedSnapshots.isEmpty && privilegedRemovals.isEmpty
-            && unauthorisedUpserts.isEmpty && unauthorisedRemovals.isEmpty
+            && unauthorisedUpserts.isEmpty && unauthorisedRemovals.isEmpty && conversionDecisions.isEmpty
     }
 }
 

@@ -12,34 +12,46 @@
 /// clock.
 public struct Reconciler: Sendable {
     public var lifecycle: Lifecycle
-    /// The person value that identifies one worker across HR ids (conversions); nil: none.
-    public var conversionKey: CorrelationKey?
+    /// How a new HR id may continue a stored person (conversions); nil: never.
+    public var conversion: ConversionPolicy?
+    /// What happens to a stored person no HR source lists any more, by the source that last
+    /// listed them (`hr.sources[].on_missing`); a source not named here reports.
+    public var missing: [String: MissingPolicy] = [:]
 
     /// The pseudonym of an HR id kept in a purged person's tombstone (a keyed hash, given by the
     /// caller so Core stays free of keys). Needed when the policy purges.
     public var pseudonym: (@Sendable (String) -> String)?
 
     public init(policy: LifecyclePolicy = LifecyclePolicy(), conversionKey: CorrelationKey? = nil,
+                conversion: ConversionPolicy? = nil, missing: [String: MissingPolicy] = [:],
                 pseudonym: (@Sendable (String) -> String)? = nil) {
         self.lifecycle = Lifecycle(policy: policy)
-        self.conversionKey = conversionKey
+        self.conversion = conversion ?? conversionKey.map { ConversionPolicy(key: $0) }
+        self.missing = missing
         self.pseudonym = pseudonym
     }
 
-    /// - Parameter entitlements: birthright and separation-of-duties rules with the groups read in
-    ///   this run; nil when none are configured.
+    /// - Parameters:
+    ///   - entitlements: birthright and separation-of-duties rules with the groups read in this
+    ///     run; nil when none are configured.
+    ///   - unusable: HR ids that a source listed on records it could not use (rejected with
+    ///     `on_bad_rows: skip`, disputed): their persons are not missing.
     public func plan(records: [HRRecord], directories: [DirectoryInput], state stored: StoredState,
-                     today: Day, entitlements: EntitlementInput? = nil) throws(ReconcileRefusal) -> Plan {
+                     today: Day, entitlements: EntitlementInput? = nil, unusable: Set<String> = []) throws(ReconcileRefusal) -> Plan {
         if lifecycle.policy.purgeAfterDays != nil && pseudonym == nil {
             throw ReconcileRefusal("purging needs a pseudonym function for tombstones")
         }
         let hrIDs = try checkHR(records: records, state: stored)
         let (current, purgedInHR) = withoutPurged(records, state: stored, today: today)
         // Conversions first: the rest of the plan sees each converted person under the new id.
-        let renames = conversionKey.map { Conversion.find(records: current, state: stored, key: $0, today: today) } ?? []
+        let found = conversion.map { Conversion.find(records: current, state: stored, policy: $0, lifecycle: lifecycle.policy, today: today) }
+        let renames = found?.renames ?? []
         let state = stored.renaming(renames)
-        // Records under a former id of a converted person are that person's past: not read as persons.
-        let unconverted = state.formerIDs.isEmpty ? current : current.filter { record in
+        // Records under a former id of a converted person are that person's past: not read as
+        // persons. A proposed conversion's new id waits for the operator (no joiner meanwhile).
+        let proposedIDs = Set((found?.proposals ?? []).map(\.employeeID))
+        let unconverted = state.formerIDs.isEmpty && proposedIDs.isEmpty ? current : current.filter { record in
+            if proposedIDs.contains(record.employeeID) { return false }
             guard let current = state.formerIDs[record.employeeID] else { return true }
             return state.persons[current] == nil
         }
@@ -113,9 +125,14 @@ public struct Reconciler: Sendable {
             }
         }
         announceProposals(proposals, records: records, views: views, state: state, plan: &plan)
+        if found != nil || !state.proposals.isEmpty { Conversion.announce(found?.proposals ?? [], state: state, plan: &plan) }
+        // Persons no source listed: a known end keeps its calendar; others are missing.
+        var present = Set<String>(minimumCapacity: records.count)
+        for record in records { present.insert(record.employeeID) }
+        for id in hrIDs.union(unusable) where !present.contains(id) { present.insert(state.formerIDs[id] ?? id) }
+        planAbsent(present: present, purging: Set(purging.map(\.employeeID)), views: views, state: state, today: today, plan: &plan)
         plan.events = Reconciler.sortedBySubject(plan.events)
         if let entitlements { try EntitlementPlanner.plan(entitlements, persons: entitled, state: state, plan: &plan) }
-        plan.summary.missingFromHR = state.persons.keys.reduce(0) { $0 + (hrIDs.contains($1) ? 0 : 1) }
         if !purging.isEmpty { planPurges(purging, state: state, plan: &plan) }
         for view in views {
             diffAccounts(view: view, stored: state.accounts[view.name] ?? [:], plan: &plan)
@@ -340,7 +357,8 @@ public struct Reconciler: Sendable {
                         newlyLinked: [NewLink], disputed: Bool, needsAccount: Bool?, held: Bool, today: Day, plan: inout Plan) -> LifecycleState {
         let id = record.employeeID
         let (state, since) = lifecycle.state(of: record.attributes, on: today, stored: stored)
-        let updated = StoredPerson(employeeID: id, attributes: record.attributes, lifecycle: state, lifecycleSince: since)
+        let updated = StoredPerson(employeeID: id, attributes: record.attributes, lifecycle: state, lifecycleSince: since,
+                                   source: record.source)
         if stored != updated { plan.personUpserts.append(updated) }
         let payload = EventPayload(record: record, accounts: accounts, lifecycle: state)
 
@@ -367,6 +385,67 @@ public struct Reconciler: Sendable {
             plan.summary.updates += 1
         }
         return state
+    }
+
+    /// Stored persons that no HR source listed in this read (`present`: every id listed, usable or
+    /// not, under the person's current id). A person with a known end (terminated status or a
+    /// termination date) keeps advancing on the calendar: leaver, deprovision. Anyone else still
+    /// announced is missing: `identity.missing` once; with `on_missing: leave`, after the grace
+    /// period a leaver (`reason: missing_from_hr`), then the normal path.
+    private func planAbsent(present: Set<String>, purging: Set<String>, views: [DirectoryView], state: StoredState,
+                            today: Day, plan: inout Plan) {
+        var absent: [StoredPerson] = []
+        for (id, person) in state.persons where !present.contains(id) && !purging.contains(id) { absent.append(person) }
+        plan.summary.missingFromHR = absent.count
+        guard !absent.isEmpty else { return }
+        absent.sort { $0.employeeID < $1.employeeID }
+        for person in absent {
+            var next = person
+            var kinds: [EventKind] = []
+            var extra: [String: JSONValue] = [:]
+            let accounts = views.compactMap { view -> (directory: String, account: DirectoryAccount)? in
+                guard let anchor = view.anchorByPerson[person.employeeID], let account = view.accountByAnchor[anchor] else { return nil }
+                return (view.name, account)
+            }
+            let (calendar, since) = lifecycle.state(of: person.attributes, on: today, stored: person)
+            if calendar.isEnded {
+                if calendar != person.lifecycle {
+                    kinds = lifecycle.events(from: person.lifecycle, to: calendar, hasAccount: !accounts.isEmpty, disputed: false)
+                    next.lifecycle = calendar
+                    next.lifecycleSince = since
+                }
+            } else if person.lifecycle != .pending {
+                let policy = missing[person.source ?? ""] ?? MissingPolicy()
+                let first = person.missingSince ?? today
+                extra = ["missing_since": .string(first.description), "source": JSONValue(person.source),
+                         "action": .string(policy.action.rawValue)]
+                extra["leave_on"] = policy.action == .leave ? .string(first.adding(days: policy.graceDays).description) : .null
+                if person.missingSince == nil {
+                    next.missingSince = today
+                    kinds.append(.missing)
+                }
+                if policy.action == .leave && first.adding(days: policy.graceDays) <= today {
+                    next.attributes.status = .terminated
+                    next.lifecycle = .terminated
+                    next.lifecycleSince = today
+                    kinds += lifecycle.events(from: person.lifecycle, to: .terminated, hasAccount: !accounts.isEmpty, disputed: false)
+                    extra["reason"] = .string("missing_from_hr")
+                }
+            }
+            guard next != person else { continue }
+            plan.personUpserts.append(next)
+            let record = HRRecord(employeeID: person.employeeID, attributes: next.attributes, origin: SourceLocation(source: "store", line: 0))
+            let payload = EventPayload(record: record, accounts: accounts, lifecycle: next.lifecycle)
+            for kind in kinds {
+                var data = payload.json()
+                if case .object(var fields) = data, !extra.isEmpty {
+                    for (key, value) in extra where kind == .missing || key != "action" && key != "leave_on" { fields[key] = value }
+                    data = .object(fields)
+                }
+                plan.events.append(EventDraft(kind: kind, subject: person.employeeID, data: data))
+                plan.summary.count(kind)
+            }
+        }
     }
 
     /// One directory's accounts against what is stored for it: upserts, orphans (reported once)
@@ -412,7 +491,7 @@ public struct Reconciler: Sendable {
     private func withoutPurged(_ records: [HRRecord], state: StoredState, today: Day) -> ([HRRecord], Int) {
         guard !state.tombstones.isEmpty, let pseudonym else { return (records, 0) }
         let kept = records.filter { record in
-            state.persons[record.employeeID] != nil || !record.attributes.isTerminated(on: today)
+            state.persons[record.employeeID] != nil || !lifecycle.policy.isTerminated(record.attributes, on: today)
                 || !state.tombstones.contains(pseudonym(record.employeeID))
         }
         return (kept, records.count - kept.count)

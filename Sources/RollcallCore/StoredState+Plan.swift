@@ -36,6 +36,7 @@ extension StoredState {
         }
         next.privilegedNotices.subtract(plan.unauthorisedRemovals)
         next.privilegedNotices.formUnion(plan.unauthorisedUpserts)
+        for decision in plan.conversionDecisions { next.conversionDecisions[decision.employeeID] = decision }
         for dispute in plan.disputeUpserts { next.disputes[dispute.employeeID, default: [:]][dispute.directory] = dispute.anchors }
         if !plan.personPurges.isEmpty {
             let purged = Set(plan.personPurges.map(\.employeeID))
@@ -51,6 +52,7 @@ extension StoredState {
             }
             next.links.removeAll { purged.contains($0.employeeID) }
             next.formerIDs = next.formerIDs.filter { !purged.contains($0.value) }
+            next.conversionDecisions = next.conversionDecisions.filter { !purged.contains($0.key) && !purged.contains($0.value.formerID) }
         }
         return next
     }

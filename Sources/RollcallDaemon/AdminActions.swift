@@ -36,6 +36,16 @@ public struct AdminActions: Sendable {
 }
 
 extension AdminActions {
+    /// Decides a proposed conversion: `convert` makes the new HR id continue the former person
+    /// (applied by the next reconcile, `identity.converted`); otherwise the new id is a new person.
+    public func decideConversion(employeeID: String, formerID: String, convert: Bool,
+                                 by actor: String = AdminActions.operatorName) throws -> ActionOutcome {
+        try apply(action: convert ? "admin.convert" : "admin.separate", subject: employeeID,
+                  detail: .object(["former_id": .string(formerID)]), actor: actor) { state, _ throws(ReconcileRefusal) in
+            try Conversion.decide(employeeID: employeeID, formerID: formerID, convert: convert, state: state)
+        }
+    }
+
     /// The emergency stop for one person: `identity.disabled` now, past the guard; nothing restores
     /// their access until `enable`.
     public func disable(employeeID: String, reason: String, by actor: String = AdminActions.operatorName) throws -> ActionOutcome {

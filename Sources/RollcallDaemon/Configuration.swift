@@ -128,8 +128,14 @@ public struct Configuration: Sendable, Decodable {
         public var deprovisionAfterDays: Int?
         public var purgeAfterDays: Int?
         public var tombstoneKeyFile: String?
+        /// An IANA time zone name (default UTC): the day a run acts on is the date there.
+        public var timeZone: String?
+        /// last_day_worked (default) | first_day_gone
+        public var terminationDateIs: String?
 
         enum CodingKeys: String, CodingKey {
+            case timeZone = "time_zone"
+            case terminationDateIs = "termination_date_is"
             case prehireDays = "prehire_days"
             case deprovisionAfterDays = "deprovision_after_days"
             case purgeAfterDays = "purge_after_days"
@@ -237,10 +243,16 @@ public struct Configuration: Sendable, Decodable {
         /// email: a new HR id with the e-mail of a person gone from HR (or terminated there) is
         /// the same worker under a new id (identity.converted).
         public var conversionKey: String?
+        /// Only a person gone or terminated at most this many days ago is continued (default 30).
+        public var conversionWindowDays: Int?
+        /// Person attributes that must agree too (default [family_name]); otherwise only proposed.
+        public var conversionConfirm: [String]?
 
         enum CodingKeys: String, CodingKey {
             case sources
             case conversionKey = "conversion_key"
+            case conversionWindowDays = "conversion_window_days"
+            case conversionConfirm = "conversion_confirm"
         }
     }
 
@@ -263,6 +275,10 @@ public struct Configuration: Sendable, Decodable {
         /// stop (default): a run with bad records applies nothing; skip: they are left out and listed in the report.
         public var onBadRows: String?
         public var allowEmpty: Bool?
+        /// report (default) | leave: what happens to a person this source stops listing.
+        public var onMissing: String?
+        /// With on_missing: leave, the days a person may be missing before they are a leaver.
+        public var missingGraceDays: Int?
         public var dateFormats: [String]?
         public var emptyValues: [String]?
         public var required: [String]?
@@ -278,6 +294,8 @@ public struct Configuration: Sendable, Decodable {
             case maxPages = "max_pages"
             case onBadRows = "on_bad_rows"
             case allowEmpty = "allow_empty"
+            case onMissing = "on_missing"
+            case missingGraceDays = "missing_grace_days"
             case dateFormats = "date_formats"
             case emptyValues = "empty_values"
             case statusValues = "status_values"
@@ -401,7 +419,7 @@ enum ConfigurationKeys {
         "guard": .section(["max_deprovisions": .scalar, "max_deprovision_percent": .scalar, "max_shrink_percent": .scalar,
                            "minimum_count": .scalar]),
         "lifecycle": .section(["prehire_days": .scalar, "deprovision_after_days": .scalar, "purge_after_days": .scalar,
-                                "tombstone_key_file": .scalar]),
+                                "tombstone_key_file": .scalar, "time_zone": .scalar, "termination_date_is": .scalar]),
         "entitlements": .section([
             "directory": .scalar,
             "groups": .section(["base_dn": .scalar, "filter": .scalar, "member_attribute": .scalar]),
@@ -410,14 +428,14 @@ enum ConfigurationKeys {
             "privileged": .section(["groups": .list, "active_directory_protected": .scalar, "allowed_members": .list]),
         ]),
         "hr": .section([
-            "conversion_key": .scalar,
+            "conversion_key": .scalar, "conversion_window_days": .scalar, "conversion_confirm": .list,
             "sources": .listOf(.section([
                 "name": .scalar, "format": .scalar, "path": .scalar, "url": .scalar, "records": .scalar, "on_bad_rows": .scalar,
                 "auth": .section(["bearer_token_file": .scalar, "username": .scalar, "password_file": .scalar]),
                 "ca_file": .scalar, "timeout_seconds": .scalar, "max_pages": .scalar,
                 "retry": .section(["attempts": .scalar, "initial_delay_seconds": .scalar, "max_delay_seconds": .scalar]),
                 "paging": .section(["next_link": .scalar, "offset_parameter": .scalar, "limit_parameter": .scalar, "page_size": .scalar]),
-                "allow_empty": .scalar, "date_formats": .list, "empty_values": .list, "required": .list,
+                "allow_empty": .scalar, "on_missing": .scalar, "missing_grace_days": .scalar, "date_formats": .list, "empty_values": .list, "required": .list,
                 "fields": .mapOf(.scalarOr(.section(["from": .scalar, "trim": .scalar, "case": .scalar, "map": .freeMapping]))),
                 "status_values": .freeMapping,
             ])),

@@ -17,8 +17,12 @@ public struct ResolvedConfiguration: Sendable {
     /// With `lifecycle.purge_after_days`: the key of the tombstones' pseudonyms, read each run.
     public var tombstoneKeyFile: String?
     public var guardPolicy: GuardPolicy
-    /// See `Reconciler.conversionKey`.
-    public var conversionKey: CorrelationKey?
+    /// See `Reconciler.conversion`.
+    public var conversion: ConversionPolicy?
+    /// `hr.sources[].on_missing` and `missing_grace_days`, by source name.
+    public var missing: [String: MissingPolicy] = [:]
+    /// `lifecycle.time_zone`: "today" is the date in this zone.
+    public var timeZone: TimeZone = TimeZone(identifier: "UTC") ?? .current
     public var entitlements: ResolvedEntitlements?
 }
 

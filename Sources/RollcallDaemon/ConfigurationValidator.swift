@@ -57,21 +57,51 @@ struct ConfigurationValidator {
         guard (0...100).contains(guardPolicy.maxDeprovisionPercent) else { throw fail("guard.max_deprovision_percent", "must be between 0 and 100") }
         guard (0...100).contains(guardPolicy.maxShrinkPercent) else { throw fail("guard.max_shrink_percent", "must be between 0 and 100") }
         guard guardPolicy.minimumCount >= 1 else { throw fail("guard.minimum_count", "must be at least 1") }
-        let conversion = try raw.hr.conversionKey.map { text throws(ConfigurationError) -> CorrelationKey in
+        let conversion = try raw.hr.conversionKey.map { text throws(ConfigurationError) -> ConversionPolicy in
             guard text == "email" else { throw fail("hr.conversion_key", "\"\(text)\" is not supported; use email") }
             if let source = sources.first(where: { $0.fields[.email] == nil }) {
                 throw fail("hr.conversion_key", "email needs an email field in every HR source; \(source.name) maps none")
             }
-            return .email
+            let window = raw.hr.conversionWindowDays ?? 30
+            guard (0...3650).contains(window) else { throw fail("hr.conversion_window_days", "must be between 0 and 3650") }
+            var confirm: [PersonAttribute] = []
+            for name in raw.hr.conversionConfirm ?? ["family_name"] {
+                guard let attribute = PersonAttribute(rawValue: name), attribute != .status, attribute != .email else {
+                    throw fail("hr.conversion_confirm", "\"\(name)\" is not a person attribute that can confirm a conversion; expected some of: family_name, given_name, display_name, department, title, location, employee_type, manager_id")
+                }
+                confirm.append(attribute)
+            }
+            return ConversionPolicy(key: .email, windowDays: window, confirm: confirm)
         }
+        if raw.hr.conversionKey == nil, raw.hr.conversionWindowDays != nil || raw.hr.conversionConfirm != nil {
+            throw fail(raw.hr.conversionWindowDays != nil ? "hr.conversion_window_days" : "hr.conversion_confirm", "is only used with hr.conversion_key")
+        }
+        var missing: [String: MissingPolicy] = [:]
+        for (index, section) in raw.hr.sources.enumerated() {
+            let key = "hr.sources[\(index)]"
+            let action = try enumValue(section.onMissing ?? "report", key: "\(key).on_missing", MissingPolicy.Action.self)
+            let graceDays = section.missingGraceDays ?? 7
+            guard (0...3650).contains(graceDays) else { throw fail("\(key).missing_grace_days", "must be between 0 and 3650") }
+            if section.missingGraceDays != nil && action != .leave {
+                throw fail("\(key).missing_grace_days", "is only used with on_missing: leave")
+            }
+            missing[sources[index].name] = MissingPolicy(action: action, graceDays: graceDays)
+        }
+        let zoneName = raw.lifecycle?.timeZone ?? "UTC"
+        guard let timeZone = TimeZone(identifier: zoneName) else {
+            throw fail("lifecycle.time_zone", "\"\(zoneName)\" is not an IANA time zone name (e.g. UTC, Europe/Berlin, America/New_York)")
+        }
+        let meaning = try enumValue(raw.lifecycle?.terminationDateIs ?? "last_day_worked", key: "lifecycle.termination_date_is",
+                                    TerminationDateMeaning.self)
         let entitlements = try raw.entitlements.map { section throws(ConfigurationError) in
             try entitlementSettings(section, directories: directories)
         }
         return ResolvedConfiguration(file: file, storePath: absolute(raw.store.path), eventSource: raw.events.source,
                                      directories: directories, hrSources: sources,
-                                     lifecycle: LifecyclePolicy(prehireDays: prehire, deprovisionAfterDays: grace, purgeAfterDays: purge),
-                                     tombstoneKeyFile: tombstoneKeyFile, guardPolicy: guardPolicy, conversionKey: conversion,
-                                     entitlements: entitlements)
+                                     lifecycle: LifecyclePolicy(prehireDays: prehire, deprovisionAfterDays: grace, purgeAfterDays: purge,
+                                                                terminationDateIs: meaning),
+                                     tombstoneKeyFile: tombstoneKeyFile, guardPolicy: guardPolicy, conversion: conversion,
+                                     missing: missing, timeZone: timeZone, entitlements: entitlements)
     }
 
     private func directory(_ directory: Configuration.DirectorySection, name: String, key: String,

@@ -111,14 +111,16 @@ public struct ReconcileJob: Sendable {
         let reads = try await phases.measure("read_directory") {
             try await readDirectories(store: store, state: state, forceFull: forceFull, now: started)
         }
-        let today = Day(epochSeconds: Int64(started.timeIntervalSince1970.rounded(.down)))
+        let today = ReconcileJob.day(of: started, in: configuration.timeZone)
         let entitlements = try await phases.measure("read_groups") { try await readEntitlementGroups() }
         let pseudonymiser = try tombstoneKey(report: report)
         var pseudonym: (@Sendable (String) -> String)?
         if let pseudonymiser { pseudonym = { pseudonymiser.pseudonym(of: $0) } }
-        let reconciler = Reconciler(policy: configuration.lifecycle, conversionKey: configuration.conversionKey, pseudonym: pseudonym)
+        let reconciler = Reconciler(policy: configuration.lifecycle, conversion: configuration.conversion, missing: configuration.missing,
+                                    pseudonym: pseudonym)
         var plan = try phases.measure("plan") {
-            try reconciler.plan(records: hr.records, directories: reads.map(\.input), state: state, today: today, entitlements: entitlements)
+            try reconciler.plan(records: hr.records, directories: reads.map(\.input), state: state, today: today, entitlements: entitlements,
+                                unusable: hr.unusableIDs)
         }
         plan.summary.rejectedRows = hr.rejected.count
         report.ambiguous = plan.ambiguities
@@ -406,6 +408,13 @@ public struct ReconcileJob: Sendable {
             let accounts = try await reader.readAccounts(logger: logger)
             return (accounts, "full", Array(try JSONEncoder().encode(start)))
         }
+    }
+
+    /// The calendar day of an instant in the organisation's time zone (`lifecycle.time_zone`): a
+    /// run at 19:00 in New York acts on New York's date, not on tomorrow's UTC date.
+    public static func day(of instant: Date, in zone: TimeZone) -> Day {
+        let seconds = Int64(instant.timeIntervalSince1970.rounded(.down))
+        return Day(epochSeconds: seconds + Int64(zone.secondsFromGMT(for: instant)))
     }
 
     public static func oneLine(_ error: any Error) -> String {

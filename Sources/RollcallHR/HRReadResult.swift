@@ -30,6 +30,9 @@ public struct HRReadResult: Sendable {
     public var warnings: [RowWarning]
     /// Persons read per source name (after rejections), for the report and the guard.
     public var countsBySource: [String: Int]
+    /// Employee ids that a source listed on records it could not use (rejected, disputed): the
+    /// persons are in HR, just not usable in this read, so they are not missing from it.
+    public var unusableIDs: Set<String> = []
 
     public init(records: [HRRecord], rejected: [RejectedRow], warnings: [RowWarning] = [], countsBySource: [String: Int] = [:]) {
         self.records = records

@@ -255,7 +255,12 @@ struct RecordCollector {
             records.removeAll { duplicateIDs.contains($0.employeeID) }
             rejected.sort { $0.location.line < $1.location.line }
         }
-        return HRReadResult(records: records, rejected: rejected, countsBySource: [settings.name: records.count])
+        var result = HRReadResult(records: records, rejected: rejected, countsBySource: [settings.name: records.count])
+        if !rejected.isEmpty {
+            let used = Set(records.map(\.employeeID))
+            result.unusableIDs = Set(firstByID.keys.filter { !used.contains($0) })
+        }
+        return result
     }
 }
 

@@ -27,7 +27,9 @@ public enum HRSources {
                                     reason: "source \(settings.name) yielded no persons\(rejected); refusing to act on an empty feed (set allow_empty if it may be empty)")
             }
             merged.rejected.append(contentsOf: result.rejected)
-            for record in result.records {
+            merged.unusableIDs.formUnion(result.unusableIDs)
+            for var record in result.records {
+                record.source = settings.name
                 if let first = origin[record.employeeID] {
                     disputed[record.employeeID, default: []].append(RejectedRow(
                         source: settings.name, location: record.origin,
@@ -48,16 +50,20 @@ public enum HRSources {
                 merged.rejected.append(contentsOf: others)
             }
             merged.records.removeAll { disputed[$0.employeeID] != nil }
+            merged.unusableIDs.formUnion(disputed.keys)
             for (name, _) in merged.countsBySource {
                 merged.countsBySource[name] = merged.records.reduce(0) { $0 + (origin[$1.employeeID]?.source == name ? 1 : 0) }
             }
         }
         merged.warnings = ManagerChecks.warnings(merged.records, sourceOf: { origin[$0]?.source ?? "" },
                                                  knownIDs: Set(origin.keys))
-        for record in merged.records {
+        // A termination before the current hire date is a rehire's old termination: ignored.
+        for index in merged.records.indices {
+            let record = merged.records[index]
             if let start = record.attributes.hireDate, let end = record.attributes.terminationDate, end < start {
                 merged.warnings.append(RowWarning(source: origin[record.employeeID]?.source ?? "", location: record.origin,
-                                                  reason: "termination_date \(end) is before hire_date \(start) for employee \(record.employeeID)"))
+                                                  reason: "termination_date \(end) is before hire_date \(start) for employee \(record.employeeID); the termination date is ignored (an earlier employment's)"))
+                merged.records[index].attributes.terminationDate = nil
             }
         }
         return merged

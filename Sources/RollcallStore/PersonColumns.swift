@@ -7,28 +7,31 @@ enum PersonColumns {
     static let upsertSQL = """
         INSERT INTO person (employee_id, given_name, family_name, email, department, title, manager_id,
                             status, hire_date, termination_date, lifecycle, updated_run,
-                            display_name, employee_type, location, lifecycle_since)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            display_name, employee_type, location, lifecycle_since, source, missing_since)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(employee_id) DO UPDATE SET
             given_name = excluded.given_name, family_name = excluded.family_name, email = excluded.email,
             display_name = excluded.display_name, employee_type = excluded.employee_type, location = excluded.location,
             department = excluded.department, title = excluded.title, manager_id = excluded.manager_id,
             status = excluded.status, hire_date = excluded.hire_date, termination_date = excluded.termination_date,
-            lifecycle = excluded.lifecycle, lifecycle_since = excluded.lifecycle_since, updated_run = excluded.updated_run
+            lifecycle = excluded.lifecycle, lifecycle_since = excluded.lifecycle_since, updated_run = excluded.updated_run,
+            source = excluded.source, missing_since = excluded.missing_since
         """
 
     static func arguments(_ person: StoredPerson, run: Int64) -> StatementArguments {
         let a = person.attributes
         return [person.employeeID, a.givenName, a.familyName, a.email, a.department, a.title, a.managerID,
                 a.status.rawValue, a.hireDate?.description, a.terminationDate?.description,
-                person.lifecycle.rawValue, run, a.displayName, a.employeeType, a.location, person.lifecycleSince?.description]
+                person.lifecycle.rawValue, run, a.displayName, a.employeeType, a.location, person.lifecycleSince?.description,
+                person.source, person.missingSince?.description]
     }
 
     /// The columns `decode` reads, in the order it reads them by position (name lookups per row
     /// were a third of loading 100 k persons).
     static let selectSQL = """
         SELECT employee_id, given_name, family_name, email, department, title, manager_id,
-               status, hire_date, termination_date, lifecycle, display_name, employee_type, location, lifecycle_since FROM person
+               status, hire_date, termination_date, lifecycle, display_name, employee_type, location, lifecycle_since,
+               source, missing_since FROM person
         """
 
     /// Decodes a row of `selectSQL`.
@@ -47,7 +50,8 @@ enum PersonColumns {
             givenName: row[1], familyName: row[2], displayName: row[11], email: row[3],
             department: row[4], title: row[5], managerID: row[6], employeeType: row[12], location: row[13],
             status: status, hireDate: try day(8, "hire_date"), terminationDate: try day(9, "termination_date"))
-        return StoredPerson(employeeID: id, attributes: attributes, lifecycle: lifecycle, lifecycleSince: try day(14, "lifecycle_since"))
+        return StoredPerson(employeeID: id, attributes: attributes, lifecycle: lifecycle, lifecycleSince: try day(14, "lifecycle_since"),
+                            source: row[15], missingSince: try day(16, "missing_since"))
     }
 
     /// The person as JSON for the audit log.
@@ -60,6 +64,7 @@ enum PersonColumns {
             "manager_id": JSONValue(a.managerID), "employee_type": JSONValue(a.employeeType), "location": JSONValue(a.location),
             "status": .string(a.status.rawValue), "hire_date": JSONValue(a.hireDate?.description),
             "termination_date": JSONValue(a.terminationDate?.description),
+            "source": JSONValue(person.source), "missing_since": JSONValue(person.missingSince?.description),
         ])
     }
 }

@@ -271,6 +271,20 @@ enum Schema {
                 t.column("run_id", .integer).notNull().references("run")
             }
         }
+        migrator.registerMigration("v16-missing-and-conversion-decisions") { db in
+            // The source that last listed a person, and the first day of their current absence from HR.
+            try db.alter(table: "person") { t in
+                t.add(column: "source", .text)
+                t.add(column: "missing_since", .text)
+            }
+            // Operators' decisions on proposed conversions (rollcall link --converts | --separate-from).
+            try db.create(table: "conversion_decision") { t in
+                t.primaryKey("employee_id", .text)
+                t.column("former_id", .text).notNull()
+                t.column("convert", .boolean).notNull()
+                t.column("run_id", .integer).notNull().references("run")
+            }
+        }
         return migrator
     }
 }

@@ -168,6 +168,10 @@ extension Store {
                                arguments: [notice.employeeID, notice.rule, runID])
             }
             try applyPrivileged(plan, runID: runID, db: db)
+            for decision in plan.conversionDecisions {
+                try db.execute(sql: "INSERT OR REPLACE INTO conversion_decision (employee_id, former_id, convert, run_id) VALUES (?, ?, ?, ?)",
+                               arguments: [decision.employeeID, decision.formerID, decision.convert, runID])
+            }
 
             var seq = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0
             let first = plan.events.isEmpty ? nil : seq + 1
@@ -210,6 +214,10 @@ extension Store {
         for person in plan.personUpserts {
             try emit(AuditDraft(action: "person.changed", subject: person.employeeID, hrID: person.employeeID,
                                      detail: PersonColumns.json(person)))
+        }
+        for decision in plan.conversionDecisions {
+            try emit(AuditDraft(action: "conversion.decided", subject: decision.employeeID, hrID: decision.employeeID,
+                                detail: .object(["former_id": .string(decision.formerID), "convert": .bool(decision.convert)])))
         }
         for hold in plan.holdUpserts {
             try emit(AuditDraft(action: "hold.set", subject: hold.employeeID, hrID: hold.employeeID,
@@ -276,9 +284,11 @@ extension Store {
             UPDATE audit SET content = NULL, subject = 'tombstone:' || p.pseudonym, hr_id = NULL
             FROM purging p WHERE audit.hr_id = p.employee_id
             """)
-        for table in ["person", "link", "dispute", "person_alias", "entitlement_notice", "violation_notice", "drift_notice", "proposal", "hold"] {
+        for table in ["person", "link", "dispute", "person_alias", "entitlement_notice", "violation_notice", "drift_notice", "proposal", "hold",
+                      "conversion_decision"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE employee_id IN (SELECT employee_id FROM purging)")
         }
+        try db.execute(sql: "DELETE FROM conversion_decision WHERE former_id IN (SELECT employee_id FROM purging)")
         try db.execute(sql: "DELETE FROM purging")
     }
 

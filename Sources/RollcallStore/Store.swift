@@ -127,6 +127,10 @@ public struct Store: Sendable {
             for pseudonym in try String.fetchAll(db, sql: "SELECT pseudonym FROM tombstone") {
                 state.tombstones.insert(pseudonym)
             }
+            for row in try Row.fetchAll(db, sql: "SELECT employee_id, former_id, convert FROM conversion_decision") {
+                let decision = ConversionDecision(employeeID: row[0], formerID: row[1], convert: row[2])
+                state.conversionDecisions[decision.employeeID] = decision
+            }
             for row in try Row.fetchAll(db, sql: "SELECT former_id, employee_id FROM person_alias") {
                 state.formerIDs[row[0] as String] = row[1] as String
             }

@@ -11,6 +11,10 @@ struct LinkCommand: AsyncParsableCommand {
             settles a correlation.disputed, or links an account no rule finds. Emits account.linked \
             with matched_by "manual"; later reconciles keep the link like any other. The run's report \
             records who did it.
+
+            With --converts OLD or --separate-from OLD it decides a proposed conversion (a \
+            correlation.proposed of kind conversion): the new HR id continues the former person \
+            (identity.converted at the next reconcile), or it is a new person.
             """
     )
 
@@ -20,14 +24,36 @@ struct LinkCommand: AsyncParsableCommand {
     var id: String
 
     @Option(help: "The configured directory name.")
-    var directory: String
+    var directory: String?
 
     @Option(help: "The account's anchor (entryUUID, objectGUID), as in the proposal or dispute event.")
-    var anchor: String
+    var anchor: String?
+
+    @Option(help: "A proposed conversion: the new HR id continues this former HR id.")
+    var converts: String?
+
+    @Option(name: .customLong("separate-from"), help: "A proposed conversion declined: the new HR id is not this former HR id.")
+    var separateFrom: String?
+
+    func validate() throws {
+        let modes = [directory != nil || anchor != nil, converts != nil, separateFrom != nil].filter { $0 }.count
+        guard modes == 1 else {
+            throw ValidationError("give --directory with --anchor, or --converts OLD, or --separate-from OLD")
+        }
+        if (directory == nil) != (anchor == nil) { throw ValidationError("--directory and --anchor go together") }
+    }
 
     func run() async throws {
         let configuration = try options.load()
         do {
+            if let former = converts ?? separateFrom {
+                let convert = converts != nil
+                let outcome = try AdminActions(configuration: configuration, logger: options.logger())
+                    .decideConversion(employeeID: id, formerID: former, convert: convert)
+                print("\(id) \(convert ? "continues" : "is not") \(former): decided in run \(outcome.runID); the next reconcile applies it")
+                return
+            }
+            guard let directory, let anchor else { return }
             let outcome = try AdminActions(configuration: configuration, logger: options.logger())
                 .link(employeeID: id, directory: directory, anchor: anchor)
             print("linked \(id) to \(anchor) in \(directory): run \(outcome.runID), event \(outcome.firstSeq.map(String.init) ?? "-")")

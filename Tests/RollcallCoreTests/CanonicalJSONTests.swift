@@ -56,6 +56,8 @@ import Testing
                 [F.account("a2", key: "E2"), F.account("a3", key: "E3")])
         try run([F.person("E1"), F.person("E2", department: "Legal", given: "Bo"), F.person("E3")],
                 [F.account("a2", key: "E2"), F.account("a3", key: "E3")])
+        // E3 drops out of the feed: missing.
+        try run([F.person("E1"), F.person("E2", department: "Legal", given: "Bo")], [F.account("a2", key: "E2"), F.account("a3", key: "E3")])
         // The calendar: a pre-hire starts, goes on leave, comes back; a leaver's grace ends.
         state = StoredState()
         let days = ["2026-03-28", "2026-04-01", "2026-04-02", "2026-04-03", "2026-04-04", "2026-05-10"].compactMap { Day(iso: $0) }

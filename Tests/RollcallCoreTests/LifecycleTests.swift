@@ -62,13 +62,13 @@ let account = [F.account("a1", key: "E1")]
             .init(day: "2026-03-03", person: hr(status: .suspended), accounts: account, expected: []),
             .init(day: "2026-04-02", person: hr(), accounts: account, expected: ["identity.resumed"]),
         ]),
-        Timeline(name: "termination date: leaver on the day, deprovision 30 days later, once each", steps: [
+        Timeline(name: "termination date (the last day worked): leaver the day after, deprovision 30 days after that, once each", steps: [
             .init(day: "2026-03-01", person: hr(end: "2026-03-10"), accounts: account, expected: ["account.linked"]),
-            .init(day: "2026-03-09", person: hr(end: "2026-03-10"), accounts: account, expected: []),
-            .init(day: "2026-03-10", person: hr(end: "2026-03-10"), accounts: account, expected: ["identity.leaver"]),
-            .init(day: "2026-04-08", person: hr(end: "2026-03-10"), accounts: account, expected: []),
-            .init(day: "2026-04-09", person: hr(end: "2026-03-10"), accounts: account, expected: ["identity.deprovision"]),
-            .init(day: "2026-04-10", person: hr(end: "2026-03-10"), accounts: account, expected: []),
+            .init(day: "2026-03-10", person: hr(end: "2026-03-10"), accounts: account, expected: []),
+            .init(day: "2026-03-11", person: hr(end: "2026-03-10"), accounts: account, expected: ["identity.leaver"]),
+            .init(day: "2026-04-09", person: hr(end: "2026-03-10"), accounts: account, expected: []),
+            .init(day: "2026-04-10", person: hr(end: "2026-03-10"), accounts: account, expected: ["identity.deprovision"]),
+            .init(day: "2026-04-11", person: hr(end: "2026-03-10"), accounts: account, expected: []),
         ]),
         Timeline(name: "terminated by status without a date: the grace counts from the day it was seen", steps: [
             .init(day: "2026-03-01", person: hr(), accounts: account, expected: ["account.linked"]),
@@ -82,8 +82,8 @@ let account = [F.account("a1", key: "E1")]
                   expected: ["identity.leaver", "identity.deprovision"]),
         ]),
         Timeline(name: "a rehire after deprovisioning: announced in the new window, then started", steps: [
-            .init(day: "2026-01-01", person: hr(end: "2026-01-01"), accounts: account, expected: ["account.linked", "identity.leaver"]),
-            .init(day: "2026-02-15", person: hr(end: "2026-01-01"), accounts: account, expected: ["identity.deprovision"]),
+            .init(day: "2026-01-01", person: hr(end: "2025-12-31"), accounts: account, expected: ["account.linked", "identity.leaver"]),
+            .init(day: "2026-02-15", person: hr(end: "2025-12-31"), accounts: account, expected: ["identity.deprovision"]),
             .init(day: "2026-03-01", person: hr(hire: "2026-04-01"), accounts: account, expected: []),
             .init(day: "2026-03-25", person: hr(hire: "2026-04-01"), accounts: account, expected: ["identity.rehire"]),
             .init(day: "2026-04-01", person: hr(hire: "2026-04-01"), accounts: account, expected: ["identity.started"]),
@@ -111,6 +111,19 @@ let account = [F.account("a1", key: "E1")]
             let again = try reconciler.plan(records: [step.person], accounts: step.accounts, state: state, today: today)
             #expect(again.events.isEmpty, "\(step.day) twice: \(again.events.map(\.kind.rawValue))")
         }
+    }
+
+    /// `termination_date_is: first_day_gone`: the date itself is the first day without access.
+    @Test func aFirstDayGoneDateIsALeaverOnThatDay() throws {
+        let reconciler = Reconciler(policy: LifecyclePolicy(deprovisionAfterDays: 30, terminationDateIs: .firstDayGone))
+        var state = StoredState()
+        var seen: [String] = []
+        for day in ["2026-03-01", "2026-03-09", "2026-03-10", "2026-04-08", "2026-04-09"] {
+            let plan = try reconciler.plan(records: [hr(end: "2026-03-10")], accounts: account, state: state, today: try #require(Day(iso: day)))
+            seen.append("\(day): " + plan.events.map(\.kind.rawValue).joined(separator: ","))
+            state = state.applying(plan)
+        }
+        #expect(seen == ["2026-03-01: account.linked", "2026-03-09: ", "2026-03-10: identity.leaver", "2026-04-08: ", "2026-04-09: identity.deprovision"])
     }
 
     @Test func eventsCarryTheLifecycleState() throws {

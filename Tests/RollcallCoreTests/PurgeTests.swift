@@ -12,7 +12,7 @@ import Testing
     }
 
     @Test func purgedOnceAfterRetentionThenTheRecordStaysPurged() throws {
-        let leaver = F.person("E1", end: "2026-01-01")
+        let leaver = F.person("E1", end: "2025-12-31")  // the last day worked: gone from 2026-01-01
         let stays = F.person("E2")
         var state = StoredState()
         var plan = try Self.plan([leaver, stays], [F.account("a1", key: "E1"), F.account("a2", key: "E2")], state, on: "2025-12-01")
