@@ -33,7 +33,9 @@ public struct Configuration: Sendable, Decodable {
     public struct EntitlementsSection: Sendable, Decodable {
         /// The configured directory whose accounts and groups the rules are about.
         public var directory: String?
-        public var groups: GroupsSection
+        /// Where the managed groups are read; needed for birthright, separation-of-duties and
+        /// configured privileged groups (not for Active Directory's protected groups alone).
+        public var groups: GroupsSection?
         public var birthright: [BirthrightSection]?
         public var separationOfDuties: [SeparationSection]?
         public var privileged: PrivilegedSection?
@@ -50,6 +52,12 @@ public struct Configuration: Sendable, Decodable {
         /// groups. Default: on when the entitlement directory is `kind: active_directory`.
         public var activeDirectoryProtected: Bool?
         public var allowedMembers: [String]?
+
+        public init(groups: [String]? = nil, activeDirectoryProtected: Bool? = nil, allowedMembers: [String]? = nil) {
+            self.groups = groups
+            self.activeDirectoryProtected = activeDirectoryProtected
+            self.allowedMembers = allowedMembers
+        }
 
         enum CodingKeys: String, CodingKey {
             case groups

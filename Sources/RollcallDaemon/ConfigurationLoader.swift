@@ -30,7 +30,8 @@ public struct ResolvedConfiguration: Sendable {
 public struct ResolvedEntitlements: Sendable {
     public var policy: EntitlementPolicy
     /// Groups under this base matching the filter are read each run, with all direct members.
-    public var groupsBaseDN: String
+    /// nil: no managed groups (Active Directory's protected groups are watched alone).
+    public var groupsBaseDN: String?
     public var groupsFilter: String
     public var memberAttribute: String
     /// Active Directory: the protected and built-in admin groups are found under this base each

@@ -69,6 +69,10 @@ struct ConfigurationValidator {
                 guard let attribute = PersonAttribute(rawValue: name), attribute != .status, attribute != .email else {
                     throw fail("hr.conversion_confirm", "\"\(name)\" is not a person attribute that can confirm a conversion; expected some of: family_name, given_name, display_name, department, title, location, employee_type, manager_id")
                 }
+                if let source = sources.first(where: { $0.fields[PersonField(rawValue: name) ?? .employeeID] == nil }) {
+                    let which = raw.hr.conversionConfirm == nil ? "family_name (the default)" : name
+                    throw fail("hr.conversion_confirm", "\(which) is not mapped by HR source \(source.name), so no conversion could be confirmed; map it, or set conversion_confirm: [] to convert on the e-mail and the window alone")
+                }
                 confirm.append(attribute)
             }
             return ConversionPolicy(key: .email, windowDays: window, confirm: confirm)
@@ -93,9 +97,14 @@ struct ConfigurationValidator {
         }
         let meaning = try enumValue(raw.lifecycle?.terminationDateIs ?? "last_day_worked", key: "lifecycle.termination_date_is",
                                     TerminationDateMeaning.self)
-        let entitlements = try raw.entitlements.map { section throws(ConfigurationError) in
-            try entitlementSettings(section, directories: directories)
+        // Active Directory's protected groups are watched by default, with or without an
+        // entitlements section: off only when the configuration says so.
+        let defaultWatch = directories.first { $0.kind == .activeDirectory }.map {
+            Configuration.EntitlementsSection(directory: $0.name, groups: nil, birthright: nil, separationOfDuties: nil, privileged: nil)
         }
+        let entitlements = try (raw.entitlements ?? defaultWatch).map { section throws(ConfigurationError) in
+            try entitlementSettings(section, directories: directories)
+        }.flatMap { $0.policy.birthright.isEmpty && $0.policy.separation.isEmpty && $0.policy.privileged == nil ? nil : $0 }
         return ResolvedConfiguration(file: file, storePath: absolute(raw.store.path), eventSource: raw.events.source,
                                      directories: directories, hrSources: sources,
                                      lifecycle: LifecyclePolicy(prehireDays: prehire, deprovisionAfterDays: grace, purgeAfterDays: purge,
@@ -260,18 +269,27 @@ struct ConfigurationValidator {
             directory = name
         } else if directories.count == 1 {
             directory = directories[0].name
+        } else if section.groups == nil, section.birthright == nil, section.separationOfDuties == nil,
+                  section.privileged?.groups == nil, let ad = directories.first(where: { $0.kind == .activeDirectory }) {
+            directory = ad.name  // only the protected groups of the first Active Directory
         } else {
             throw fail("entitlements.directory", "is required when several directories are configured")
         }
-        guard !section.groups.baseDN.isEmpty else { throw fail("entitlements.groups.base_dn", "must not be empty") }
-        let filter = section.groups.filter ?? "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=group))"
+        let needsGroups = !(section.birthright ?? []).isEmpty || !(section.separationOfDuties ?? []).isEmpty
+            || !(section.privileged?.groups ?? []).isEmpty
+        guard section.groups != nil || !needsGroups else {
+            throw fail("entitlements.groups", "is required for birthright, separation_of_duties and privileged.groups: base_dn of the groups to read")
+        }
+        let base = section.groups?.baseDN ?? ""
+        if section.groups != nil { guard !base.isEmpty else { throw fail("entitlements.groups.base_dn", "must not be empty") } }
+        let filter = section.groups?.filter ?? "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=group))"
         guard filter.hasPrefix("("), filter.hasSuffix(")") else { throw fail("entitlements.groups.filter", "must be an LDAP filter in parentheses") }
         var birthright: [BirthrightRule] = []
         var names = Set<String>()
         for (index, rule) in (section.birthright ?? []).enumerated() {
             let key = "entitlements.birthright[\(index)]"
             guard !rule.name.isEmpty, names.insert(rule.name).inserted else { throw fail("\(key).name", "must be a unique, non-empty name") }
-            try groupDN(rule.group, key: "\(key).group", base: section.groups.baseDN)
+            try groupDN(rule.group, key: "\(key).group", base: base)
             let condition = try rule.when.map { when throws(ConfigurationError) in try self.condition(when, key: "\(key).when") } ?? .always
             birthright.append(BirthrightRule(name: rule.name, group: rule.group, condition: condition))
         }
@@ -280,14 +298,17 @@ struct ConfigurationValidator {
             let key = "entitlements.separation_of_duties[\(index)]"
             guard !rule.name.isEmpty, names.insert(rule.name).inserted else { throw fail("\(key).name", "must be a unique, non-empty name") }
             guard rule.groups.count >= 2 else { throw fail("\(key).groups", "must list at least two group DNs") }
-            for dn in rule.groups { try groupDN(dn, key: "\(key).groups", base: section.groups.baseDN) }
+            for dn in rule.groups { try groupDN(dn, key: "\(key).groups", base: base) }
             separation.append(SeparationRule(name: rule.name, groups: rule.groups))
         }
         var privileged: PrivilegedPolicy?
         var protectedBase: String?
-        if let watch = section.privileged {
+        let isActiveDirectory = directories.first { $0.name == directory }?.kind == .activeDirectory
+        // On Active Directory the protected groups are watched unless the configuration turns it off.
+        if let watch = section.privileged ?? (isActiveDirectory ? Configuration.PrivilegedSection() : nil),
+           !((watch.groups ?? []).isEmpty && watch.activeDirectoryProtected == false) {
             let groups = watch.groups ?? []
-            for dn in groups { try groupDN(dn, key: "entitlements.privileged.groups", base: section.groups.baseDN) }
+            for dn in groups { try groupDN(dn, key: "entitlements.privileged.groups", base: base) }
             for dn in watch.allowedMembers ?? [] where !dn.contains("=") {
                 throw fail("entitlements.privileged.allowed_members", "\(dn) is not a DN")
             }
@@ -304,8 +325,8 @@ struct ConfigurationValidator {
         }
         return ResolvedEntitlements(policy: EntitlementPolicy(directory: directory, birthright: birthright, separation: separation,
                                                               privileged: privileged),
-                                    groupsBaseDN: section.groups.baseDN, groupsFilter: filter,
-                                    memberAttribute: section.groups.memberAttribute ?? "member", protectedGroupsBaseDN: protectedBase)
+                                    groupsBaseDN: section.groups?.baseDN, groupsFilter: filter,
+                                    memberAttribute: section.groups?.memberAttribute ?? "member", protectedGroupsBaseDN: protectedBase)
     }
 
     /// A group DN under the groups' base (the groups read each run). A DN cut at its commas by a

@@ -318,8 +318,11 @@ public struct ReconcileJob: Sendable {
               let directory = configuration.directories.first(where: { $0.name == entitlements.policy.directory }) else { return nil }
         let (reader, logger) = try reader(for: directory)
         do {
-            var groups = try await reader.readGroups(baseDN: entitlements.groupsBaseDN, filter: entitlements.groupsFilter,
+            var groups: [DirectoryGroup] = []
+            if let base = entitlements.groupsBaseDN {
+                groups = try await reader.readGroups(baseDN: base, filter: entitlements.groupsFilter,
                                                      memberAttribute: entitlements.memberAttribute, logger: logger)
+            }
             var privileged = entitlements.policy.privileged?.groups ?? []
             if let base = entitlements.protectedGroupsBaseDN {
                 // Active Directory's protected groups live outside the managed groups' base (CN=Users, CN=Builtin).

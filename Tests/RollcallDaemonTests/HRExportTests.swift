@@ -73,7 +73,9 @@ struct HRExportTests {
         #expect(result.warnings.allSatisfy { $0.reason.contains("is in no HR source") || $0.reason.contains("before hire_date") })
         #expect(result.warnings.contains { $0.reason.contains("manager id 203") })
         let ends = result.records.compactMap(\.attributes.terminationDate).map(\.description).sorted()
-        #expect(ends == ["2020-02-10", "2022-10-11", "2050-08-31"])
+        // 201's termination (2022) is before its start (2023): an earlier employment's, ignored.
+        #expect(ends == ["2020-02-10", "2050-08-31"])
+        #expect(result.records.first { $0.employeeID == "201" }.map { $0.attributes.terminationDate == nil && $0.attributes.status == .active } == true)
         #expect(result.records.first { $0.employeeID == "100" }?.attributes.hireDate == Day(iso: "2016-01-02"))
 
         // Month by month from 2015 to today: each past termination is one leaver on its day, the
@@ -91,9 +93,10 @@ struct HRExportTests {
         let now = try Reconciler().plan(records: result.records, directories: [], state: state, today: Self.today)
         leavers += now.events.filter { $0.kind == .leaver }.map(\.subject)
         // 200 worked 2019-02-10 to 2020-02-10: one leaver. 201's termination (2022) is before its
-        // start (2023): reported, and never announced, so nothing to take back.
+        // start (2023): reported, ignored, and 201 stays active.
         #expect(leavers == ["200"])
-        #expect(result.warnings.contains { $0.reason == "termination_date 2022-10-11 is before hire_date 2023-10-11 for employee 201" })
+        #expect(result.warnings.contains { $0.reason == "termination_date 2022-10-11 is before hire_date 2023-10-11 for employee 201; the termination date is ignored (an earlier employment's)" })
+        #expect(state.persons["201"]?.lifecycle == .active)
         #expect(state.persons.values.filter { $0.attributes.terminationDate?.description == "2050-08-31" }.allSatisfy { $0.lifecycle == .active })
     }
 

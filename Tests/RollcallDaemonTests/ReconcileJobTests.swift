@@ -117,7 +117,8 @@ import Testing
     @Test func aLeaverIsPurgedAfterRetentionAndTheFeedKeepsOnlyTheTombstone() async throws {
         let key = FileManager.default.temporaryDirectory.appendingPathComponent("tombstone-\(UUID().uuidString).key")
         try Data((0..<32).map { UInt8($0 * 7 % 251) }).write(to: key)
-        let world = try await Self.world(people: 3, rows: Self.row(1) + Self.row(2, end: "2026-01-10") + Self.row(3), extra: """
+        // E2's last day worked is 2026-01-09: gone from the 10th.
+        let world = try await Self.world(people: 3, rows: Self.row(1) + Self.row(2, end: "2026-01-09") + Self.row(3), extra: """
             lifecycle: {deprovision_after_days: 30, purge_after_days: 60, tombstone_key_file: \(key.path)}
             """)
         let day: (Int) -> @Sendable () -> Date = { days in { Date(timeIntervalSince1970: 1_767_225_600 + Double(days) * 86_400) } }  // 2026-01-01 + days

@@ -27,7 +27,8 @@ import Testing
         var type = "employee"
         var hire = "2020-01-01"
         var end = ""
-        var line: String { "\(id),\(mail),\(department),\(type),\(hire),\(end)\n" }
+        var family = "Doe"
+        var line: String { "\(id),\(mail),\(department),\(type),\(hire),\(end),\(family)\n" }
     }
 
     @Test func aWeekOfChangesGivesExactlyTheExpectedEvents() async throws {
@@ -47,14 +48,14 @@ import Testing
                          Row(id: "E3", mail: "e3@example.test"),
                          Row(id: "E4", mail: "e4@example.test"),
                          Row(id: "E5", mail: "e5@example.test", hire: "2026-03-05")]
-        var contractors = [Row(id: "C6", mail: "c6@example.test", type: "contractor")]
+        var contractors = [Row(id: "C6", mail: "c6@example.test", type: "contractor", family: "Hopper")]
         func writeHR() throws {
-            let header = "id,mail,department,type,hire,end\n"
+            let header = "id,mail,department,type,hire,end,family\n"
             try (header + employees.map(\.line).joined()).write(to: folder.appendingPathComponent("employees.csv"), atomically: true, encoding: .utf8)
             try (header + contractors.map(\.line).joined()).write(to: folder.appendingPathComponent("contractors.csv"), atomically: true, encoding: .utf8)
         }
         try writeHR()
-        let fields = "{employee_id: id, email: mail, department: department, employee_type: type, hire_date: hire, termination_date: end}"
+        let fields = "{employee_id: id, email: mail, department: department, employee_type: type, hire_date: hire, termination_date: end, family_name: family}"
         try """
             store: {path: rollcall.sqlite}
             events: {source: "urn:rollcall:week"}
@@ -111,15 +112,15 @@ import Testing
         try writeHR()
         #expect(try await day("2026-03-04") == ["identity.mover E3", "account.linked E5",
                                                  "entitlement.grant E3 cn=eng", "entitlement.grant E5 cn=all-staff"])
-        // Thursday: E5 starts; E4's termination date is today.
+        // Thursday: E5 starts; E4's termination date (the last day worked) was yesterday.
         try await slapd.modify(members("eng", add: ["p3"]) + members("all-staff", add: ["p5"]))
-        employees[3].end = "2026-03-05"
+        employees[3].end = "2026-03-04"
         try writeHR()
         #expect(try await day("2026-03-05") == ["identity.leaver E4", "identity.started E5", "entitlement.revoke E4 cn=all-staff"])
         // Friday: the contractor C6 is hired as employee E6 (same e-mail, new id, other source).
         try await slapd.modify(members("all-staff", delete: ["p4"]))
         contractors = []
-        employees.append(Row(id: "E6", mail: "c6@example.test"))
+        employees.append(Row(id: "E6", mail: "c6@example.test", family: "Hopper"))
         try writeHR()
         #expect(try await day("2026-03-06") == ["identity.converted E6", "identity.mover E6"])
         #expect(try store.identity("C6")?.person.employeeID == "E6")
