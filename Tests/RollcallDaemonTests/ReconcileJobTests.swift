@@ -42,7 +42,8 @@ import Testing
     }
 
     static func world(people: Int, rows: String, onBadRows: String = "stop", directoryExtra: String = "",
-                      extra: String = "") async throws -> World {
+                      sourceExtra: [String] = [], extra: String = "") async throws -> World {
+        let sourceLines = sourceExtra.map { "      " + $0 }.joined(separator: "\n")
         let slapd = try await SlapdFixture.start(ldif: (1...people).map(entry).joined())
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -65,6 +66,7 @@ import Testing
               sources:
                 - path: hr.csv
                   on_bad_rows: \(onBadRows)
+            \(sourceLines)
                   fields:
                     employee_id: Employee ID
                     given_name: First Name
