@@ -179,10 +179,15 @@ public struct DirectoryInput: Sendable {
     public var unlinkedAction: UnlinkedAction
     /// Whether a person without an account here needs one (a joiner).
     public var unmatchedAction: UnmatchedAction
+    /// Whether a read with no entries is believable while no account of this directory is stored
+    /// (a first run, a newly added directory). Off, such a read is refused: a wrong base DN or
+    /// filter would make every person a joiner.
+    public var allowEmpty: Bool
 
     public init(name: String, rules: [CorrelationRule], accounts: [DirectoryAccount],
                 hrOwned: [(attribute: PersonAttribute, directoryAttribute: String)] = [], orphanAction: OrphanAction = .report,
-                unlinkedAction: UnlinkedAction = .link, unmatchedAction: UnmatchedAction = .joiner) {
+                unlinkedAction: UnlinkedAction = .link, unmatchedAction: UnmatchedAction = .joiner, allowEmpty: Bool = true) {
+        self.allowEmpty = allowEmpty
         self.name = name
         self.rules = rules
         self.accounts = accounts
@@ -223,6 +228,8 @@ public struct StoredState: Sendable {
     public var tombstones: Set<String> = []
     /// Operators' decisions on proposed conversions, by the new HR id.
     public var conversionDecisions: [String: ConversionDecision] = [:]
+    /// Decisions the guard holds back, pending approval.
+    public var held: [HeldDecision] = []
     /// The newest applied run this state reflects (0: none). A plan made from it may only be
     /// applied while that is still the newest run, so two overlapping runs cannot both emit the
     /// same transition.

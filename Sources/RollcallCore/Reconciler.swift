@@ -210,6 +210,9 @@ public struct Reconciler: Sendable {
             if input.accounts.isEmpty && stored > 0 {
                 throw ReconcileRefusal("the read of directory \(input.name) returned no entries but \(stored) of its accounts are stored; refusing to treat that as deletions")
             }
+            if input.accounts.isEmpty && !input.allowEmpty {
+                throw ReconcileRefusal("the read of directory \(input.name) returned no entries and none of its accounts are stored: a wrong base_dn, filter or bind would make every person a joiner; check them, or set allow_empty: true for a directory that is really empty")
+            }
             var view = DirectoryView(name: input.name, rules: input.rules, accounts: input.accounts, orphanAction: input.orphanAction)
             view.unlinkedAction = input.unlinkedAction
             view.unmatchedAction = input.unmatchedAction

@@ -21,8 +21,15 @@ public struct Configuration: Sendable, Decodable {
         public var maxDeprovisionPercent: Double?
         public var maxShrinkPercent: Double?
         public var minimumCount: Int?
+        public var maxJoiners: Int?
+        public var maxJoinerPercent: Double?
+        /// quarantine (default) | apply
+        public var firstRun: String?
 
         enum CodingKeys: String, CodingKey {
+            case maxJoiners = "max_joiners"
+            case maxJoinerPercent = "max_joiner_percent"
+            case firstRun = "first_run"
             case maxDeprovisions = "max_deprovisions"
             case maxDeprovisionPercent = "max_deprovision_percent"
             case maxShrinkPercent = "max_shrink_percent"
@@ -208,8 +215,11 @@ public struct Configuration: Sendable, Decodable {
         /// none (default: every run reads everything) | syncrepl (OpenLDAP) | dirsync | usn (Active Directory)
         public var delta: String?
         public var fullReadIntervalHours: Double?
+        /// A read with no entries is believable while none of this directory's accounts are stored.
+        public var allowEmpty: Bool?
 
         enum CodingKeys: String, CodingKey {
+            case allowEmpty = "allow_empty"
             case name, correlation, uri, uris, bind, retry, security, filter, scope, attributes
             case hrAuthoritative = "hr_authoritative"
             case onOrphan = "on_orphan"
@@ -422,10 +432,10 @@ enum ConfigurationKeys {
             "bind_dn": .scalar, "bind_password_file": .scalar, "base_dn": .scalar, "scope": .scalar,
             "filter": .scalar, "page_size": .scalar, "network_timeout_seconds": .scalar,
             "operation_timeout_seconds": .scalar, "anchor_attribute": .scalar, "attributes": .list,
-            "delta": .scalar, "full_read_interval_hours": .scalar, "kind": .scalar, "domain_root": .scalar,
+            "delta": .scalar, "full_read_interval_hours": .scalar, "kind": .scalar, "domain_root": .scalar, "allow_empty": .scalar,
         ])),
         "guard": .section(["max_deprovisions": .scalar, "max_deprovision_percent": .scalar, "max_shrink_percent": .scalar,
-                           "minimum_count": .scalar]),
+                           "minimum_count": .scalar, "max_joiners": .scalar, "max_joiner_percent": .scalar, "first_run": .scalar]),
         "lifecycle": .section(["prehire_days": .scalar, "deprovision_after_days": .scalar, "purge_after_days": .scalar,
                                 "tombstone_key_file": .scalar, "time_zone": .scalar, "termination_date_is": .scalar]),
         "entitlements": .section([

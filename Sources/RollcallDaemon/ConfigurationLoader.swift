@@ -70,6 +70,8 @@ public struct ResolvedDirectory: Sendable {
     /// With deltas on, a full read happens at least this often (seconds).
     public var fullReadInterval: Double
     public var retry: RetryPolicy
+    /// `allow_empty`: an empty read is believable while none of its accounts are stored.
+    public var allowEmpty = false
 }
 
 /// How the directory is read between full reads.

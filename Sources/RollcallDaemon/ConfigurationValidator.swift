@@ -52,7 +52,11 @@ struct ConfigurationValidator {
         }
         let limits = raw.massChangeGuard
         let guardPolicy = GuardPolicy(maxDeprovisions: limits?.maxDeprovisions ?? 50, maxDeprovisionPercent: limits?.maxDeprovisionPercent ?? 5,
-                                      maxShrinkPercent: limits?.maxShrinkPercent ?? 10, minimumCount: limits?.minimumCount ?? 10)
+                                      maxShrinkPercent: limits?.maxShrinkPercent ?? 10, minimumCount: limits?.minimumCount ?? 10,
+                                      maxJoiners: limits?.maxJoiners ?? 200, maxJoinerPercent: limits?.maxJoinerPercent ?? 10,
+                                      firstRun: try enumValue(limits?.firstRun ?? "quarantine", key: "guard.first_run", GuardPolicy.FirstRun.self))
+        guard guardPolicy.maxJoiners >= 0 else { throw fail("guard.max_joiners", "must not be negative") }
+        guard (0...100).contains(guardPolicy.maxJoinerPercent) else { throw fail("guard.max_joiner_percent", "must be between 0 and 100") }
         guard guardPolicy.maxDeprovisions >= 0 else { throw fail("guard.max_deprovisions", "must not be negative") }
         guard (0...100).contains(guardPolicy.maxDeprovisionPercent) else { throw fail("guard.max_deprovision_percent", "must be between 0 and 100") }
         guard (0...100).contains(guardPolicy.maxShrinkPercent) else { throw fail("guard.max_shrink_percent", "must be between 0 and 100") }
@@ -187,12 +191,14 @@ struct ConfigurationValidator {
             .map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ",")
         let hours = directory.fullReadIntervalHours ?? 24
         guard hours > 0 else { throw fail("\(key).full_read_interval_hours", "must be positive") }
-        return ResolvedDirectory(name: name, key: key, ldap: ldap, bindPasswordFile: passwordFile, search: search, mapping: mapping,
+        var resolved = ResolvedDirectory(name: name, key: key, ldap: ldap, bindPasswordFile: passwordFile, search: search, mapping: mapping,
                                  correlation: correlation, rules: rules, hrOwned: hrOwned,
                                  orphanAction: try enumValue(directory.onOrphan ?? "report", key: "\(key).on_orphan", OrphanAction.self),
                                  unlinkedAction: try enumValue(directory.onUnlinked ?? "link", key: "\(key).on_unlinked", UnlinkedAction.self),
                                  unmatchedAction: try enumValue(directory.onUnmatched ?? "joiner", key: "\(key).on_unmatched", UnmatchedAction.self), delta: delta, kind: kind, domainRoot: domainRoot,
                                  fullReadInterval: hours * 3600, retry: try retryPolicy(directory.retry, key: key))
+        resolved.allowEmpty = directory.allowEmpty ?? false
+        return resolved
     }
 
     private func ldapSettings(_ directory: Configuration.DirectorySection, key prefix: String) throws(ConfigurationError) -> LDAPSettings {

@@ -19,8 +19,17 @@ public struct ReconcileOutcome: Sendable, Codable {
     public var phaseSeconds: [String: Double] = [:]
     /// What the mass-change guard counted, and why it tripped.
     public var guardVerdict: GuardVerdict?
-    /// Set when the guard stopped the run: the quarantined run (new, or the same plan still pending).
+    /// Set when the guard stopped the whole run (a first run waiting for approval): the
+    /// quarantined run (new, or the same plan still pending).
     public var quarantinedRun: Int64?
+    /// Decisions the guard held back in this run (new, or still pending from an earlier run);
+    /// everything else was applied.
+    public var held = 0
+    /// Of those, the ones held for the first time (announced by this run's `run.quarantined`).
+    public var newlyHeld = 0
+    /// An approval of held decisions: those applied now, and those dropped as no longer true.
+    public var approvedHeld: [HeldDecision] = []
+    public var droppedHeld: [HeldDecision] = []
 }
 
 /// Stored with every run: the rows that were rejected and the persons with several candidate accounts.
@@ -98,14 +107,15 @@ public struct ReconcileJob: Sendable {
     }
 
     /// Reads HR and every directory and plans, writing nothing.
-    public func prepare(forceFull: Bool = false) async throws -> Prepared {
+    public func prepare(forceFull: Bool = false, initial: Bool = false) async throws -> Prepared {
         let store = try Store.open(path: configuration.storePath)
         var report = RunReport()
         var phases = PhaseTimer()
-        return try await prepare(store: store, started: now(), forceFull: forceFull, report: &report, phases: &phases)
+        return try await prepare(store: store, started: now(), forceFull: forceFull, initial: initial, report: &report, phases: &phases)
     }
 
-    private func prepare(store: Store, started: Date, forceFull: Bool, report: inout RunReport, phases: inout PhaseTimer) async throws -> Prepared {
+    private func prepare(store: Store, started: Date, forceFull: Bool, initial: Bool = false, report: inout RunReport,
+                         phases: inout PhaseTimer) async throws -> Prepared {
         let hr = try await phases.measure("read_hr") { try await readHR(report: &report) }
         let state = try phases.measure("load_state") { try store.loadState() }
         let reads = try await phases.measure("read_directory") {
@@ -124,17 +134,51 @@ public struct ReconcileJob: Sendable {
         }
         plan.summary.rejectedRows = hr.rejected.count
         report.ambiguous = plan.ambiguities
-        let verdict = try self.verdict(plan, state: state, report: report, directories: reads.map(\.run), store: store)
+        let firstRun = state.version == 0 && !initial && configuration.guardPolicy.firstRun == .quarantine
+        let verdict = try self.verdict(plan, state: state, report: report, directories: reads.map(\.run), store: store,
+                                       firstRun: firstRun, skip: state.version == 0 && !firstRun)
         return Prepared(started: started, today: today, hr: hr, state: state, directories: reads.map(\.input), directoryRuns: reads.map(\.run),
                         entitlements: entitlements, plan: plan, verdict: verdict, report: report)
     }
 
-    private func verdict(_ plan: Plan, state: StoredState, report: RunReport, directories: [DirectoryRun], store: Store) throws -> GuardVerdict {
+    /// The guard's verdict. `firstRun`: the store's first run waits for approval as a whole;
+    /// `skip`: a first run applied as planned (`--initial`, `guard.first_run: apply`).
+    private func verdict(_ plan: Plan, state: StoredState, report: RunReport, directories: [DirectoryRun], store: Store,
+                         firstRun: Bool = false, skip: Bool = false) throws -> GuardVerdict {
+        guard !skip else { return GuardVerdict() }
         let sizes = try store.lastSizes()
         return MassChangeGuard.check(
             plan, state: state, policy: configuration.guardPolicy,
             sources: report.personsBySource.sorted { $0.key < $1.key }.map { ($0.key, $0.value, sizes.sources[$0.key]) },
-            directories: directories.map { ($0.directory, $0.entries, sizes.directories[$0.directory]) })
+            directories: directories.map { ($0.directory, $0.entries, sizes.directories[$0.directory]) }, firstRun: firstRun)
+    }
+
+    /// The decisions this plan must hold back: those of the classes whose thresholds tripped, and
+    /// any guarded decision about a person or account that already has one pending (it waits for
+    /// its approval whatever today's counts say).
+    static func decisionsToHold(_ plan: Plan, verdict: GuardVerdict, state: StoredState) -> [HeldDecision] {
+        var hold = plan.guardedDecisions(in: verdict.held)
+        guard !state.held.isEmpty else { return hold }
+        let pending = Set(state.held.map { HeldKey($0) })
+        let chosen = Set(hold)
+        hold += plan.guardedDecisions(in: Set(GuardedClass.allCases)).filter { pending.contains(HeldKey($0)) && !chosen.contains($0) }
+        return hold
+    }
+
+    /// A held decision's person, or account.
+    struct HeldKey: Hashable {
+        var subject: String
+        var directory: String?
+        init(_ decision: HeldDecision) {
+            subject = decision.subject
+            directory = decision.directory
+        }
+    }
+
+    /// This plan without the persons and accounts whose decisions are held.
+    static func withoutHeld(_ plan: Plan, _ held: [HeldDecision], state: StoredState) -> Plan {
+        plan.excluding(persons: Set(held.filter { $0.directory == nil }.map(\.subject)),
+                       accounts: Set(held.compactMap { d in d.directory.map { AccountKey(directory: $0, anchor: d.subject) } }), state: state)
     }
 
     /// Reconcile one person now (`reconcile --identity`): the whole inputs are read, but only that
@@ -154,13 +198,16 @@ public struct ReconcileJob: Sendable {
     ///   - approving: read and plan as usual, then apply the quarantined run's stored plan, past
     ///     the guard, if the new plan is the same; otherwise apply nothing.
     ///   - only: apply only this person's part of the plan.
-    public func run(dryRun: Bool, forceFull: Bool = false, approving: Approval? = nil, only: OnePerson? = nil) async throws -> ReconcileOutcome {
+    ///   - initial: apply the store's first run as planned instead of waiting for approval.
+    public func run(dryRun: Bool, forceFull: Bool = false, approving: Approval? = nil, only: OnePerson? = nil,
+                    initial: Bool = false) async throws -> ReconcileOutcome {
         let started = now()
         let store = try Store.open(path: configuration.storePath)
         var report = RunReport()
         var phases = PhaseTimer()
         do {
-            let prepared = try await prepare(store: store, started: started, forceFull: forceFull, report: &report, phases: &phases)
+            let prepared = try await prepare(store: store, started: started, forceFull: forceFull, initial: initial || approving != nil,
+                                             report: &report, phases: &phases)
             var plan = prepared.plan
             let state = prepared.state
             var verdict = prepared.verdict
@@ -171,12 +218,20 @@ public struct ReconcileJob: Sendable {
                     throw AdminActionFailure("no person \(only.employeeID) is stored or in the HR read")
                 }
                 plan = plan.restricted(to: employeeID, state: state)
-                verdict = try self.verdict(plan, state: state, report: report, directories: [], store: store)
+                verdict = try self.verdict(plan, state: state, report: report, directories: [], store: store,
+                                           firstRun: prepared.verdict.firstRun, skip: state.version == 0 && !prepared.verdict.firstRun)
                 directoryRuns = []
+            }
+            // The guard holds back only what it guards; the rest of the plan applies.
+            var held: [HeldDecision] = []
+            if approving == nil && !verdict.firstRun {
+                held = Self.decisionsToHold(plan, verdict: verdict, state: state)
+                if !held.isEmpty { plan = Self.withoutHeld(plan, held, state: state) }
             }
             var outcome = ReconcileOutcome(dryRun: dryRun, summary: plan.summary, report: report)
             outcome.directories = prepared.directoryRuns.map { var run = $0; run.cookie = nil; return run }
             outcome.guardVerdict = verdict
+            outcome.held = held.count
             guard !dryRun else {
                 outcome.phaseSeconds = phases.seconds
                 return outcome
@@ -190,21 +245,40 @@ public struct ReconcileJob: Sendable {
                 stamp.audit.insert(AuditDraft(action: "admin.reconcile_identity", subject: only.employeeID, hrID: only.employeeID, detail: .object([:])), at: 0)
             }
             if let approving {
-                plan = try approvedPlan(approving, newPlan: plan, store: store)
+                var detail: [String: JSONValue] = ["reason": JSONValue(approving.reason)]
+                if try store.quarantined(approving.runID) != nil {
+                    plan = try approvedPlan(approving, newPlan: plan, store: store)
+                    stamp.approves = approving.runID
+                } else {
+                    let (approved, applied, dropped) = try approvedHeld(approving, todays: plan, state: state, store: store)
+                    plan = approved
+                    stamp.approvesHeld = (approving.runID, applied, dropped)
+                    stamp.directories = []  // a partial plan: the delta checkpoints stay where they were
+                    outcome.approvedHeld = applied
+                    outcome.droppedHeld = dropped
+                    detail["applied"] = .array(applied.map { .string("\($0.kind.rawValue) \($0.subject)") })
+                    detail["dropped"] = .array(dropped.map { .string("\($0.kind.rawValue) \($0.subject)") })
+                }
                 stamp.actor = approving.actor
-                stamp.approves = approving.runID
-                stamp.audit.insert(AuditDraft(action: "admin.approve", subject: "run \(approving.runID)",
-                                              detail: .object(["reason": JSONValue(approving.reason)])), at: 0)
+                stamp.audit.insert(AuditDraft(action: "admin.approve", subject: "run \(approving.runID)", detail: .object(detail)), at: 0)
                 outcome.summary = plan.summary
-            } else if verdict.tripped {
+            } else if verdict.firstRun {
                 return try quarantine(plan, verdict: verdict, stamp: stamp, store: store, outcome: outcome, phases: phases)
             }
+            stamp.held = held
+            if !held.isEmpty { stamp.heldVerdict = Self.verdictData(verdict, plan: prepared.plan) }
             let applied = try phases.measure("apply") { try store.apply(plan, stamp: stamp) }
             outcome.phaseSeconds = phases.seconds
             outcome.runID = applied.runID
             outcome.firstSeq = applied.firstSeq
             outcome.lastSeq = applied.lastSeq
+            outcome.newlyHeld = applied.newlyHeld
             logger.info("run applied", metadata: ["run.id": "\(applied.runID)", "run.events": "\(plan.events.count)"])
+            if !held.isEmpty {
+                logger.warning("decisions held back by the mass-change guard", metadata: [
+                    "run.id": "\(applied.runID)", "guard.held": "\(held.count)", "guard.newly_held": "\(applied.newlyHeld)",
+                    "guard.reasons": "\(verdict.reasons.joined(separator: "; "))"])
+            }
             return outcome
         } catch {
             let reason = ReconcileJob.oneLine(error)
@@ -231,19 +305,28 @@ public struct ReconcileJob: Sendable {
             logger.warning("run still quarantined", metadata: ["run.id": "\(pending)", "guard.reasons": "\(verdict.reasons.joined(separator: "; "))"])
             return outcome
         }
-        let data = JSONValue.object([
-            "reasons": .array(verdict.reasons.map(JSONValue.string)),
-            "deprovisions": .int(verdict.deprovisions),
-            "actions": .object(verdict.actions.mapValues { .int($0) }),
-            "linked": .int(verdict.linked),
-            "events_planned": .int(plan.events.count),
-        ])
-        let stored = try store.quarantine(plan, stamp: stamp, verdict: data)
+        let stored = try store.quarantine(plan, stamp: stamp, verdict: Self.verdictData(verdict, plan: plan))
         outcome.quarantinedRun = stored.runID
         outcome.firstSeq = stored.firstSeq
         outcome.lastSeq = stored.lastSeq
         logger.warning("run quarantined: nothing applied", metadata: ["run.id": "\(stored.runID)", "guard.reasons": "\(verdict.reasons.joined(separator: "; "))"])
         return outcome
+    }
+
+    /// What the guard saw, for the `run.quarantined` event (the store adds the run, what was held
+    /// and how to decide): the same keys whether the whole run waits or only some decisions.
+    static func verdictData(_ verdict: GuardVerdict, plan: Plan) -> JSONValue {
+        .object([
+            "reasons": .array(verdict.reasons.map(JSONValue.string)),
+            "first_run": .bool(verdict.firstRun),
+            "deprovisions": .int(verdict.deprovisions),
+            "actions": .object(verdict.actions.mapValues { .int($0) }),
+            "joiners": .int(verdict.joiners),
+            "linked": .int(verdict.linked),
+            "matched": .int(plan.summary.matched),
+            "orphans": .int(plan.summary.orphans),
+            "events_planned": .int(plan.events.count),
+        ])
     }
 
     /// The stored plan of a pending quarantined run, if `newPlan` (made from today's inputs) is the same plan.
@@ -262,6 +345,28 @@ public struct ReconcileJob: Sendable {
             throw AdminActionFailure("the inputs changed since run \(approval.runID) was quarantined (a new plan differs from it); nothing was applied: reject it, and reconcile for a new plan")
         }
         return quarantined.plan
+    }
+
+    /// An approval of held decisions: today's plan restricted to the persons and accounts whose
+    /// held decision is still in it (re-checked against today's read), and the decisions that
+    /// are no longer true (dropped).
+    private func approvedHeld(_ approval: Approval, todays plan: Plan, state: StoredState,
+                              store: Store) throws -> (Plan, [HeldDecision], [HeldDecision]) {
+        let pending = try store.heldDecisions(run: approval.runID, pendingOnly: true).map(\.decision)
+        guard !pending.isEmpty else {
+            let any = try store.heldDecisions(run: approval.runID)
+            throw AdminActionFailure(any.isEmpty ? "run \(approval.runID) was not quarantined and holds no decisions"
+                                                 : "run \(approval.runID) holds no pending decisions (they were approved, rejected or dropped)")
+        }
+        let applied = pending.filter { decision in plan.events.contains(where: decision.matches) }
+        let dropped = pending.filter { decision in !plan.events.contains(where: decision.matches) }
+        let persons = Set(applied.filter { $0.directory == nil }.map(\.subject))
+        let accounts = Set(applied.compactMap { d in d.directory.map { AccountKey(directory: $0, anchor: d.subject) } })
+        var approved = plan.restricted(to: persons, accounts: accounts, state: state)
+        // Other guarded decisions of the same persons that are pending too are decided with them.
+        let alsoPending = state.held.filter { held in !applied.contains(held) && approved.events.contains(where: held.matches) }
+        approved.summary.events = approved.events.count
+        return (approved, applied + alsoPending, dropped)
     }
 
     /// The tombstones' key, read each run (never logged, never in a message).
@@ -357,7 +462,8 @@ public struct ReconcileJob: Sendable {
                                                                            forceFull: forceFull, now: now)
                         return (index, DirectoryInput(name: directory.name, rules: directory.rules, accounts: accounts,
                                                       hrOwned: directory.hrOwned, orphanAction: directory.orphanAction,
-                                                      unlinkedAction: directory.unlinkedAction, unmatchedAction: directory.unmatchedAction),
+                                                      unlinkedAction: directory.unlinkedAction, unmatchedAction: directory.unmatchedAction,
+                                                      allowEmpty: directory.allowEmpty),
                                 DirectoryRun(directory: directory.name, read: kind, cookie: cookie, entries: accounts.count))
                     } catch {
                         throw DirectoryReadFailure(directory: directory.name, underlying: error)

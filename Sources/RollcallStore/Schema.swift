@@ -285,6 +285,26 @@ enum Schema {
                 t.column("run_id", .integer).notNull().references("run")
             }
         }
+        migrator.registerMigration("v17-held-decisions") { db in
+            // Decisions the mass-change guard holds back until an operator approves or rejects them.
+            try db.create(table: "held_decision") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("run_id", .integer).notNull().references("run")
+                // The HR id, or the anchor of an orphan account (then `directory` names its directory).
+                t.column("subject", .text).notNull()
+                t.column("directory", .text).notNull().defaults(to: "")
+                t.column("kind", .text).notNull()
+                t.column("data", .text).notNull()
+                t.column("held_at", .text).notNull()
+                t.column("status", .text).notNull().defaults(to: "pending")  // pending | approved | rejected | dropped
+                t.column("decided_by", .text)
+                t.column("decided_at", .text)
+                t.column("applied_run", .integer)
+            }
+            // One pending copy of a decision at most, checked by the insert in the run's transaction.
+            try db.execute(sql: "CREATE UNIQUE INDEX held_decision_pending ON held_decision(subject, directory, kind) WHERE status = 'pending'")
+            try db.execute(sql: "CREATE INDEX held_decision_run ON held_decision(run_id)")
+        }
         return migrator
     }
 }

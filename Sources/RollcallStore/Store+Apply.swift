@@ -22,6 +22,13 @@ public struct RunStamp: Sendable {
     public var audit: [AuditDraft] = []
     /// The quarantined run this run's plan is the approval of (marked approved in the same transaction).
     public var approves: Int64?
+    /// Decisions the guard holds back in this run (a pending copy is never added twice), with the
+    /// guard's verdict for the `run.quarantined` event of the ones newly held.
+    public var held: [HeldDecision] = []
+    public var heldVerdict: JSONValue = .object([:])
+    /// An approval of held decisions: the run that held them, those applied now, those dropped
+    /// (no longer true today).
+    public var approvesHeld: (run: Int64, applied: [HeldDecision], dropped: [HeldDecision])?
 
     public init(startedAt: Date, finishedAt: Date, eventSource: String, report: String? = nil, directories: [DirectoryRun] = []) {
         self.startedAt = startedAt
@@ -63,6 +70,8 @@ public struct AppliedRun: Sendable, Hashable, Codable {
     /// Sequence numbers of the events written, or nil when none were.
     public var firstSeq: Int64?
     public var lastSeq: Int64?
+    /// Decisions the guard held back in this run that were not pending already.
+    public var newlyHeld = 0
 }
 
 extension Store {
@@ -93,6 +102,7 @@ extension Store {
                 }
                 try db.execute(sql: "INSERT INTO person_alias (former_id, employee_id, run_id) VALUES (?, ?, ?)",
                                arguments: [rename.from, rename.to, runID])
+                try db.execute(sql: "UPDATE held_decision SET subject = ? WHERE subject = ? AND directory = ''", arguments: [rename.to, rename.from])
             }
             let personStatement = try db.cachedStatement(sql: PersonColumns.upsertSQL)
             for person in plan.personUpserts {
@@ -185,8 +195,31 @@ extension Store {
                 try insertEvent.execute(arguments: [seq, id, runID, stamp.eventSource, event.kind.cloudEventType, event.subject, time, data])
                 eventIDs.append((id, AuditChain.sha256(data)))
             }
-            let last = plan.events.isEmpty ? nil : seq
+            var last = plan.events.isEmpty ? nil : seq
             try applyPurges(plan.personPurges, runID: runID, db: db)
+            var heldAudit: [AuditDraft] = []
+            var newlyHeld = 0
+            if !stamp.held.isEmpty {
+                let newly = try holdDecisions(stamp.held, runID: runID, at: time, db: db)
+                newlyHeld = newly.count
+                if !newly.isEmpty {
+                    seq += 1
+                    let data = Store.heldEventData(runID: runID, newly: newly, verdict: stamp.heldVerdict)
+                    let text = CanonicalJSON.text(data)
+                    let id = UUID().uuidString.lowercased()
+                    try insertEvent.execute(arguments: [seq, id, runID, stamp.eventSource, EventKind.quarantined.cloudEventType, "run \(runID)", time, text])
+                    heldAudit.append(AuditDraft(action: "run.held", subject: "run \(runID)", detail: data))
+                    heldAudit.append(AuditDraft(action: "event", subject: "run \(runID)", detail: .object([
+                        "seq": .int(Int(seq)), "id": .string(id), "type": .string(EventKind.quarantined.cloudEventType),
+                        "data_sha256": .string(AuditChain.sha256(text)),
+                    ])))
+                    last = seq
+                }
+            }
+            if let approval = stamp.approvesHeld {
+                try decideHeld(run: approval.run, applied: approval.applied, dropped: approval.dropped, by: stamp.actor, at: time,
+                               appliedRun: runID, db: db)
+            }
             if let approved = stamp.approves {
                 try db.execute(sql: """
                     UPDATE quarantine SET status = 'approved', decided_by = ?, decided_at = ?, applied_run = ? WHERE run_id = ? AND status = 'pending'
@@ -196,8 +229,10 @@ extension Store {
             var audit = try AuditChain.Appender(actor: stamp.actor, runID: runID, at: time, db: db)
             for draft in stamp.audit { try audit.append(draft) }
             try Store.auditDrafts(plan, runID: runID, firstSeq: first, ids: eventIDs, summary: summary) { try audit.append($0) }
-            try db.execute(sql: "UPDATE run SET first_seq = ?, last_seq = ? WHERE id = ?", arguments: [first, last, runID])
-            return AppliedRun(runID: runID, firstSeq: first, lastSeq: last)
+            for draft in heldAudit { try audit.append(draft) }
+            let firstSeq = first ?? (last == nil ? nil : last)
+            try db.execute(sql: "UPDATE run SET first_seq = ?, last_seq = ? WHERE id = ?", arguments: [firstSeq, last, runID])
+            return AppliedRun(runID: runID, firstSeq: firstSeq, lastSeq: last, newlyHeld: newlyHeld)
         }
     }
 
@@ -289,6 +324,7 @@ extension Store {
             try db.execute(sql: "DELETE FROM \(table) WHERE employee_id IN (SELECT employee_id FROM purging)")
         }
         try db.execute(sql: "DELETE FROM conversion_decision WHERE former_id IN (SELECT employee_id FROM purging)")
+        try db.execute(sql: "DELETE FROM held_decision WHERE directory = '' AND subject IN (SELECT employee_id FROM purging)")
         try db.execute(sql: "DELETE FROM purging")
     }
 

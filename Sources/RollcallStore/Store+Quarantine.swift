@@ -44,17 +44,16 @@ extension Store {
             try db.execute(sql: """
                 INSERT INTO quarantine (run_id, plan, digest, based_on, verdict, status) VALUES (?, ?, ?, ?, ?, 'pending')
                 """, arguments: [runID, planJSON, digest, stamp.basedOn ?? 0, CanonicalJSON.text(verdict)])
-            var data: [String: JSONValue] = ["run": .int(Int(runID)), "plan_sha256": .string(digest),
-                                             "approve": .string("rollcall approve \(runID)"), "reject": .string("rollcall reject \(runID)")]
-            if case .object(let fields) = verdict { for (key, value) in fields { data[key] = value } }
+            let data = Store.decisionData(runID: runID, verdict: verdict, applied: false, digest: digest, held: plan.events.count,
+                                          byType: [:], subjects: [])
             let seq = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0) + 1
             let id = UUID().uuidString.lowercased()
-            let text = CanonicalJSON.text(.object(data))
+            let text = CanonicalJSON.text(data)
             try db.execute(sql: "INSERT INTO outbox (seq, id, run_id, source, type, subject, time, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            arguments: [seq, id, runID, stamp.eventSource, EventKind.quarantined.cloudEventType, "run \(runID)", time, text])
             try db.execute(sql: "UPDATE run SET first_seq = ?, last_seq = ? WHERE id = ?", arguments: [seq, seq, runID])
             try AuditChain.append([
-                AuditDraft(action: "run.quarantined", subject: "run \(runID)", detail: .object(data)),
+                AuditDraft(action: "run.quarantined", subject: "run \(runID)", detail: data),
                 AuditDraft(action: "event", subject: "run \(runID)", detail: .object([
                     "seq": .int(Int(seq)), "id": .string(id), "type": .string(EventKind.quarantined.cloudEventType),
                     "data_sha256": .string(AuditChain.sha256(text)),

@@ -18,6 +18,8 @@ public struct RunRecord: Sendable, Codable, Hashable {
     public var error: String?
     public var firstSeq: Int64?
     public var lastSeq: Int64?
+    /// Decisions the guard held back in this run, by status (pending, approved, rejected, dropped).
+    public var held: [String: Int]?
 }
 
 /// Everything stored about one person and their accounts.
@@ -105,9 +107,14 @@ extension Store {
                     """, arguments: [row["id"] as Int64]).map { d in
                     DirectoryRun(directory: d["directory"], read: d["read"], cookie: nil, entries: d["entries"] ?? 0)
                 }
+                var held: [String: Int] = [:]
+                for count in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) FROM held_decision WHERE run_id = ? GROUP BY status",
+                                              arguments: [row["id"] as Int64]) {
+                    held[count[0] as String] = count[1] as Int
+                }
                 return RunRecord(id: row["id"], startedAt: row["started_at"], finishedAt: row["finished_at"], status: row["status"],
                                  directoryRead: row["directory_read"], directories: directories, summary: summary, report: report,
-                                 error: row["error"], firstSeq: row["first_seq"], lastSeq: row["last_seq"])
+                                 error: row["error"], firstSeq: row["first_seq"], lastSeq: row["last_seq"], held: held.isEmpty ? nil : held)
             }
         }
     }

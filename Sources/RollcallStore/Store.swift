@@ -127,6 +127,12 @@ public struct Store: Sendable {
             for pseudonym in try String.fetchAll(db, sql: "SELECT pseudonym FROM tombstone") {
                 state.tombstones.insert(pseudonym)
             }
+            for row in try Row.fetchAll(db, sql: "SELECT subject, directory, kind, data FROM held_decision WHERE status = 'pending' ORDER BY id") {
+                guard let kind = EventKind(rawValue: row[2]) else { continue }
+                let data = (try? JSONDecoder().decode(JSONValue.self, from: Data((row[3] as String).utf8))) ?? .null
+                let directory: String = row[1]
+                state.held.append(HeldDecision(subject: row[0], directory: directory.isEmpty ? nil : directory, kind: kind, data: data))
+            }
             for row in try Row.fetchAll(db, sql: "SELECT employee_id, former_id, convert FROM conversion_decision") {
                 let decision = ConversionDecision(employeeID: row[0], formerID: row[1], convert: row[2])
                 state.conversionDecisions[decision.employeeID] = decision

@@ -87,7 +87,8 @@ struct IdentityCommand: AsyncParsableCommand {
 struct RunsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runs",
-        abstract: "Print the most recent runs as JSON, newest first."
+        abstract: "Print the most recent runs as JSON, newest first; with --held, the decisions the guard holds back.",
+        discussion: "Each run lists its held decisions by status. --held prints every pending held decision with the run that held it and its age, oldest first."
     )
 
     @OptionGroup var options: GlobalOptions
@@ -95,10 +96,33 @@ struct RunsCommand: AsyncParsableCommand {
     @Option(help: "How many runs.")
     var limit: Int = 20
 
+    @Flag(help: "Print the pending held decisions (run, decision, subject, age) instead of the runs.")
+    var held = false
+
     func run() async throws {
         let configuration = try options.load()
         let store = try Store.open(path: configuration.storePath)
+        if held {
+            let pending = try store.heldDecisions(pendingOnly: true)
+            if pending.isEmpty { print("no decisions are held back") }
+            for record in pending { print(HeldTable.line(record)) }
+            return
+        }
         try printJSON(try store.runs(limit: limit))
+    }
+}
+
+/// One held decision as a line: the run that held it, what, about whom, and how long ago.
+enum HeldTable {
+    static func line(_ record: HeldRecord, now: Date = Date()) -> String {
+        let subject = record.decision.directory.map { "\($0)/\(record.decision.subject)" } ?? record.decision.subject
+        return "run \(record.runID)  \(record.decision.kind.rawValue)  \(subject)  held \(age(record.heldAt, now: now)) ago (\(record.heldAt))"
+    }
+
+    static func age(_ timestamp: String, now: Date) -> String {
+        guard let since = ISO8601DateFormatter().date(from: timestamp) else { return "?" }
+        let hours = Int(now.timeIntervalSince(since) / 3600)
+        return hours >= 48 ? "\(hours / 24) days" : "\(hours) h"
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RollcallCore
 import RollcallDaemon
+import RollcallStore
 
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,9 +38,20 @@ struct PlanCommand: AsyncParsableCommand {
             return
         }
         print("plan as of \(prepared.today): \(prepared.plan.events.count) events, nothing applied")
-        if prepared.verdict.tripped {
-            print("a reconcile now would be QUARANTINED:")
+        if prepared.verdict.firstRun {
+            print("a reconcile now would be QUARANTINED whole (the store's first run waits for approval):")
             for reason in prepared.verdict.reasons { print("  \(reason)") }
+        } else if prepared.verdict.tripped {
+            print("a reconcile now would HOLD BACK \(prepared.verdict.held.map(\.rawValue).sorted().joined(separator: " and ")) decisions:")
+            for reason in prepared.verdict.reasons { print("  \(reason)") }
+        }
+        let pending = try Store.open(path: configuration.storePath).heldDecisions(pendingOnly: true)
+        if !pending.isEmpty {
+            print("held back, waiting for rollcall approve RUN or reject RUN (still planned today?):")
+            for record in pending {
+                let still = prepared.plan.events.contains(where: record.decision.matches) ? "still planned" : "no longer planned: approve drops it"
+                print("  " + HeldTable.line(record) + "  " + still)
+            }
         }
         let rows = prepared.plan.events.map { ($0.subject, $0.kind.rawValue, Self.detail($0)) }
         let subjectWidth = min(40, rows.map(\.0.count).max() ?? 7)

@@ -23,13 +23,17 @@ struct ReconcileCommand: AsyncParsableCommand {
     @Option(help: "Reconcile only this person (HR id) now: the rest of the plan waits for the next run.")
     var identity: String?
 
+    @Flag(help: "Apply the store's first run as planned instead of holding it for approval (guard.first_run); no effect later.")
+    var initial = false
+
     func run() async throws {
         let configuration = try options.load()
         let job = ReconcileJob(configuration: configuration, logger: options.logger())
         let outcome: ReconcileOutcome
         do {
             outcome = try await job.run(dryRun: dryRun, forceFull: full,
-                                        only: identity.map { ReconcileJob.OnePerson(employeeID: $0, actor: AdminActions.operatorName) })
+                                        only: identity.map { ReconcileJob.OnePerson(employeeID: $0, actor: AdminActions.operatorName) },
+                                        initial: initial)
         } catch let failure as ReconcileFailure {
             if json, let report = failure.report {
                 try printJSON(FailedOutcome(error: failure.reason, report: report))
@@ -44,6 +48,12 @@ struct ReconcileCommand: AsyncParsableCommand {
         if let run = outcome.quarantinedRun {
             let reasons = outcome.guardVerdict?.reasons.joined(separator: "; ") ?? ""
             FileHandle.standardError.write(Data("run \(run) quarantined, nothing applied: \(reasons). Review it (rollcall report --run \(run)), then rollcall approve \(run) or rollcall reject \(run)\n".utf8))
+            throw ExitCode(3)
+        }
+        if outcome.held > 0, !dryRun {
+            let reasons = outcome.guardVerdict?.reasons.joined(separator: "; ") ?? ""
+            let new = outcome.newlyHeld > 0 ? "\(outcome.newlyHeld) newly, " : ""
+            FileHandle.standardError.write(Data("run \(outcome.runID.map(String.init) ?? "?") applied, but \(outcome.held) decisions are held back by the mass-change guard (\(new)the rest still pending): \(reasons). See rollcall runs, then rollcall approve RUN or rollcall reject RUN for the run that held them\n".utf8))
             throw ExitCode(3)
         }
     }
@@ -83,6 +93,9 @@ enum SummaryTable {
         ]
         if let run = outcome.quarantinedRun {
             lines.append("run \(run) QUARANTINED by the mass-change guard: nothing applied")
+            for reason in outcome.guardVerdict?.reasons ?? [] { lines.append("  \(reason)") }
+        } else if outcome.held > 0 {
+            lines.append("\(outcome.held) decisions HELD BACK by the mass-change guard (\(outcome.newlyHeld) new); everything else applied")
             for reason in outcome.guardVerdict?.reasons ?? [] { lines.append("  \(reason)") }
         }
         for (name, value) in rows + occasional.filter({ $0.1 > 0 }) {

@@ -51,3 +51,74 @@ import Testing
         // contractors lost 5 (under the minimum count), "new" has no history.
     }
 }
+
+@Suite struct JoinerAndFirstRunGuardTests {
+    static func plan(joiners: Int, persons: Int) -> Plan {
+        var plan = Plan()
+        plan.summary.personsRead = persons
+        plan.events = (0..<joiners).map { EventDraft(kind: .joiner, subject: "N\($0)", data: .object([:])) }
+        return plan
+    }
+
+    @Test(arguments: [
+        // joiners, persons read, tripped, why
+        (201, 100_000, true, "more than max_joiners (200)"),
+        (150, 1_000, true, "15 % of 1000 persons"),
+        (9, 20, false, "45 %, but fewer than the minimum count"),
+        (50, 1_000, false, "a normal day: 5 %"),
+    ])
+    func joinerThresholds(joiners: Int, persons: Int, tripped: Bool, why: String) {
+        let verdict = MassChangeGuard.check(Self.plan(joiners: joiners, persons: persons), state: StoredState(), policy: GuardPolicy(),
+                                            sources: [], directories: [])
+        #expect(verdict.joiners == joiners)
+        #expect(verdict.tripped == tripped, "\(why): \(verdict.reasons)")
+        #expect(verdict.held == (tripped ? [.joiners] : []))
+    }
+
+    @Test func theFirstRunTripsAsAWholeAndSaysWhatItWouldDo() {
+        var plan = Self.plan(joiners: 3, persons: 10)
+        plan.summary.matched = 7
+        plan.summary.orphans = 2
+        let verdict = MassChangeGuard.check(plan, state: StoredState(), policy: GuardPolicy(), sources: [], directories: [], firstRun: true)
+        #expect(verdict.firstRun && verdict.tripped && verdict.held.isEmpty)
+        #expect(verdict.reasons.first?.contains("7 persons matched an account, 3 would be joiners, 2 accounts would be orphans") == true)
+    }
+
+    /// Only what is guarded is held: a held person's whole part waits, the rest of the plan is
+    /// untouched, and the two parts together are the plan.
+    @Test func aPlanSplitsIntoWhatIsHeldAndWhatApplies() throws {
+        let state = try F.settled([F.person("E1"), F.person("E2"), F.person("E3")],
+                                  [F.account("a1", key: "E1"), F.account("a2", key: "E2"), F.account("a3", key: "E3")])
+        let plan = try Reconciler().plan(records: [F.person("E1", status: .terminated), F.person("E2", department: "Legal"), F.person("E3"),
+                                                   F.person("E4")],
+                                         accounts: [F.account("a1", key: "E1"), F.account("a2", key: "E2"), F.account("a3", key: "E3"),
+                                                    F.account("svc", key: nil)],
+                                         state: state, today: F.today)
+        #expect(F.kinds(plan) == ["identity.leaver E1", "identity.mover E2", "identity.joiner E4", "account.orphaned svc"])
+        let held = plan.guardedDecisions(in: [.deprovisioning])
+        #expect(held.map(\.subject) == ["E1"] && held.first?.kind == .leaver)
+        let rest = plan.excluding(persons: ["E1"], accounts: [], state: state)
+        let part = plan.restricted(to: ["E1"], accounts: [], state: state)
+        #expect(F.kinds(rest) == ["identity.mover E2", "identity.joiner E4", "account.orphaned svc"])
+        #expect(F.kinds(part) == ["identity.leaver E1"])
+        #expect(rest.summary.leavers == 0 && rest.summary.movers == 1 && rest.summary.joiners == 1 && rest.summary.events == 3)
+        #expect(rest.personUpserts.map(\.employeeID).sorted() == ["E2", "E4"])
+        #expect(part.personUpserts.map(\.employeeID) == ["E1"])
+        // Applying the rest and then the held part is applying the plan.
+        let whole = state.applying(plan)
+        let split = state.applying(rest).applying(part)
+        #expect(split.persons == whole.persons && Set(split.links) == Set(whole.links))
+        // The held person is planned the same way again by the next run: nothing else is.
+        let next = try Reconciler().plan(records: [F.person("E1", status: .terminated), F.person("E2", department: "Legal"), F.person("E3"),
+                                                   F.person("E4")],
+                                         accounts: [F.account("a1", key: "E1"), F.account("a2", key: "E2"), F.account("a3", key: "E3"),
+                                                    F.account("svc", key: nil)],
+                                         state: state.applying(rest), today: F.today)
+        #expect(F.kinds(next) == ["identity.leaver E1"])
+        // An orphan to disable is held by its account.
+        let disabling = HeldDecision(subject: "svc", directory: "ldap", kind: .orphaned, data: .object([:]))
+        let withoutOrphan = plan.excluding(persons: [], accounts: [AccountKey(directory: "ldap", anchor: disabling.subject)], state: state)
+        #expect(F.kinds(withoutOrphan) == ["identity.leaver E1", "identity.mover E2", "identity.joiner E4"])
+        #expect(!withoutOrphan.accountUpserts.contains { $0.anchor == "svc" })
+    }
+}

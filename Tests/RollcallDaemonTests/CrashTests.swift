@@ -68,7 +68,7 @@ import Testing
     @Test func killedReconcilesNeverCorruptAndConverge() async throws {
         // Every fifth person has no account yet (joiners); the rest link.
         let rows = (1...Self.people).map { ReconcileJobTests.row($0) }.joined()
-        let world = try await ReconcileJobTests.world(people: Self.people * 4 / 5, rows: rows, extra: "guard: {max_deprovisions: 100000}")
+        let world = try await ReconcileJobTests.world(people: Self.people * 4 / 5, rows: rows, extra: "guard: {max_deprovisions: 100000, first_run: apply}")
         let config = world.directory.appendingPathComponent("rollcall.yaml").path
         let store = world.configuration.storePath
         func clear() throws {

@@ -37,6 +37,7 @@ import Testing
         let config = """
             store: {path: rollcall.sqlite}
             events: {source: "urn:rollcall:multi"}
+            guard: {first_run: apply}  # the first run applies as planned (its hold is GuardRunTests' subject)
             directories:
               - name: corp-ad
                 kind: active_directory

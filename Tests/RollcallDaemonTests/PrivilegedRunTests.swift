@@ -23,6 +23,7 @@ import Testing
         let config = """
             store: {path: rollcall.sqlite}
             events: {source: "urn:rollcall:ad"}
+            guard: {first_run: apply}  # the first run applies as planned (its hold is GuardRunTests' subject)
             directories:
               - kind: active_directory
                 uri: \(dc.uri)

@@ -59,6 +59,7 @@ import Testing
         try """
             store: {path: rollcall.sqlite}
             events: {source: "urn:rollcall:week"}
+            guard: {first_run: apply}  # the first run applies as planned (its hold is GuardRunTests' subject)
             lifecycle: {prehire_days: 2, deprovision_after_days: 3}
             directories:
               - uri: \(slapd.uri)

@@ -25,6 +25,7 @@ struct SizeLimitedReadTests {
             let text = """
                 store: {path: rollcall.sqlite}
                 events: {source: "urn:rollcall:its9282"}
+                guard: {first_run: apply}  # the first run applies as planned (its hold is GuardRunTests' subject)
                 directories:
                   - uri: \(slapd.uri)
                     security: none
