@@ -72,6 +72,13 @@ public struct ResolvedDirectory: Sendable {
     public var retry: RetryPolicy
     /// `allow_empty`: an empty read is believable while none of its accounts are stored.
     public var allowEmpty = false
+
+    /// The search a delta cookie belongs to: base (as a DN), scope, filter, attributes, anchor.
+    /// A cookie taken under another definition is not continued.
+    public var searchDefinition: String {
+        let base = DistinguishedName(search.baseDN).map { $0.rdns.map { $0.joined(separator: "+") }.joined(separator: ",") } ?? search.baseDN
+        return "base=\(base)\nscope=\(search.scope.rawValue)\nfilter=\(search.filter)\n\(mapping.definition)\ndelta=\(delta.rawValue)"
+    }
 }
 
 /// How the directory is read between full reads.

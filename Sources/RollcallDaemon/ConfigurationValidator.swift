@@ -338,8 +338,7 @@ struct ConfigurationValidator {
     /// A group DN under the groups' base (the groups read each run). A DN cut at its commas by a
     /// YAML `[a, b]` list is caught here.
     private func groupDN(_ dn: String, key: String, base: String) throws(ConfigurationError) {
-        let normalized = dn.lowercased().replacingOccurrences(of: " ", with: "")
-        guard normalized.hasSuffix("," + base.lowercased().replacingOccurrences(of: " ", with: "")) else {
+        guard let parsed = DistinguishedName(dn), let root = DistinguishedName(base), parsed.isWithin(root), parsed != root else {
             throw fail(key, "\(dn) is not under entitlements.groups.base_dn (\(base)); write DNs in quotes inside [a, b] lists, a comma ends an item there")
         }
     }

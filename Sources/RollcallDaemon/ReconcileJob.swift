@@ -460,11 +460,13 @@ public struct ReconcileJob: Sendable {
                     do {
                         let (accounts, kind, cookie) = try await self.read(directory, store: store, stored: stored,
                                                                            forceFull: forceFull, now: now)
+                        let fingerprint = kind == "full" && cookie == nil ? nil : Store.fingerprint(directory.searchDefinition)
                         return (index, DirectoryInput(name: directory.name, rules: directory.rules, accounts: accounts,
                                                       hrOwned: directory.hrOwned, orphanAction: directory.orphanAction,
                                                       unlinkedAction: directory.unlinkedAction, unmatchedAction: directory.unmatchedAction,
                                                       allowEmpty: directory.allowEmpty),
-                                DirectoryRun(directory: directory.name, read: kind, cookie: cookie, entries: accounts.count))
+                                DirectoryRun(directory: directory.name, read: kind, cookie: cookie, entries: accounts.count,
+                                             fingerprint: fingerprint))
                     } catch {
                         throw DirectoryReadFailure(directory: directory.name, underlying: error)
                     }
@@ -485,7 +487,13 @@ public struct ReconcileJob: Sendable {
             return (try await reader.readAccounts(logger: logger), "full", nil)
         }
         let checkpoint = try store.directoryCheckpoint(directory.name)
-        let fullDue = forceFull || checkpoint.cookie == nil
+        // A cookie continues only the search it was taken with.
+        let changedSearch = checkpoint.cookie != nil && checkpoint.fingerprint != Store.fingerprint(directory.searchDefinition)
+        if changedSearch {
+            logger.notice("full read: the directory's search changed since its delta cookie was taken (base_dn, scope, filter, attributes, anchor or delta), or the cookie predates fingerprints",
+                          metadata: ["directory": "\(directory.name)"])
+        }
+        let fullDue = forceFull || checkpoint.cookie == nil || changedSearch
             || checkpoint.lastFullRead.map { now.timeIntervalSince($0) >= directory.fullReadInterval } ?? true
         let root = directory.domainRoot
         switch directory.delta {

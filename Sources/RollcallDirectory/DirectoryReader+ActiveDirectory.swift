@@ -11,8 +11,9 @@ extension DirectoryReader {
     public func dirSyncFull(domainRoot: String, logger: Logger) async throws -> (accounts: [DirectoryAccount], cookie: [UInt8]) {
         try await retry.run(logger: logger, what: "DirSync full read") {
             let connection = try await LDAPConnection.connect(settings)
-            let result = try await connection.dirSync(baseDN: domainRoot, filter: request.filter,
-                                                      attributes: request.attributes, cookie: nil)
+            // The filter is evaluated on the attributes asked for (Samba), so ask for its attributes too.
+            let attributes = Self.union(request.attributes, LDAPFilterAttributes.names(in: request.filter))
+            let result = try await connection.dirSync(baseDN: domainRoot, filter: request.filter, attributes: attributes, cookie: nil)
             await connection.close()
             let accounts = try result.entries.filter { isUnderBase($0.dn) && !isDeleted($0) }.map { try mapping.account(from: $0) }
             logger.info("DirSync full read complete", metadata: ["ldap.entries": "\(accounts.count)"])
@@ -20,16 +21,26 @@ extension DirectoryReader {
         }
     }
 
-    /// Changes since a DirSync cookie. Changed objects are re-read whole by GUID; deleted ones and
-    /// ones now outside the base are gone.
+    /// Changes since a DirSync cookie. Changed objects are re-read whole by GUID with the
+    /// configured filter; deleted ones, ones now outside the base and ones that stopped matching
+    /// the filter are gone.
+    ///
+    /// Whatever the configured filter, deletes are seen: a tombstone keeps only a few attributes
+    /// (no objectCategory, no department), so DirSync is asked for `(|(FILTER)(isDeleted=TRUE)
+    /// (objectClass=user))`: tombstones by their isDeleted, and users that stopped matching (a
+    /// changed attribute the filter tests, which is watched) by their class. The filter itself is
+    /// applied to live objects only, by the re-read.
     public func dirSyncDelta(domainRoot: String, cookie: [UInt8],
                              logger: Logger) async throws -> (changed: [DirectoryAccount], gone: Set<String>, cookie: [UInt8]) {
         try await retry.run(logger: logger, what: "DirSync delta") {
             let connection = try await LDAPConnection.connect(settings)
             // DirSync reports an object only when one of the requested attributes changed: ask for
-            // every mapped attribute, plus what changes on a move (name) or a delete (isDeleted).
-            let watched = Array(Set(request.attributes + ["objectGUID", "isDeleted", "name", "distinguishedName"]))
-            let result = try await connection.dirSync(baseDN: domainRoot, filter: request.filter, attributes: watched, cookie: cookie)
+            // every mapped attribute and every attribute the filter tests, plus what changes on a
+            // move (name) or a delete (isDeleted).
+            let watched = Self.union(request.attributes + ["objectGUID", "isDeleted", "name", "distinguishedName", "objectClass"],
+                                     LDAPFilterAttributes.names(in: request.filter))
+            let broadened = "(|\(request.filter)(isDeleted=TRUE)(objectClass=user))"
+            let result = try await connection.dirSync(baseDN: domainRoot, filter: broadened, attributes: watched, cookie: cookie)
             var changed: [DirectoryAccount] = []
             var gone = Set<String>()
             for entry in result.entries {
@@ -79,10 +90,15 @@ extension DirectoryReader {
         }
     }
 
+    static func union(_ first: [String], _ second: [String]) -> [String] {
+        var seen = Set<String>()
+        return (first + second).filter { seen.insert($0.lowercased()).inserted }
+    }
+
+    /// Compared as DNs (RFC 4514), not as strings: a base written `OU=Staff, DC=corp` or in
+    /// another case is the same base.
     func isUnderBase(_ dn: String) -> Bool {
-        let entry = dn.lowercased()
-        let base = request.baseDN.lowercased()
-        return entry == base || entry.hasSuffix("," + base)
+        DistinguishedName.isWithin(dn, base: request.baseDN)
     }
 
     private func isDeleted(_ entry: LDAPEntry) -> Bool {

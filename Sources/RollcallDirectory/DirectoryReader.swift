@@ -35,6 +35,11 @@ public struct AccountMapping: Sendable {
         }
     }
 
+    /// What a search of this mapping asks for, as a stable text (for a search's fingerprint).
+    public var definition: String {
+        "anchor=\(anchorAttribute.lowercased())\nattributes=\(requestedAttributes.map { $0.lowercased() }.sorted().joined(separator: ","))"
+    }
+
     var requestedAttributes: [String] {
         var seen = Set<String>()
         return ([anchorAttribute, correlationAttribute] + moreCorrelationAttributes + extraAttributes)

@@ -66,18 +66,26 @@ extension LDAPConnection {
         changedSearch.filter = "(&\(request.filter)\(window))"
         changedSearch.attributes = Array(Set(request.attributes + ["objectGUID"]))
         changedSearch.controls = Array(Set(request.controls + [SearchRequest.domainScope]))
-        let suffix = "," + request.baseDN.lowercased()
+        let base = DistinguishedName(request.baseDN)
         let changed = Mutex<[LDAPEntry]>([])
         let gone = Mutex<Set<String>>([])
         try await pagedSearch(changedSearch) { page in
             for entry in page {
-                let dn = entry.dn.lowercased()
-                if dn.hasSuffix(suffix) || dn == request.baseDN.lowercased() {
+                if let base, DistinguishedName(entry.dn)?.isWithin(base) == true {
                     changed.withLock { $0.append(entry) }
                 } else if let guid = entry.values("objectGUID")?.first.flatMap(ADValues.guid) {
                     gone.withLock { _ = $0.insert(guid) }
                 }
             }
+        }
+        // Objects that changed in the window and no longer match the filter (a changed attribute
+        // the filter tests) left the scope like a move out of the base.
+        let unmatched = SearchRequest(baseDN: domainRoot, filter: "(&(objectClass=user)(!\(request.filter))\(window))",
+                                      attributes: ["objectGUID"], pageSize: request.pageSize,
+                                      controls: Array(Set(request.controls + [SearchRequest.domainScope])))
+        try await pagedSearch(unmatched) { page in
+            let guids = page.compactMap { $0.values("objectGUID")?.first.flatMap(ADValues.guid) }
+            gone.withLock { $0.formUnion(guids) }
         }
         // Tombstones are visible only to accounts that may list CN=Deleted Objects (by default
         // administrators): without that right deletes are left to the next full read.

@@ -305,6 +305,11 @@ enum Schema {
             try db.execute(sql: "CREATE UNIQUE INDEX held_decision_pending ON held_decision(subject, directory, kind) WHERE status = 'pending'")
             try db.execute(sql: "CREATE INDEX held_decision_run ON held_decision(run_id)")
         }
+        migrator.registerMigration("v18-search-fingerprint") { db in
+            // What each directory's search was (base, scope, filter, attributes, anchor) when its
+            // cookie was taken: a cookie only continues the same search.
+            try db.alter(table: "run_directory") { t in t.add(column: "fingerprint", .text) }
+        }
         return migrator
     }
 }

@@ -55,12 +55,15 @@ public struct DirectoryRun: Sendable, Hashable, Codable {
     public var cookie: [UInt8]?
     /// Accounts after the read.
     public var entries: Int
+    /// SHA-256 of the search definition the cookie belongs to (`Store.fingerprint`).
+    public var fingerprint: String?
 
-    public init(directory: String, read: String, cookie: [UInt8]?, entries: Int) {
+    public init(directory: String, read: String, cookie: [UInt8]?, entries: Int, fingerprint: String? = nil) {
         self.directory = directory
         self.read = read
         self.cookie = cookie
         self.entries = entries
+        self.fingerprint = fingerprint
     }
 }
 
@@ -92,8 +95,8 @@ extension Store {
                 """, arguments: [Timestamp.string(stamp.startedAt), time, summary, stamp.report, stamp.directoryRead])
             let runID = db.lastInsertedRowID
             for read in stamp.directories {
-                try db.execute(sql: "INSERT INTO run_directory (run_id, directory, read, cookie, entries) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [runID, read.directory, read.read, read.cookie.map { Data($0) }, read.entries])
+                try db.execute(sql: "INSERT INTO run_directory (run_id, directory, read, cookie, entries, fingerprint) VALUES (?, ?, ?, ?, ?, ?)",
+                               arguments: [runID, read.directory, read.read, read.cookie.map { Data($0) }, read.entries, read.fingerprint])
             }
 
             for rename in plan.personRenames {

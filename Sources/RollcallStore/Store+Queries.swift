@@ -121,17 +121,22 @@ extension Store {
 
     /// Where the next delta of one directory starts: the cookie its newest applied run stored, and
     /// when its newest applied full read finished (nil when there was none).
-    public func directoryCheckpoint(_ directory: String) throws -> (cookie: [UInt8]?, lastFullRead: Date?) {
+    /// SHA-256 (hex) of a text, e.g. a directory's search definition.
+    public static func fingerprint(_ text: String) -> String { AuditChain.sha256(text) }
+
+    public func directoryCheckpoint(_ directory: String) throws -> (cookie: [UInt8]?, lastFullRead: Date?, fingerprint: String?) {
         try writer.read { db in
-            let cookie = try Data.fetchOne(db, sql: """
-                SELECT d.cookie FROM run_directory d JOIN run r ON r.id = d.run_id
+            let row = try Row.fetchOne(db, sql: """
+                SELECT d.cookie, d.fingerprint FROM run_directory d JOIN run r ON r.id = d.run_id
                 WHERE r.status = 'applied' AND d.directory = ? ORDER BY d.run_id DESC LIMIT 1
                 """, arguments: [directory])
+            let cookie: Data? = row?[0]
+            let fingerprint: String? = row?[1]
             let full = try String.fetchOne(db, sql: """
                 SELECT r.finished_at FROM run_directory d JOIN run r ON r.id = d.run_id
                 WHERE r.status = 'applied' AND d.directory = ? AND d.read = 'full' ORDER BY d.run_id DESC LIMIT 1
                 """, arguments: [directory])
-            return (cookie.map { Array($0) }, full.flatMap(Timestamp.date))
+            return (cookie.map { Array($0) }, full.flatMap(Timestamp.date), fingerprint)
         }
     }
 

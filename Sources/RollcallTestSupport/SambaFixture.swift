@@ -16,10 +16,14 @@ public final class SambaFixture: Sendable {
     /// A non-admin account without "Replicating Directory Changes".
     public static let syncUser = "rollcall@example.test"
     public static let adminUser = "Administrator@example.test"
+    /// The least-privilege delta account the documentation recommends: "Replicating Directory
+    /// Changes" on the domain, List Contents and Read Property on CN=Deleted Objects.
+    public static let leastPrivilegeUser = "rollcall-sync@example.test"
 
     public var uri: String { "ldap://\(address)" }
     public var syncPasswordFile: String { directory.appendingPathComponent("rollcall.pw").path }
     public var adminPasswordFile: String { directory.appendingPathComponent("admin.pw").path }
+    public var leastPrivilegePasswordFile: String { directory.appendingPathComponent("rollcall-sync.pw").path }
 
     public static func start() async throws -> SambaFixture {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rollcall-samba-\(UUID().uuidString)")

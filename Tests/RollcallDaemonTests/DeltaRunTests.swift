@@ -25,6 +25,34 @@ import Testing
         try #require(try world.store().loadState().links.first { $0.employeeID == id }?.anchor)
     }
 
+    /// A delta cookie continues only the search it was taken with: a changed filter, base or
+    /// attribute list makes the next read full (with a log line saying why); the same base written
+    /// another way (spaces, case) is the same search.
+    @Test func aChangedSearchDefinitionForcesAFullRead() async throws {
+        let world = try await ReconcileJobTests.world(people: 4, rows: (1...4).map { ReconcileJobTests.row($0) }.joined(),
+                                                      directoryExtra: "    delta: syncrepl")
+        let clock = Clock()
+        #expect(try await run(world, clock).directories.first?.read == "full")
+        #expect(try await run(world, clock).directories.first?.read == "delta")
+        let file = world.directory.appendingPathComponent("rollcall.yaml")
+        let original = try String(contentsOf: file, encoding: .utf8)
+        func reads(_ text: String) async throws -> String? {
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            let job = ReconcileJob(configuration: try ConfigurationLoader.load(path: file.path), logger: Logger(label: "test"), now: clock.now)
+            return try await job.run(dryRun: false).directories.first?.read
+        }
+        // The base written with spaces and in another case: still the same search, still a delta.
+        let respelled = original.replacingOccurrences(of: "base_dn: \(SlapdFixture.peopleBase)", with: "base_dn: \"OU=People, DC=example, DC=test\"")
+        #expect(respelled != original)
+        #expect(try await reads(respelled) == "delta")
+        // Another filter: the cookie belongs to the old search.
+        let refiltered = respelled.replacingOccurrences(of: "filter: (objectClass=inetOrgPerson)", with: "filter: (&(objectClass=inetOrgPerson)(uid=p*))")
+        #expect(try await reads(refiltered) == "full")
+        #expect(try await reads(refiltered) == "delta")
+        // Another attribute list.
+        #expect(try await reads(refiltered.replacingOccurrences(of: "attributes: [uid]", with: "attributes: [uid, cn]")) == "full")
+    }
+
     @Test func deltasSeeChangesAndDeletesAndFallBackToFullReads() async throws {
         let world = try await ReconcileJobTests.world(people: 6, rows: (1...6).map { ReconcileJobTests.row($0) }.joined(),
                                                 directoryExtra: "    delta: syncrepl\n    full_read_interval_hours: 24")
