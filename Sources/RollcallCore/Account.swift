@@ -15,13 +15,18 @@ public struct DirectoryAccount: Sendable, Hashable, Codable {
     /// The values of the further rules' attributes, in rule order (empty with one rule).
     public var moreCorrelationValues: [String?]
     public var attributesJSON: String
+    /// Whether the account can be used (Active Directory: not ACCOUNTDISABLE and not expired;
+    /// OpenLDAP: not matching the directory's `disabled_when`); nil when the directory says nothing.
+    public var enabled: Bool?
 
-    public init(anchor: String, dn: String, correlationValue: String?, moreCorrelationValues: [String?] = [], attributesJSON: String) {
+    public init(anchor: String, dn: String, correlationValue: String?, moreCorrelationValues: [String?] = [], attributesJSON: String,
+                enabled: Bool? = nil) {
         self.anchor = anchor
         self.dn = dn
         self.correlationValue = correlationValue
         self.moreCorrelationValues = moreCorrelationValues
         self.attributesJSON = attributesJSON
+        self.enabled = enabled
     }
 
     public init(anchor: String, dn: String, correlationValue: String?, moreCorrelationValues: [String?] = [],
@@ -50,9 +55,16 @@ public struct StoredAccount: Sendable, Hashable, Codable {
     public var attributesJSON: String
     /// Whether an `account.orphaned` event was already emitted for this account while it had no person.
     public var orphanReported: Bool
+    /// Enabled or disabled as last read (nil: the directory says nothing), and the day that state
+    /// was first seen.
+    public var enabled: Bool?
+    public var enabledSince: Day?
+    /// A state announced and still going on (`account.still_enabled`, `account.disabled_externally`).
+    public var stateNotice: AccountStateNotice?
 
     public init(directory: String, anchor: String, dn: String, correlationValue: String?, moreCorrelationValues: [String?] = [],
-                attributesJSON: String, orphanReported: Bool) {
+                attributesJSON: String, orphanReported: Bool, enabled: Bool? = nil, enabledSince: Day? = nil,
+                stateNotice: AccountStateNotice? = nil) {
         self.directory = directory
         self.anchor = anchor
         self.dn = dn
@@ -60,21 +72,35 @@ public struct StoredAccount: Sendable, Hashable, Codable {
         self.moreCorrelationValues = moreCorrelationValues
         self.attributesJSON = attributesJSON
         self.orphanReported = orphanReported
+        self.enabled = enabled
+        self.enabledSince = enabledSince
+        self.stateNotice = stateNotice
     }
 
-    public init(directory: String, account: DirectoryAccount, orphanReported: Bool) {
+    public init(directory: String, account: DirectoryAccount, orphanReported: Bool, enabledSince: Day? = nil,
+                stateNotice: AccountStateNotice? = nil) {
         self.init(directory: directory, anchor: account.anchor, dn: account.dn, correlationValue: account.correlationValue,
                   moreCorrelationValues: account.moreCorrelationValues, attributesJSON: account.attributesJSON,
-                  orphanReported: orphanReported)
+                  orphanReported: orphanReported, enabled: account.enabled, enabledSince: account.enabled == nil ? nil : enabledSince,
+                  stateNotice: stateNotice)
     }
 
     /// The account as a read would return it.
     public var asRead: DirectoryAccount {
         DirectoryAccount(anchor: anchor, dn: dn, correlationValue: correlationValue, moreCorrelationValues: moreCorrelationValues,
-                         attributesJSON: attributesJSON)
+                         attributesJSON: attributesJSON, enabled: enabled)
     }
 
     public var key: AccountKey { AccountKey(directory: directory, anchor: anchor) }
+}
+
+/// An account state announced once while it lasts.
+public enum AccountStateNotice: String, Sendable, Hashable, Codable, CaseIterable {
+    /// The account of a leaver, a deprovisioned or a held person is still enabled after the
+    /// disable window (`account.still_enabled`).
+    case stillEnabled = "still_enabled"
+    /// An active person's account is disabled in the directory (`account.disabled_externally`).
+    case disabledExternally = "disabled_externally"
 }
 
 /// An account's identity across directories: anchors are unique within one directory only.

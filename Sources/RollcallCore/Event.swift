@@ -51,6 +51,11 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     case proposed = "correlation.proposed"
     /// A directory account has no HR person.
     case orphaned = "account.orphaned"
+    /// The account of a leaver, a deprovisioned or a held person is still enabled
+    /// `lifecycle.disable_within_hours` after the decision. Severity high; once while it lasts.
+    case stillEnabled = "account.still_enabled"
+    /// An active person's account is disabled in the directory, not by Rollcall's events. Once.
+    case disabledExternally = "account.disabled_externally"
     /// A birthright rule gives the person a group their account is not in: add it.
     case grant = "entitlement.grant"
     /// The person's account is in a birthright-managed group no rule gives them: remove it.

@@ -17,8 +17,10 @@ public enum Explanation {
 
         if let record {
             out["hr"] = .object(["source": .string(record.origin.description), "person": personJSON(record.attributes)])
+        } else if let missing = plan.personUpserts.first(where: { $0.employeeID == employeeID })?.missingSince ?? stored?.missingSince {
+            out["hr"] = .string("not in this HR read: missing since \(missing) (the source's on_missing decides what follows; a known termination keeps its calendar)")
         } else {
-            out["hr"] = .string("not in this HR read: left as stored (absence is not termination)")
+            out["hr"] = .string("not in this HR read")
         }
         if let stored {
             out["stored"] = .object(["lifecycle": .string(stored.lifecycle.rawValue), "since": JSONValue(stored.lifecycleSince?.description),
@@ -39,8 +41,9 @@ public enum Explanation {
             out["lifecycle"] = .object(["before": JSONValue(stored?.lifecycle.rawValue), "after": "purged",
                                         "why": .string("deprovisioned and past lifecycle.purge_after_days (\(policy.purgeAfterDays ?? 0))")])
         } else if let planned {
-            out["lifecycle"] = .object(["before": .string(planned.lifecycle.rawValue), "after": .string(planned.lifecycle.rawValue),
-                                        "why": "not in this HR read: nothing changes"])
+            out["lifecycle"] = .object(["before": JSONValue(stored?.lifecycle.rawValue), "after": .string(planned.lifecycle.rawValue),
+                                        "why": planned == stored ? "not in this HR read: nothing changes today"
+                                            : "not in this HR read: the stored termination's calendar, or on_missing: leave after its grace"])
         }
 
         // Each directory's situation.
@@ -87,6 +90,17 @@ public enum Explanation {
                              "hr": JSONValue(owned.attribute.value(of: record.attributes)),
                              "directory": JSONValue(values.first { $0.key.lowercased() == owned.directoryAttribute.lowercased() }?.value.first)])
                 })
+            }
+            // The account's state as read, and since when.
+            if let account = accountIn[directory.name], let enabled = account.enabled {
+                let previous = state.accounts[directory.name]?[account.anchor]
+                let since = previous?.enabled == enabled ? previous?.enabledSince ?? today : today
+                entry["enabled"] = .bool(enabled)
+                entry["state_since"] = .string(since.description)
+                if let notice = plan.accountUpserts.first(where: { $0.directory == directory.name && $0.anchor == account.anchor })?.stateNotice
+                    ?? previous?.stateNotice {
+                    entry["state_notice"] = .string(notice.rawValue)
+                }
             }
             situations.append(.object(entry))
         }

@@ -17,6 +17,9 @@ public struct Reconciler: Sendable {
     /// What happens to a stored person no HR source lists any more, by the source that last
     /// listed them (`hr.sources[].on_missing`); a source not named here reports.
     public var missing: [String: MissingPolicy] = [:]
+    /// Hours after a leaver, deprovisioning or hold decision by which the person's accounts should
+    /// be disabled; still enabled after that is `account.still_enabled`.
+    public var disableWithinHours = 24
 
     /// The pseudonym of an HR id kept in a purged person's tombstone (a keyed hash, given by the
     /// caller so Core stays free of keys). Needed when the policy purges.
@@ -36,8 +39,12 @@ public struct Reconciler: Sendable {
     ///     run; nil when none are configured.
     ///   - unusable: HR ids that a source listed on records it could not use (rejected with
     ///     `on_bad_rows: skip`, disputed): their persons are not missing.
+    ///   - clock: the run's instant and the organisation's UTC offset (deadlines in hours); by
+    ///     default noon UTC of `today`.
     public func plan(records: [HRRecord], directories: [DirectoryInput], state stored: StoredState,
-                     today: Day, entitlements: EntitlementInput? = nil, unusable: Set<String> = []) throws(ReconcileRefusal) -> Plan {
+                     today: Day, entitlements: EntitlementInput? = nil, unusable: Set<String> = [],
+                     clock: RunClock? = nil) throws(ReconcileRefusal) -> Plan {
+        let clock = clock ?? RunClock(today: today)
         if lifecycle.policy.purgeAfterDays != nil && pseudonym == nil {
             throw ReconcileRefusal("purging needs a pseudonym function for tombstones")
         }
@@ -74,6 +81,8 @@ public struct Reconciler: Sendable {
         let provisioning = Set(views.filter { $0.unmatchedAction == .joiner }.map(\.name))
         let situational = provisioning.count != views.count || views.contains { $0.unlinkedAction == .report }
         var proposals: [ProposedLink] = []
+        let tracksState = views.contains { $0.tracksState }
+        let viewIndex = Dictionary(views.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
         for (index, record) in records.enumerated() {
             var owned: [(directory: String, account: DirectoryAccount)] = []
             var newlyLinked: [NewLink] = []
@@ -110,9 +119,11 @@ public struct Reconciler: Sendable {
             let needsAccount: Bool? = situational
                 ? !provisioning.isEmpty && !isDisputed && !proposed && !owned.contains { provisioning.contains($0.directory) }
                 : nil
-            let lifecycle = decide(record: record, stored: state.persons[record.employeeID], accounts: owned, newlyLinked: newlyLinked,
-                                   disputed: isDisputed, needsAccount: needsAccount, held: state.holds[record.employeeID] != nil,
-                                   today: today, plan: &plan)
+            let person = decide(record: record, stored: state.persons[record.employeeID], accounts: owned, newlyLinked: newlyLinked,
+                                disputed: isDisputed, needsAccount: needsAccount, held: state.holds[record.employeeID] != nil,
+                                today: today, plan: &plan)
+            let lifecycle = person.lifecycle
+            if tracksState { checkAccountStates(person: person, accounts: owned, state: state, views: &views, index: viewIndex, clock: clock, plan: &plan) }
             // Drift is looked at only where something changed (or a drift is remembered).
             if checksDrift && !owned.isEmpty
                 && (plan.personUpserts.last?.employeeID == record.employeeID || state.driftNotices[record.employeeID] != nil
@@ -130,12 +141,13 @@ public struct Reconciler: Sendable {
         var present = Set<String>(minimumCapacity: records.count)
         for record in records { present.insert(record.employeeID) }
         for id in hrIDs.union(unusable) where !present.contains(id) { present.insert(state.formerIDs[id] ?? id) }
-        planAbsent(present: present, purging: Set(purging.map(\.employeeID)), views: views, state: state, today: today, plan: &plan)
+        planAbsent(present: present, purging: Set(purging.map(\.employeeID)), views: &views, index: viewIndex, state: state,
+                   clock: clock, plan: &plan)
         plan.events = Reconciler.sortedBySubject(plan.events)
         if let entitlements { try EntitlementPlanner.plan(entitlements, persons: entitled, state: state, plan: &plan) }
         if !purging.isEmpty { planPurges(purging, state: state, plan: &plan) }
         for view in views {
-            diffAccounts(view: view, stored: state.accounts[view.name] ?? [:], plan: &plan)
+            diffAccounts(view: view, stored: state.accounts[view.name] ?? [:], today: today, plan: &plan)
         }
         DriftPlanner.plan(drifting, directories: hrOwned, state: state, plan: &plan)
         plan.summary.events = plan.events.count
@@ -160,6 +172,25 @@ public struct Reconciler: Sendable {
         var claimed = Set<String>()
         /// Stored anchors whose person moved to a new account of this directory in this run.
         var relinked = Set<String>()
+        /// The directory says whether accounts are enabled.
+        var tracksState = false
+        /// Account state notices to store, by anchor (nil: forget the stored one).
+        var stateNotices: [String: AccountStateNotice?] = [:]
+    }
+
+    /// `account.still_enabled` and `account.disabled_externally` for one person's accounts, once
+    /// each while they last; the notices to remember go to the views.
+    private func checkAccountStates(person: StoredPerson, accounts: [(directory: String, account: DirectoryAccount)], state: StoredState,
+                                    views: inout [DirectoryView], index: [String: Int], clock: RunClock, plan: inout Plan) {
+        for (directory, account) in accounts where account.enabled != nil {
+            guard let v = index[directory] else { continue }
+            let stored = state.accounts[directory]?[account.anchor]
+            let (notice, event) = AccountStatePlanner.check(account: account, directory: directory, person: person,
+                                                            hold: state.holds[person.employeeID], stored: stored,
+                                                            windowHours: disableWithinHours, clock: clock)
+            if notice != stored?.stateNotice { views[v].stateNotices[account.anchor] = .some(notice) }
+            if let event { plan.events.append(event) }
+        }
     }
 
     /// Where one person's account in one directory comes from.
@@ -216,6 +247,7 @@ public struct Reconciler: Sendable {
             var view = DirectoryView(name: input.name, rules: input.rules, accounts: input.accounts, orphanAction: input.orphanAction)
             view.unlinkedAction = input.unlinkedAction
             view.unmatchedAction = input.unmatchedAction
+            view.tracksState = input.accounts.contains { $0.enabled != nil }
             view.accountByAnchor.reserveCapacity(input.accounts.count)
             for account in input.accounts where view.accountByAnchor.updateValue(account, forKey: account.anchor) != nil {
                 throw ReconcileRefusal("directory \(input.name) returned the anchor \(account.anchor) twice (\(account.dn)); the anchor attribute is not unique")
@@ -354,10 +386,11 @@ public struct Reconciler: Sendable {
         }
     }
 
-    /// Decides one person's lifecycle events and attribute changes; returns their state.
+    /// Decides one person's lifecycle events and attribute changes; returns the person as they
+    /// will be stored.
     @discardableResult
     private func decide(record: HRRecord, stored: StoredPerson?, accounts: [(directory: String, account: DirectoryAccount)],
-                        newlyLinked: [NewLink], disputed: Bool, needsAccount: Bool?, held: Bool, today: Day, plan: inout Plan) -> LifecycleState {
+                        newlyLinked: [NewLink], disputed: Bool, needsAccount: Bool?, held: Bool, today: Day, plan: inout Plan) -> StoredPerson {
         let id = record.employeeID
         let (state, since) = lifecycle.state(of: record.attributes, on: today, stored: stored)
         let updated = StoredPerson(employeeID: id, attributes: record.attributes, lifecycle: state, lifecycleSince: since,
@@ -377,7 +410,7 @@ public struct Reconciler: Sendable {
             plan.summary.count(kind)
         }
         // Attribute changes matter while the person is announced and employed.
-        guard let stored, stored.lifecycle.isEmployed, state.isEmployed, stored.attributes != record.attributes else { return state }
+        guard let stored, stored.lifecycle.isEmployed, state.isEmployed, stored.attributes != record.attributes else { return updated }
         let (job, details) = AttributeDiff.changes(from: stored.attributes, to: record.attributes)
         if !job.isEmpty {
             plan.events.append(EventDraft(kind: .mover, subject: id, data: payload.json(changes: job)))
@@ -387,7 +420,7 @@ public struct Reconciler: Sendable {
             plan.events.append(EventDraft(kind: .updated, subject: id, data: payload.json(changes: details)))
             plan.summary.updates += 1
         }
-        return state
+        return updated
     }
 
     /// Stored persons that no HR source listed in this read (`present`: every id listed, usable or
@@ -395,8 +428,9 @@ public struct Reconciler: Sendable {
     /// termination date) keeps advancing on the calendar: leaver, deprovision. Anyone else still
     /// announced is missing: `identity.missing` once; with `on_missing: leave`, after the grace
     /// period a leaver (`reason: missing_from_hr`), then the normal path.
-    private func planAbsent(present: Set<String>, purging: Set<String>, views: [DirectoryView], state: StoredState,
-                            today: Day, plan: inout Plan) {
+    private func planAbsent(present: Set<String>, purging: Set<String>, views: inout [DirectoryView], index: [String: Int],
+                            state: StoredState, clock: RunClock, plan: inout Plan) {
+        let today = clock.today
         var absent: [StoredPerson] = []
         for (id, person) in state.persons where !present.contains(id) && !purging.contains(id) { absent.append(person) }
         plan.summary.missingFromHR = absent.count
@@ -435,6 +469,9 @@ public struct Reconciler: Sendable {
                     extra["reason"] = .string("missing_from_hr")
                 }
             }
+            if views.contains(where: \.tracksState) {
+                checkAccountStates(person: next, accounts: accounts, state: state, views: &views, index: index, clock: clock, plan: &plan)
+            }
             guard next != person else { continue }
             plan.personUpserts.append(next)
             let record = HRRecord(employeeID: person.employeeID, attributes: next.attributes, origin: SourceLocation(source: "store", line: 0))
@@ -454,7 +491,7 @@ public struct Reconciler: Sendable {
     /// One directory's accounts against what is stored for it: upserts, orphans (reported once)
     /// and accounts gone since the last run. Stored accounts of directories that are no longer
     /// configured are not looked at: removing a directory from the configuration deletes nothing.
-    private func diffAccounts(view: DirectoryView, stored: [String: StoredAccount], plan: inout Plan) {
+    private func diffAccounts(view: DirectoryView, stored: [String: StoredAccount], today: Day, plan: inout Plan) {
         var orphanEvents: [EventDraft] = []
         for account in view.accounts {
             let isOrphan = !view.claimed.contains(account.anchor) && view.personByAnchor[account.anchor] == nil
@@ -469,7 +506,10 @@ public struct Reconciler: Sendable {
             } else {
                 reported = false
             }
-            let next = StoredAccount(directory: view.name, account: account, orphanReported: reported)
+            var notice = isOrphan ? nil : previous?.stateNotice
+            if let update = view.stateNotices[account.anchor] { notice = update }
+            let since = account.enabled == nil ? nil : previous?.enabled == account.enabled ? (previous?.enabledSince ?? today) : today
+            let next = StoredAccount(directory: view.name, account: account, orphanReported: reported, enabledSince: since, stateNotice: notice)
             if previous != next { plan.accountUpserts.append(next) }
         }
         plan.events.append(contentsOf: Reconciler.sortedBySubject(orphanEvents))

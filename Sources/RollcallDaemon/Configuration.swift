@@ -147,10 +147,14 @@ public struct Configuration: Sendable, Decodable {
         public var timeZone: String?
         /// last_day_worked (default) | first_day_gone
         public var terminationDateIs: String?
+        /// A leaver's (or held person's) accounts still enabled this many hours after the decision
+        /// are `account.still_enabled` (default 24).
+        public var disableWithinHours: Int?
 
         enum CodingKeys: String, CodingKey {
             case timeZone = "time_zone"
             case terminationDateIs = "termination_date_is"
+            case disableWithinHours = "disable_within_hours"
             case prehireDays = "prehire_days"
             case deprovisionAfterDays = "deprovision_after_days"
             case purgeAfterDays = "purge_after_days"
@@ -217,9 +221,13 @@ public struct Configuration: Sendable, Decodable {
         public var fullReadIntervalHours: Double?
         /// A read with no entries is believable while none of this directory's accounts are stored.
         public var allowEmpty: Bool?
+        /// An LDAP filter matching the accounts that cannot be used; `none`: the state is not read.
+        /// Default: Active Directory's ACCOUNTDISABLE bit or a past accountExpires; none on OpenLDAP.
+        public var disabledWhen: String?
 
         enum CodingKeys: String, CodingKey {
             case allowEmpty = "allow_empty"
+            case disabledWhen = "disabled_when"
             case name, correlation, uri, uris, bind, retry, security, filter, scope, attributes
             case hrAuthoritative = "hr_authoritative"
             case onOrphan = "on_orphan"
@@ -432,12 +440,13 @@ enum ConfigurationKeys {
             "bind_dn": .scalar, "bind_password_file": .scalar, "base_dn": .scalar, "scope": .scalar,
             "filter": .scalar, "page_size": .scalar, "network_timeout_seconds": .scalar,
             "operation_timeout_seconds": .scalar, "anchor_attribute": .scalar, "attributes": .list,
-            "delta": .scalar, "full_read_interval_hours": .scalar, "kind": .scalar, "domain_root": .scalar, "allow_empty": .scalar,
+            "delta": .scalar, "full_read_interval_hours": .scalar, "kind": .scalar, "domain_root": .scalar, "allow_empty": .scalar, "disabled_when": .scalar,
         ])),
         "guard": .section(["max_deprovisions": .scalar, "max_deprovision_percent": .scalar, "max_shrink_percent": .scalar,
                            "minimum_count": .scalar, "max_joiners": .scalar, "max_joiner_percent": .scalar, "first_run": .scalar]),
         "lifecycle": .section(["prehire_days": .scalar, "deprovision_after_days": .scalar, "purge_after_days": .scalar,
-                                "tombstone_key_file": .scalar, "time_zone": .scalar, "termination_date_is": .scalar]),
+                                "tombstone_key_file": .scalar, "time_zone": .scalar, "termination_date_is": .scalar,
+                                "disable_within_hours": .scalar]),
         "entitlements": .section([
             "directory": .scalar,
             "groups": .section(["base_dn": .scalar, "filter": .scalar, "member_attribute": .scalar]),

@@ -21,6 +21,8 @@ public struct ResolvedConfiguration: Sendable {
     public var conversion: ConversionPolicy?
     /// `hr.sources[].on_missing` and `missing_grace_days`, by source name.
     public var missing: [String: MissingPolicy] = [:]
+    /// `lifecycle.disable_within_hours`.
+    public var disableWithinHours = 24
     /// `lifecycle.time_zone`: "today" is the date in this zone.
     public var timeZone: TimeZone = TimeZone(identifier: "UTC") ?? .current
     public var entitlements: ResolvedEntitlements?
@@ -42,6 +44,27 @@ public struct ResolvedEntitlements: Sendable {
     /// and whatever is nested in them) and the built-in admin groups by their well-known SIDs
     /// (Administrators, Account/Server/Print/Backup Operators).
     public static let protectedGroupsFilter = "(&(objectClass=group)(|(adminCount=1)(objectSid=S-1-5-32-544)(objectSid=S-1-5-32-548)(objectSid=S-1-5-32-549)(objectSid=S-1-5-32-550)(objectSid=S-1-5-32-551)))"
+}
+
+/// Which accounts of a directory cannot be used.
+public enum DisabledRule: Sendable, Hashable {
+    /// The state is not read.
+    case none
+    /// Active Directory: userAccountControl's ACCOUNTDISABLE bit, or an accountExpires in the past.
+    case activeDirectory
+    /// The accounts matching this LDAP filter (e.g. `(pwdAccountLockedTime=*)`).
+    case filter(String)
+
+    /// The filter as of `now` (accountExpires is compared with the current FILETIME).
+    public func filter(at now: Date) -> String? {
+        switch self {
+        case .none: return nil
+        case .filter(let filter): return filter
+        case .activeDirectory:
+            let filetime = (Int64(now.timeIntervalSince1970) + 11_644_473_600) * 10_000_000
+            return "(|(userAccountControl:1.2.840.113556.1.4.803:=2)(&(accountExpires>=1)(accountExpires<=\(filetime))))"
+        }
+    }
 }
 
 /// One directory after checking.
@@ -72,6 +95,8 @@ public struct ResolvedDirectory: Sendable {
     public var retry: RetryPolicy
     /// `allow_empty`: an empty read is believable while none of its accounts are stored.
     public var allowEmpty = false
+    /// How an account's enabled state is read (`disabled_when`).
+    public var disabledWhen: DisabledRule = .none
 
     /// The search a delta cookie belongs to: base (as a DN), scope, filter, attributes, anchor.
     /// A cookie taken under another definition is not continued.

@@ -101,6 +101,8 @@ struct ConfigurationValidator {
         }
         let meaning = try enumValue(raw.lifecycle?.terminationDateIs ?? "last_day_worked", key: "lifecycle.termination_date_is",
                                     TerminationDateMeaning.self)
+        let disableWithin = raw.lifecycle?.disableWithinHours ?? 24
+        guard (0...8760).contains(disableWithin) else { throw fail("lifecycle.disable_within_hours", "must be between 0 and 8760") }
         // Active Directory's protected groups are watched by default, with or without an
         // entitlements section: off only when the configuration says so.
         let defaultWatch = directories.first { $0.kind == .activeDirectory }.map {
@@ -114,7 +116,7 @@ struct ConfigurationValidator {
                                      lifecycle: LifecyclePolicy(prehireDays: prehire, deprovisionAfterDays: grace, purgeAfterDays: purge,
                                                                 terminationDateIs: meaning),
                                      tombstoneKeyFile: tombstoneKeyFile, guardPolicy: guardPolicy, conversion: conversion,
-                                     missing: missing, timeZone: timeZone, entitlements: entitlements)
+                                     missing: missing, disableWithinHours: disableWithin, timeZone: timeZone, entitlements: entitlements)
     }
 
     private func directory(_ directory: Configuration.DirectorySection, name: String, key: String,
@@ -198,6 +200,15 @@ struct ConfigurationValidator {
                                  unmatchedAction: try enumValue(directory.onUnmatched ?? "joiner", key: "\(key).on_unmatched", UnmatchedAction.self), delta: delta, kind: kind, domainRoot: domainRoot,
                                  fullReadInterval: hours * 3600, retry: try retryPolicy(directory.retry, key: key))
         resolved.allowEmpty = directory.allowEmpty ?? false
+        switch directory.disabledWhen {
+        case nil: resolved.disabledWhen = kind == .activeDirectory ? .activeDirectory : .none
+        case "none"?: resolved.disabledWhen = .none
+        case let filter?:
+            guard filter.hasPrefix("("), filter.hasSuffix(")") else {
+                throw fail("\(key).disabled_when", "must be an LDAP filter in parentheses, e.g. (pwdAccountLockedTime=*), or none")
+            }
+            resolved.disabledWhen = .filter(filter)
+        }
         return resolved
     }
 

@@ -126,11 +126,14 @@ public struct ReconcileJob: Sendable {
         let pseudonymiser = try tombstoneKey(report: report)
         var pseudonym: (@Sendable (String) -> String)?
         if let pseudonymiser { pseudonym = { pseudonymiser.pseudonym(of: $0) } }
-        let reconciler = Reconciler(policy: configuration.lifecycle, conversion: configuration.conversion, missing: configuration.missing,
+        var reconciler = Reconciler(policy: configuration.lifecycle, conversion: configuration.conversion, missing: configuration.missing,
                                     pseudonym: pseudonym)
+        reconciler.disableWithinHours = configuration.disableWithinHours
+        let clock = RunClock(today: today, now: Int64(started.timeIntervalSince1970.rounded(.down)),
+                             utcOffset: configuration.timeZone.secondsFromGMT(for: started))
         var plan = try phases.measure("plan") {
             try reconciler.plan(records: hr.records, directories: reads.map(\.input), state: state, today: today, entitlements: entitlements,
-                                unusable: hr.unusableIDs)
+                                unusable: hr.unusableIDs, clock: clock)
         }
         plan.summary.rejectedRows = hr.rejected.count
         report.ambiguous = plan.ambiguities
@@ -458,8 +461,13 @@ public struct ReconcileJob: Sendable {
                 let stored = state.accounts[directory.name] ?? [:]
                 group.addTask {
                     do {
-                        let (accounts, kind, cookie) = try await self.read(directory, store: store, stored: stored,
+                        var (accounts, kind, cookie) = try await self.read(directory, store: store, stored: stored,
                                                                            forceFull: forceFull, now: now)
+                        if let disabled = directory.disabledWhen.filter(at: now) {
+                            let (reader, logger) = try self.reader(for: directory)
+                            let anchors = try await reader.readDisabledAnchors(disabled: disabled, logger: logger)
+                            for index in accounts.indices { accounts[index].enabled = !anchors.contains(accounts[index].anchor) }
+                        }
                         let fingerprint = kind == "full" && cookie == nil ? nil : Store.fingerprint(directory.searchDefinition)
                         return (index, DirectoryInput(name: directory.name, rules: directory.rules, accounts: accounts,
                                                       hrOwned: directory.hrOwned, orphanAction: directory.orphanAction,

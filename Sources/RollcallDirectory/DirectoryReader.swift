@@ -98,6 +98,29 @@ public struct DirectoryReader: Sendable {
         }
     }
 
+    /// The anchors of the accounts under the base that match the search filter and `disabled`
+    /// too: the directory's own evaluation of "this account cannot be used" (Active Directory's
+    /// userAccountControl bit and accountExpires, an OpenLDAP `disabled_when` such as
+    /// `(pwdAccountLockedTime=*)`). Complete or an error, retried like `readAccounts`.
+    public func readDisabledAnchors(disabled: String, logger: Logger) async throws -> Set<String> {
+        try await retry.run(logger: logger, what: "disabled accounts read") {
+            let connection = try await LDAPConnection.connect(settings)
+            var search = request
+            search.filter = "(&\(request.filter)\(disabled))"
+            search.attributes = [mapping.anchorAttribute]
+            let anchor = mapping.anchorAttribute
+            let found = Mutex(Set<String>())
+            _ = try await connection.pagedSearch(search) { page in
+                let anchors = page.compactMap { AccountMapping.text($0, anchor)?.first }
+                found.withLock { $0.formUnion(anchors) }
+            }
+            await connection.close()
+            let anchors = found.withLock { $0 }
+            logger.debug("disabled accounts read", metadata: ["ldap.disabled": "\(anchors.count)"])
+            return anchors
+        }
+    }
+
     private func readAccountsOnce(logger: Logger) async throws -> [DirectoryAccount] {
         let connection = try await LDAPConnection.connect(settings)
         logger.debug("directory connected", metadata: ["ldap.uri": "\(settings.uri)", "ldap.base": "\(request.baseDN)"])

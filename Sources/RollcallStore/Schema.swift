@@ -310,6 +310,15 @@ enum Schema {
             // cookie was taken: a cookie only continues the same search.
             try db.alter(table: "run_directory") { t in t.add(column: "fingerprint", .text) }
         }
+        migrator.registerMigration("v19-account-state") { db in
+            // Enabled or disabled as read (NULL: the directory says nothing), since which day, and
+            // the state announced while it lasts (still_enabled, disabled_externally).
+            try db.alter(table: "account") { t in
+                t.add(column: "enabled", .boolean)
+                t.add(column: "enabled_since", .text)
+                t.add(column: "state_notice", .text)
+            }
+        }
         return migrator
     }
 }

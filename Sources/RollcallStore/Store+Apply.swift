@@ -112,15 +112,18 @@ extension Store {
                 try personStatement.execute(arguments: PersonColumns.arguments(person, run: runID))
             }
             let accountStatement = try db.cachedStatement(sql: """
-                INSERT INTO account (directory, anchor, dn, correlation_value, attributes, orphan_reported, updated_run, correlation_more)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO account (directory, anchor, dn, correlation_value, attributes, orphan_reported, updated_run, correlation_more,
+                                     enabled, enabled_since, state_notice)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(directory, anchor) DO UPDATE SET dn = excluded.dn, correlation_value = excluded.correlation_value,
                     correlation_more = excluded.correlation_more,
-                    attributes = excluded.attributes, orphan_reported = excluded.orphan_reported, updated_run = excluded.updated_run
+                    attributes = excluded.attributes, orphan_reported = excluded.orphan_reported, updated_run = excluded.updated_run,
+                    enabled = excluded.enabled, enabled_since = excluded.enabled_since, state_notice = excluded.state_notice
                 """)
             for a in plan.accountUpserts {
                 try accountStatement.execute(arguments: [a.directory, a.anchor, a.dn, a.correlationValue, a.attributesJSON, a.orphanReported, runID,
-                                                         CorrelationMore.text(a.moreCorrelationValues)])
+                                                         CorrelationMore.text(a.moreCorrelationValues), a.enabled, a.enabledSince?.description,
+                                                         a.stateNotice?.rawValue])
             }
             let unlink = try db.cachedStatement(sql: "DELETE FROM link WHERE employee_id = ? AND directory = ?")
             for old in plan.linkRemovals { try unlink.execute(arguments: [old.employeeID, old.directory]) }
@@ -272,6 +275,8 @@ extension Store {
             try emit(AuditDraft(action: "account.changed", subject: "\(account.directory)/\(account.anchor)", detail: .object([
                 "dn": .string(account.dn), "correlation_value": JSONValue(account.correlationValue),
                 "attributes_sha256": .string(AuditChain.sha256(account.attributesJSON)), "orphan_reported": .bool(account.orphanReported),
+                "enabled": account.enabled.map(JSONValue.bool) ?? .null, "enabled_since": JSONValue(account.enabledSince?.description),
+                "state_notice": JSONValue(account.stateNotice?.rawValue),
             ])))
         }
         for key in plan.accountRemovals {

@@ -40,6 +40,11 @@ public struct AccountView: Sendable, Codable {
     public var correlationValue: String?
     public var attributes: JSONValue
     public var orphanReported: Bool
+    /// Enabled or disabled as last read (nil: the directory says nothing), and since which day.
+    public var enabled: Bool?
+    public var enabledSince: String?
+    /// A state announced and still going on: still_enabled, disabled_externally.
+    public var stateNotice: String?
 }
 
 extension Store {
@@ -68,7 +73,8 @@ extension Store {
                 let attributes = try JSONDecoder().decode(JSONValue.self, from: Data((row["attributes"] as String).utf8))
                 return AccountView(directory: row["directory"], anchor: row["anchor"], dn: row["dn"],
                                    correlationValue: row["correlation_value"], attributes: attributes,
-                                   orphanReported: row["orphan_reported"])
+                                   orphanReported: row["orphan_reported"], enabled: row["enabled"], enabledSince: row["enabled_since"],
+                                   stateNotice: row["state_notice"])
             }
             // Events about the person (under former HR ids too), and about their accounts before
             // they were linked (orphaned).

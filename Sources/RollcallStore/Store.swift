@@ -85,12 +85,16 @@ public struct Store: Sendable {
                 state.accounts[row[0] as String, default: [:]].reserveCapacity(row[1])
             }
             let accounts = try Row.fetchCursor(db, sql: """
-                SELECT directory, anchor, dn, correlation_value, attributes, orphan_reported, correlation_more FROM account
+                SELECT directory, anchor, dn, correlation_value, attributes, orphan_reported, correlation_more,
+                       enabled, enabled_since, state_notice FROM account
                 """)
             while let row = try accounts.next() {
+                let since: String? = row[8]
+                let notice: String? = row[9]
                 let account = StoredAccount(directory: row[0], anchor: row[1], dn: row[2], correlationValue: row[3],
                                             moreCorrelationValues: CorrelationMore.values(row[6]),
-                                            attributesJSON: row[4], orphanReported: row[5])
+                                            attributesJSON: row[4], orphanReported: row[5], enabled: row[7],
+                                            enabledSince: since.flatMap { Day(iso: $0) }, stateNotice: notice.flatMap(AccountStateNotice.init(rawValue:)))
                 state.accounts[account.directory, default: [:]][account.anchor] = account
             }
             let disputes = try Row.fetchCursor(db, sql: "SELECT employee_id, directory, anchors FROM dispute")

@@ -105,6 +105,13 @@ import Testing
         for event in disable.events + (try HoldPlans.enable(employeeID: "E1", by: "erin", state: held)).events where events[event.kind] == nil {
             events[event.kind] = event.data
         }
+        // Account state: an active person's account disabled in the directory; a leaver's still enabled.
+        let enabledBoth = [AccountStateTests.account("a1", key: "E1", enabled: true), AccountStateTests.account("a2", key: "E2", enabled: true)]
+        let stateBefore = try F.settled([F.person("E1"), F.person("E2")], enabledBoth, today: try #require(F.day("2026-03-01")))
+        let statePlan = try Reconciler().plan(records: [F.person("E1"), F.person("E2", end: "2026-03-01")],
+                                              accounts: [AccountStateTests.account("a1", key: "E1", enabled: false), enabledBoth[1]],
+                                              state: stateBefore, today: try #require(F.day("2026-03-15")))
+        for event in statePlan.events where events[event.kind] == nil { events[event.kind] = event.data }
         let drift = try DriftTests.plan(F.person("E1", title: "Analyst"), DriftTests.account(title: "Engineer"), StoredState())
         for event in drift.events where events[event.kind] == nil { events[event.kind] = event.data }
         return events
