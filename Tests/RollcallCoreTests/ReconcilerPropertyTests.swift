@@ -91,12 +91,15 @@ extension ReconcilerPropertyTests.Generator: RandomNumberGenerator {
 /// groups, a proposing directory and a non-provisioning one), over generated days: the plan does
 /// not depend on input order, and a plan applied then planned again is empty.
 @Suite struct EverythingOnPropertyTests {
+    /// Persons who drop out of the feed go missing and leave after ten days; accounts say whether
+    /// they are enabled.
     static let reconciler = Reconciler(policy: LifecyclePolicy(prehireDays: 7, deprovisionAfterDays: 30, purgeAfterDays: 60),
-                                       conversionKey: .email, pseudonym: { "t:" + $0 })
+                                       conversionKey: .email, missing: ["": MissingPolicy(action: .leave, graceDays: 10)],
+                                       pseudonym: { "t:" + $0 })
 
     static func world(seed: UInt64) -> (records: [HRRecord], directories: [DirectoryInput], groups: [DirectoryGroup]) {
         var g = ReconcilerPropertyTests.Generator(state: seed)
-        let (base, accounts) = ReconcilerPropertyTests.inputs(seed: seed)
+        let (base, read) = ReconcilerPropertyTests.inputs(seed: seed)
         // Some e-mail addresses move to a new id (conversions), some persons leave long ago (purges).
         let records = base.map { record -> HRRecord in
             var record = record
@@ -104,7 +107,12 @@ extension ReconcilerPropertyTests.Generator: RandomNumberGenerator {
             if g.next(15) == 0 { record.attributes.status = .terminated; record.attributes.terminationDate = Day(iso: "2025-06-01") }
             return record
         }
-        let lab = accounts.filter { _ in g.next(3) == 0 }.map { F.account("l" + $0.anchor, key: $0.correlationValue) }
+        let lab = read.filter { _ in g.next(3) == 0 }.map { F.account("l" + $0.anchor, key: $0.correlationValue) }
+        let accounts = read.map { account -> DirectoryAccount in
+            var account = account
+            account.enabled = g.next(4) != 0
+            return account
+        }
         let dn = { (anchor: String) in "uid=\(anchor),ou=people,dc=example,dc=test" }
         let pick = { (g: inout ReconcilerPropertyTests.Generator) in accounts.filter { _ in g.next(8) == 0 }.map { dn($0.anchor) } }
         let groups = [DirectoryGroup(anchor: "g1", dn: EntitlementTests.eng, members: pick(&g)),
@@ -133,7 +141,7 @@ extension ReconcilerPropertyTests.Generator: RandomNumberGenerator {
             var g = ReconcilerPropertyTests.Generator(state: seed &+ UInt64(offset))
             let shuffledDirectories = directories.reversed().map {
                 DirectoryInput(name: $0.name, rules: $0.rules, accounts: $0.accounts.shuffled(using: &g),
-                               unlinkedAction: $0.unlinkedAction, unmatchedAction: $0.unmatchedAction)
+                               unlinkedAction: $0.unlinkedAction, unmatchedAction: $0.unmatchedAction, allowEmpty: $0.allowEmpty)
             }
             let shuffledGroups = groups.shuffled(using: &g).map { DirectoryGroup(anchor: $0.anchor, dn: $0.dn, members: $0.members.shuffled(using: &g)) }
             let shuffled = try Self.reconciler.plan(records: records.shuffled(using: &g), directories: shuffledDirectories, state: state,
@@ -143,12 +151,25 @@ extension ReconcilerPropertyTests.Generator: RandomNumberGenerator {
             #expect(Set(shuffled.linkUpserts) == Set(plan.linkUpserts))
             #expect(shuffled.personPurges == plan.personPurges)
             #expect(Set(shuffled.proposalUpserts) == Set(plan.proposalUpserts))
-            state = state.applying(plan)
+            // The guard's split: holding every deprovisioning decision and applying the rest, then
+            // the held part, is applying the plan.
+            let held = plan.guardedDecisions(in: [.deprovisioning])
+            let persons = Set(held.filter { $0.directory == nil }.map(\.subject))
+            let accountKeys = Set(held.compactMap { d in d.directory.map { AccountKey(directory: $0, anchor: d.subject) } })
+            let rest = plan.excluding(persons: persons, accounts: accountKeys, state: state)
+            let part = plan.restricted(to: persons, accounts: accountKeys, state: state)
+            #expect(rest.events.count + part.events.count == plan.events.count, "day \(day)")
+            let split = state.applying(rest).applying(part)
+            let whole = state.applying(plan)
+            #expect(split.persons == whole.persons && Set(split.links) == Set(whole.links), "day \(day)")
+            state = whole
             let again = try Self.reconciler.plan(records: records, directories: directories, state: state, today: today, entitlements: input)
             #expect(again.isEmpty, "day \(day): \(F.kinds(again).prefix(5))")
             if offset == 2 {
                 // Over the days, every feature had something to do.
                 #expect(!state.tombstones.isEmpty && !state.proposals.isEmpty && !state.privileged.isEmpty)
+                #expect(state.persons.values.contains { $0.missingSince != nil })
+                #expect(state.accounts["ldap"]?.values.contains { $0.stateNotice != nil } == true)
             }
         }
     }

@@ -54,6 +54,7 @@ import Testing
                 filter: "\(matrix.filter)"
                 attributes: [sAMAccountName, title, department]
                 delta: \(matrix.mode)
+                disabled_when: none  # users added over LDAP without a password are disabled; account state is AccountStateRunTests'
                 correlation: {hr_field: employee_id, directory_attribute: employeeID}
             entitlements: {privileged: {active_directory_protected: false}}
             hr:

@@ -58,6 +58,46 @@ import Testing
         }.sorted()
     }
 
+    /// Nothing about entitlements configured: an Active Directory's protected groups are watched
+    /// anyway; `active_directory_protected: false` is the only way to turn it off.
+    @Test func activeDirectoryIsWatchedWithoutAnEntitlementsSection() async throws {
+        let dc = try await SambaFixture.start()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("privileged-default-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try ("id,status\n" + (1...9).map { String(format: "E%05d,Active\n", $0) }.joined())
+            .write(to: folder.appendingPathComponent("hr.csv"), atomically: true, encoding: .utf8)
+        let file = folder.appendingPathComponent("rollcall.yaml")
+        try """
+            store: {path: rollcall.sqlite}
+            events: {source: "urn:rollcall:ad"}
+            guard: {first_run: apply}
+            directories:
+              - kind: active_directory
+                uri: \(dc.uri)
+                security: none
+                allow_insecure: true
+                bind_dn: \(SambaFixture.syncUser)
+                bind_password_file: \(dc.syncPasswordFile)
+                base_dn: \(SambaFixture.people)
+                filter: (&(objectClass=user)(sAMAccountName=u0000*))
+                correlation: {hr_field: employee_id, directory_attribute: employeeID}
+            hr:
+              sources:
+                - path: hr.csv
+                  fields: {employee_id: id, status: status}
+            """.write(to: file, atomically: true, encoding: .utf8)
+        let configuration = try ConfigurationLoader.load(path: file.path)
+        let job = ReconcileJob(configuration: configuration, logger: Logger(label: "test"))
+        let store = try Store.open(path: configuration.storePath)
+        let first = try await job.run(dryRun: false)
+        #expect(try store.loadState().privileged["default"]?[Self.domainAdmins.lowercased()] != nil)
+        try await dc.modify("dn: \(Self.domainAdmins)\nchangetype: modify\nadd: member\nmember: CN=User 00002,\(SambaFixture.people)\n-\n")
+        _ = try await job.run(dryRun: false)
+        let seen = try Self.privileged(store, after: first.lastSeq ?? 0)
+        #expect(seen.contains("privileged.membership_changed added E00002 \(Self.domainAdmins)"), "\(seen)")
+        #expect(seen.contains("privileged.unauthorised E00002 \(Self.domainAdmins)"), "\(seen)")
+    }
+
     @Test func protectedGroupsAreWatchedAndChangesOutsideRollcallAnnounced() async throws {
         let dc = try await SambaFixture.start()
         try await dc.modify("""
