@@ -91,6 +91,40 @@ import Testing
 
     /// The emergency stop from the command line: announced at once, held through reconciles,
     /// lifted by enable; who and why are in the audit log.
+    /// The guard as an operator meets it: a new store's first run waits (exit 3) until
+    /// `reconcile --initial`; later, leavers over the limit are held (exit 3), listed with their
+    /// age by `runs --held` and `plan`, and `approve` applies them.
+    @Test func theGuardFromTheCommandLine() async throws {
+        let world = try await ReconcileJobTests.world(people: 6, rows: (1...6).map { ReconcileJobTests.row($0) }.joined(),
+                                                      extra: "guard: {max_deprovisions: 2}")
+        let config = world.directory.appendingPathComponent("rollcall.yaml").path
+        let held = try await rollcall(["reconcile", "--config", config])
+        #expect(held.status == 3)
+        #expect(held.error.contains("the first run of this store waits for approval"), "\(held.error)")
+        #expect(try world.store().loadState().persons.isEmpty)
+        let initial = try await rollcall(["reconcile", "--initial", "--config", config])
+        #expect(initial.status == 0, "\(initial.error)")
+        #expect(try world.store().loadState().persons.count == 6)
+
+        try world.writeHR((1...6).map { ReconcileJobTests.row($0, status: $0 <= 3 ? "Terminated" : "Active") }.joined())
+        let tripped = try await rollcall(["reconcile", "--config", config])
+        #expect(tripped.status == 3)
+        #expect(tripped.error.contains("3 decisions are held back by the mass-change guard"), "\(tripped.error)")
+        let list = try await rollcall(["runs", "--held", "--config", config])
+        #expect(list.status == 0)
+        let lines = list.output.split(separator: "\n")
+        #expect(lines.count == 3 && lines.allSatisfy { $0.contains("identity.leaver  E") && $0.contains("held 0 h ago") }, "\(list.output)")
+        let run = try #require(lines.first.flatMap { $0.split(separator: " ").dropFirst().first }.map(String.init))
+        let plan = try await rollcall(["plan", "--config", config])
+        #expect(plan.output.contains("held back, waiting for rollcall approve RUN or reject RUN"), "\(plan.output)")
+        #expect(plan.output.contains("still planned"))
+        let approve = try await rollcall(["approve", run, "--config", config])
+        #expect(approve.status == 0, "\(approve.error)")
+        #expect(approve.output.contains("applied 3 held decisions; dropped 0"), "\(approve.output)")
+        #expect(try world.store().loadState().persons.values.filter { $0.lifecycle == .terminated }.count == 3)
+        #expect(try await rollcall(["runs", "--held", "--config", config]).output.contains("no decisions are held back"))
+    }
+
     @Test func disableHoldsAPersonUntilEnabled() async throws {
         let world = try await ReconcileJobTests.world(people: 2, rows: ReconcileJobTests.row(1) + ReconcileJobTests.row(2))
         let config = world.directory.appendingPathComponent("rollcall.yaml").path
