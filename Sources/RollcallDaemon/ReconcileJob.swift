@@ -361,13 +361,23 @@ public struct ReconcileJob: Sendable {
             throw AdminActionFailure(any.isEmpty ? "run \(approval.runID) was not quarantined and holds no decisions"
                                                  : "run \(approval.runID) holds no pending decisions (they were approved, rejected or dropped)")
         }
-        let applied = pending.filter { decision in plan.events.contains(where: decision.matches) }
-        let dropped = pending.filter { decision in !plan.events.contains(where: decision.matches) }
+        // Today's events by (kind, subject): each held decision is looked up, not searched for.
+        var planned: [String: [EventDraft]] = [:]
+        for event in plan.events { planned["\(event.kind.rawValue) \(event.subject)", default: []].append(event) }
+        func stillPlanned(_ decision: HeldDecision) -> Bool {
+            planned["\(decision.kind.rawValue) \(decision.subject)"]?.contains(where: decision.matches) == true
+        }
+        let applied = pending.filter(stillPlanned)
+        let dropped = pending.filter { !stillPlanned($0) }
         let persons = Set(applied.filter { $0.directory == nil }.map(\.subject))
         let accounts = Set(applied.compactMap { d in d.directory.map { AccountKey(directory: $0, anchor: d.subject) } })
         var approved = plan.restricted(to: persons, accounts: accounts, state: state)
         // Other guarded decisions of the same persons that are pending too are decided with them.
-        let alsoPending = state.held.filter { held in !applied.contains(held) && approved.events.contains(where: held.matches) }
+        let chosen = Set(applied)
+        let approvedKeys = Set(approved.events.map { "\($0.kind.rawValue) \($0.subject)" })
+        let alsoPending = state.held.filter { held in
+            !chosen.contains(held) && approvedKeys.contains("\(held.kind.rawValue) \(held.subject)") && approved.events.contains(where: held.matches)
+        }
         approved.summary.events = approved.events.count
         return (approved, applied + alsoPending, dropped)
     }
@@ -467,6 +477,9 @@ public struct ReconcileJob: Sendable {
                             let (reader, logger) = try self.reader(for: directory)
                             let anchors = try await reader.readDisabledAnchors(disabled: disabled, logger: logger)
                             for index in accounts.indices { accounts[index].enabled = !anchors.contains(accounts[index].anchor) }
+                        } else if accounts.contains(where: { $0.enabled != nil }) {
+                            // No rule (any more): a delta's stored accounts carry no stale state.
+                            for index in accounts.indices { accounts[index].enabled = nil }
                         }
                         let fingerprint = kind == "full" && cookie == nil ? nil : Store.fingerprint(directory.searchDefinition)
                         return (index, DirectoryInput(name: directory.name, rules: directory.rules, accounts: accounts,

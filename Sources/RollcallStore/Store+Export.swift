@@ -5,7 +5,8 @@ import RollcallCore
 extension Store {
     /// Everything stored about one person, for a subject access request: the person, former ids,
     /// linked accounts with their attributes, operator hold, open proposals and disputes, what was
-    /// announced and not yet done (entitlements, violations, drift), every event about them (by
+    /// announced and not yet done (entitlements, violations, drift), decisions the guard held and
+    /// conversion decisions about them, every event about them (by
     /// subject, by `data.hr_id`, or about their accounts) and every audit entry about them.
     /// nil when no such person is stored (a purged person's data is gone).
     public func identityExport(_ employeeID: String) throws -> JSONValue? {
@@ -58,6 +59,11 @@ extension Store {
                 "entitlement_notices": .array(try rows("SELECT group_dn, action FROM entitlement_notice WHERE employee_id = ?")),
                 "violation_notices": .array(try rows("SELECT rule FROM violation_notice WHERE employee_id = ?")),
                 "drift_notices": .array(try rows("SELECT directory, attribute, actual FROM drift_notice WHERE employee_id = ?")),
+                "held_decisions": .array(try rows("""
+                    SELECT run_id, kind, data, held_at, status, decided_by, decided_at FROM held_decision WHERE directory = '' AND subject = ?
+                    """)),
+                "conversion_decisions": .array(try rows("SELECT employee_id, former_id, convert FROM conversion_decision WHERE employee_id = ? OR former_id = ?",
+                                                        [id, id])),
                 "events": .array(eventValues),
                 "audit": .array(audit),
             ])

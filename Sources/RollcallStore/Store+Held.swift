@@ -41,16 +41,16 @@ extension Store {
             let type = decision.kind.cloudEventType
             if case .int(let count)? = counts[type] { counts[type] = .int(count + 1) } else { counts[type] = .int(1) }
         }
-        return decisionData(runID: runID, verdict: verdict, applied: true, digest: nil, held: newly.count, byType: counts,
-                            subjects: newly.prefix(1000).map(\.subject))
+        return decisionData(runID: runID, verdict: verdict, applied: true, digest: nil, held: newly.count, byType: counts)
     }
 
-    /// The `run.quarantined` event's data.
+    /// The `run.quarantined` event's data. It names no person (a purge could not rewrite a list of
+    /// HR ids): `rollcall runs --held` lists the held decisions.
     static func decisionData(runID: Int64, verdict: JSONValue, applied: Bool, digest: String?, held: Int,
-                             byType: [String: JSONValue], subjects: [String]) -> JSONValue {
+                             byType: [String: JSONValue]) -> JSONValue {
         var data: [String: JSONValue] = [
             "run": .int(Int(runID)), "applied": .bool(applied), "plan_sha256": JSONValue(digest),
-            "held": .int(held), "held_by_type": .object(byType), "subjects": .array(subjects.map(JSONValue.string)),
+            "held": .int(held), "held_by_type": .object(byType),
             "approve": .string("rollcall approve \(runID)"), "reject": .string("rollcall reject \(runID)"),
         ]
         if case .object(let fields) = verdict { for (key, value) in fields { data[key] = value } }

@@ -45,7 +45,7 @@ extension Store {
                 INSERT INTO quarantine (run_id, plan, digest, based_on, verdict, status) VALUES (?, ?, ?, ?, ?, 'pending')
                 """, arguments: [runID, planJSON, digest, stamp.basedOn ?? 0, CanonicalJSON.text(verdict)])
             let data = Store.decisionData(runID: runID, verdict: verdict, applied: false, digest: digest, held: plan.events.count,
-                                          byType: [:], subjects: [])
+                                          byType: [:])
             let seq = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0) + 1
             let id = UUID().uuidString.lowercased()
             let text = CanonicalJSON.text(data)

@@ -32,6 +32,23 @@ import Testing
         #expect(ReconcileJob.day(of: Date(timeIntervalSince1970: 1_773_604_800), in: tokyo) == Day(iso: "2026-03-16"))
     }
 
+    @Test func directoryStateAndFirstRunSettings() throws {
+        let resolved = try load(base)
+        #expect(resolved.directories.first?.disabledWhen == DisabledRule.none)
+        #expect(resolved.directories.first?.allowEmpty == false)
+        #expect(resolved.guardPolicy.firstRun == .quarantine && resolved.guardPolicy.maxJoiners == 200)
+        let locked = try load(base.replacingOccurrences(of: "    filter: (objectClass=inetOrgPerson)\n",
+                                                        with: "    filter: (objectClass=inetOrgPerson)\n    disabled_when: (pwdAccountLockedTime=*)\n    allow_empty: true\n")
+                              + "guard: {first_run: apply, max_joiners: 5}\n")
+        #expect(locked.directories.first?.disabledWhen == .filter("(pwdAccountLockedTime=*)"))
+        #expect(locked.directories.first?.allowEmpty == true)
+        #expect(locked.guardPolicy.firstRun == .apply && locked.guardPolicy.maxJoiners == 5)
+        let ad = try load(Self.activeDirectory)
+        #expect(ad.directories.first?.disabledWhen == .activeDirectory)
+        let filter = try #require(DisabledRule.activeDirectory.filter(at: Date(timeIntervalSince1970: 0)))
+        #expect(filter == "(|(userAccountControl:1.2.840.113556.1.4.803:=2)(&(accountExpires>=1)(accountExpires<=116444736000000000)))")
+    }
+
     @Test func missingAndConversionSettings() throws {
         let text = base
             .replacingOccurrences(of: "    - path: hr.csv\n", with: "    - path: hr.csv\n      on_missing: leave\n      missing_grace_days: 3\n")
@@ -50,6 +67,10 @@ import Testing
         ("    - path: hr.csv\n      on_missing: vanish\n", "hr.sources[0].on_missing", "report, leave"),
         ("    - path: hr.csv\n      missing_grace_days: 3\n", "hr.sources[0].missing_grace_days", "only used with on_missing: leave"),
         ("    - path: hr.csv\n      on_missing: leave\n      missing_grace_days: -1\n", "hr.sources[0].missing_grace_days", "between 0 and 3650"),
+        ("guard: {first_run: later}\n", "guard.first_run", "quarantine, apply"),
+        ("guard: {max_joiner_percent: 120}\n", "guard.max_joiner_percent", "between 0 and 100"),
+        ("lifecycle: {disable_within_hours: -2}\n", "lifecycle.disable_within_hours", "between 0 and 8760"),
+        ("    filter: (objectClass=inetOrgPerson)\n    disabled_when: pwdLocked\n", "directories[0].disabled_when", "LDAP filter in parentheses"),
     ] as [(String, String, String)])
     func badValuesNameTheirKey(change: String, key: String, reason: String) throws {
         let text: String
@@ -57,6 +78,8 @@ import Testing
             text = base.replacingOccurrences(of: "hr:\n", with: change)
         } else if change.hasPrefix("    - path") {
             text = base.replacingOccurrences(of: "    - path: hr.csv\n", with: change)
+        } else if change.hasPrefix("    filter") {
+            text = base.replacingOccurrences(of: "    filter: (objectClass=inetOrgPerson)\n", with: change)
         } else {
             text = base + change
         }
