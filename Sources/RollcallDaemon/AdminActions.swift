@@ -64,6 +64,9 @@ extension AdminActions {
     /// Plans from the stored state and applies it as one run, with the action first in the audit log.
     func apply(action: String, subject: String, detail: JSONValue, actor: String,
                plan make: (StoredState, String) throws(ReconcileRefusal) -> Plan) throws -> ActionOutcome {
+        // Serialised with runs: an operator's action waits briefly for a run in progress.
+        let lock = try RunLock.acquire(storePath: configuration.storePath, wait: .seconds(30))
+        defer { lock.release() }
         let started = now()
         let store = try Store.open(path: configuration.storePath)
         let state = try store.loadState()

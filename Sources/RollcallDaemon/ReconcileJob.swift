@@ -202,8 +202,13 @@ public struct ReconcileJob: Sendable {
     ///     the guard, if the new plan is the same; otherwise apply nothing.
     ///   - only: apply only this person's part of the plan.
     ///   - initial: apply the store's first run as planned instead of waiting for approval.
+    ///   - lockWait: how long to wait for another run holding the run lock (`RunLockBusy` then).
     public func run(dryRun: Bool, forceFull: Bool = false, approving: Approval? = nil, only: OnePerson? = nil,
-                    initial: Bool = false) async throws -> ReconcileOutcome {
+                    initial: Bool = false, lockWait: Duration = .zero) async throws -> ReconcileOutcome {
+        // Runs never overlap: the lock is taken before anything is read, and a busy store records
+        // no failed run (it is not a failure of this run's inputs).
+        let lock = dryRun ? nil : try RunLock.acquire(storePath: configuration.storePath, wait: lockWait)
+        defer { lock?.release() }
         let started = now()
         let store = try Store.open(path: configuration.storePath)
         var report = RunReport()

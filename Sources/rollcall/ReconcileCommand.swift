@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RollcallCore
 import RollcallDaemon
+import RollcallStore
 
 struct ReconcileCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,6 +27,9 @@ struct ReconcileCommand: AsyncParsableCommand {
     @Flag(help: "Apply the store's first run as planned instead of holding it for approval (guard.first_run); no effect later.")
     var initial = false
 
+    @Option(help: "Wait up to this many seconds for a run in progress (the run lock); otherwise exit 75, busy, doing nothing.")
+    var wait: Int = 0
+
     func run() async throws {
         let configuration = try options.load()
         let job = ReconcileJob(configuration: configuration, logger: options.logger())
@@ -33,7 +37,10 @@ struct ReconcileCommand: AsyncParsableCommand {
         do {
             outcome = try await job.run(dryRun: dryRun, forceFull: full,
                                         only: identity.map { ReconcileJob.OnePerson(employeeID: $0, actor: AdminActions.operatorName) },
-                                        initial: initial)
+                                        initial: initial, lockWait: .seconds(max(0, wait)))
+        } catch let busy as RunLockBusy {
+            FileHandle.standardError.write(Data("rollcall: \(busy.description); try again, or reconcile --wait SECONDS\n".utf8))
+            throw ExitCode(75)
         } catch let failure as ReconcileFailure {
             if json, let report = failure.report {
                 try printJSON(FailedOutcome(error: failure.reason, report: report))

@@ -125,6 +125,27 @@ import Testing
         #expect(try await rollcall(["runs", "--held", "--config", config]).output.contains("no decisions are held back"))
     }
 
+    /// Runs never overlap: while another process holds the run lock, reconcile exits 75 (busy)
+    /// without recording a failed run; with --wait it waits for the lock.
+    @Test func aReconcileWhileAnotherRunHoldsTheLockIsBusy() async throws {
+        let world = try await ReconcileJobTests.world(people: 2, rows: ReconcileJobTests.row(1) + ReconcileJobTests.row(2))
+        let config = world.directory.appendingPathComponent("rollcall.yaml").path
+        // Another run (here: this test process, as the daemon would be) holds the lock.
+        let lock = try RunLock.acquire(storePath: world.configuration.storePath)
+        let busy = try await rollcall(["reconcile", "--config", config])
+        #expect(busy.status == 75)
+        #expect(busy.error.contains("busy: another run holds the run lock") && busy.error.contains("(pid \(getpid()))"), "\(busy.error)")
+        #expect(try world.store().runs().isEmpty)
+        // Released after a second: a reconcile waiting up to 10 s gets it.
+        Thread.detachNewThread {
+            Thread.sleep(forTimeInterval: 1)
+            lock.release()
+        }
+        let waited = try await rollcall(["reconcile", "--wait", "10", "--config", config])
+        #expect(waited.status == 0, "\(waited.error)")
+        #expect(try world.store().runs().first?.status == "applied")
+    }
+
     @Test func disableHoldsAPersonUntilEnabled() async throws {
         let world = try await ReconcileJobTests.world(people: 2, rows: ReconcileJobTests.row(1) + ReconcileJobTests.row(2))
         let config = world.directory.appendingPathComponent("rollcall.yaml").path
