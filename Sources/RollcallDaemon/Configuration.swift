@@ -10,10 +10,49 @@ public struct Configuration: Sendable, Decodable {
     public var entitlements: EntitlementsSection?
     /// The mass-change guard's thresholds (`guard:` in the file).
     public var massChangeGuard: GuardSection?
+    /// `rollcall serve`: where it listens and when it runs.
+    public var serve: ServeSection?
 
     enum CodingKeys: String, CodingKey {
-        case store, events, directories, hr, lifecycle, entitlements
+        case store, events, directories, hr, lifecycle, entitlements, serve
         case massChangeGuard = "guard"
+    }
+
+    public struct ServeSection: Sendable, Decodable {
+        /// ADDRESS:PORT of the HTTP server (health, readiness, metrics). Default 127.0.0.1:8642.
+        public var listen: String?
+        public var schedule: ScheduleSection?
+        /// A run taking longer than this counts as hung: the watchdog stops being pinged.
+        public var runTimeoutMinutes: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case listen, schedule
+            case runTimeoutMinutes = "run_timeout_minutes"
+        }
+    }
+
+    public struct ScheduleSection: Sendable, Decodable {
+        public var full: FullScheduleSection?
+        public var delta: DeltaScheduleSection?
+    }
+
+    /// Full runs: every N hours, or at times of day (HH:MM in lifecycle.time_zone).
+    public struct FullScheduleSection: Sendable, Decodable {
+        public var everyHours: Double?
+        public var at: [String]?
+
+        enum CodingKeys: String, CodingKey {
+            case at
+            case everyHours = "every_hours"
+        }
+    }
+
+    public struct DeltaScheduleSection: Sendable, Decodable {
+        public var everySeconds: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case everySeconds = "every_seconds"
+        }
     }
 
     public struct GuardSection: Sendable, Decodable {
@@ -442,6 +481,10 @@ enum ConfigurationKeys {
             "operation_timeout_seconds": .scalar, "anchor_attribute": .scalar, "attributes": .list,
             "delta": .scalar, "full_read_interval_hours": .scalar, "kind": .scalar, "domain_root": .scalar, "allow_empty": .scalar, "disabled_when": .scalar,
         ])),
+        "serve": .section([
+            "listen": .scalar, "run_timeout_minutes": .scalar,
+            "schedule": .section(["full": .section(["every_hours": .scalar, "at": .list]), "delta": .section(["every_seconds": .scalar])]),
+        ]),
         "guard": .section(["max_deprovisions": .scalar, "max_deprovision_percent": .scalar, "max_shrink_percent": .scalar,
                            "minimum_count": .scalar, "max_joiners": .scalar, "max_joiner_percent": .scalar, "first_run": .scalar]),
         "lifecycle": .section(["prehire_days": .scalar, "deprovision_after_days": .scalar, "purge_after_days": .scalar,

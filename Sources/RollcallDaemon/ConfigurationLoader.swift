@@ -23,6 +23,8 @@ public struct ResolvedConfiguration: Sendable {
     public var missing: [String: MissingPolicy] = [:]
     /// `lifecycle.disable_within_hours`.
     public var disableWithinHours = 24
+    /// `serve:`: the daemon's listener and schedule.
+    public var serve = ServeSettings()
     /// `lifecycle.time_zone`: "today" is the date in this zone.
     public var timeZone: TimeZone = TimeZone(identifier: "UTC") ?? .current
     public var entitlements: ResolvedEntitlements?
@@ -44,6 +46,22 @@ public struct ResolvedEntitlements: Sendable {
     /// and whatever is nested in them) and the built-in admin groups by their well-known SIDs
     /// (Administrators, Account/Server/Print/Backup Operators).
     public static let protectedGroupsFilter = "(&(objectClass=group)(|(adminCount=1)(objectSid=S-1-5-32-544)(objectSid=S-1-5-32-548)(objectSid=S-1-5-32-549)(objectSid=S-1-5-32-550)(objectSid=S-1-5-32-551)))"
+}
+
+/// How `rollcall serve` runs.
+public struct ServeSettings: Sendable, Hashable {
+    public var host = "127.0.0.1"
+    public var port = 8642
+    /// Full runs every this many seconds (nil: at `fullAt` times of day).
+    public var fullEvery: Double? = 24 * 3600
+    /// Full runs at these minutes after midnight in the organisation's time zone.
+    public var fullAt: [Int] = []
+    /// Runs between full ones (directories read by their delta) every this many seconds.
+    public var deltaEvery: Double = 60
+    /// A run longer than this counts as hung.
+    public var runTimeout: Double = 3600
+
+    public init() {}
 }
 
 /// Which accounts of a directory cannot be used.

@@ -101,6 +101,7 @@ struct ConfigurationValidator {
         }
         let meaning = try enumValue(raw.lifecycle?.terminationDateIs ?? "last_day_worked", key: "lifecycle.termination_date_is",
                                     TerminationDateMeaning.self)
+        let serve = try serveSettings(raw.serve)
         let disableWithin = raw.lifecycle?.disableWithinHours ?? 24
         guard (0...8760).contains(disableWithin) else { throw fail("lifecycle.disable_within_hours", "must be between 0 and 8760") }
         // Active Directory's protected groups are watched by default, with or without an
@@ -116,7 +117,51 @@ struct ConfigurationValidator {
                                      lifecycle: LifecyclePolicy(prehireDays: prehire, deprovisionAfterDays: grace, purgeAfterDays: purge,
                                                                 terminationDateIs: meaning),
                                      tombstoneKeyFile: tombstoneKeyFile, guardPolicy: guardPolicy, conversion: conversion,
-                                     missing: missing, disableWithinHours: disableWithin, timeZone: timeZone, entitlements: entitlements)
+                                     missing: missing, disableWithinHours: disableWithin, serve: serve, timeZone: timeZone,
+                                     entitlements: entitlements)
+    }
+
+    private func serveSettings(_ section: Configuration.ServeSection?) throws(ConfigurationError) -> ServeSettings {
+        var settings = ServeSettings()
+        guard let section else { return settings }
+        if let listen = section.listen {
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port),
+                  colon > listen.startIndex else {
+                throw fail("serve.listen", "must be ADDRESS:PORT, e.g. 127.0.0.1:8642")
+            }
+            settings.host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            settings.port = port
+        }
+        if let full = section.schedule?.full {
+            switch (full.everyHours, full.at) {
+            case (let hours?, nil):
+                guard hours > 0 else { throw fail("serve.schedule.full.every_hours", "must be positive") }
+                settings.fullEvery = hours * 3600
+            case (nil, let times?):
+                guard !times.isEmpty else { throw fail("serve.schedule.full.at", "must list at least one time of day, e.g. [\"02:00\"]") }
+                var minutes: [Int] = []
+                for time in times {
+                    let parts = time.split(separator: ":")
+                    guard parts.count == 2, let h = Int(parts[0]), let m = Int(parts[1]), (0..<24).contains(h), (0..<60).contains(m) else {
+                        throw fail("serve.schedule.full.at", "\"\(time)\" is not a time of day HH:MM")
+                    }
+                    minutes.append(h * 60 + m)
+                }
+                settings.fullEvery = nil
+                settings.fullAt = minutes.sorted()
+            default:
+                throw fail("serve.schedule.full", "give every_hours or at, not both")
+            }
+        }
+        if let seconds = section.schedule?.delta?.everySeconds {
+            guard seconds >= 1 else { throw fail("serve.schedule.delta.every_seconds", "must be at least 1") }
+            settings.deltaEvery = seconds
+        }
+        if let minutes = section.runTimeoutMinutes {
+            guard minutes > 0 else { throw fail("serve.run_timeout_minutes", "must be positive") }
+            settings.runTimeout = minutes * 60
+        }
+        return settings
     }
 
     private func directory(_ directory: Configuration.DirectorySection, name: String, key: String,

@@ -113,7 +113,10 @@ public final class SlapdFixture: Sendable {
 }
 
 /// Loopback addresses and ports for test servers.
-enum Loopback {
+public enum Loopback {
+    /// A TCP port on 127.0.0.1 that was free a moment ago.
+    public static func freePort() -> Int? { bind(address: "127.0.0.1", port: 0) }
+
     /// Binds a TCP socket to `address`:`port` (0: any port) and closes it again; the port that was
     /// bound, or nil when it is taken.
     static func bind(address: String, port: UInt16) -> Int? {

@@ -8,7 +8,7 @@ struct Rollcall: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollcall",
         abstract: "Reconcile HR feeds with LDAP directories and emit identity lifecycle events.",
-        subcommands: [ReconcileCommand.self, PlanCommand.self, ExplainCommand.self, EventsCommand.self, IdentityCommand.self,
+        subcommands: [ServeCommand.self, ReconcileCommand.self, PlanCommand.self, ExplainCommand.self, EventsCommand.self, IdentityCommand.self,
                       RunsCommand.self, ReportCommand.self, ApproveCommand.self, RejectCommand.self, LinkCommand.self,
                       DisableCommand.self, EnableCommand.self, AuditCommand.self, BackupCommand.self]
     )
@@ -22,8 +22,10 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .warning
 
+    /// The configuration file: --config, else $ROLLCALL_CONFIG, else /etc/rollcall/rollcall.yaml.
+    var path: String { config ?? ProcessInfo.processInfo.environment["ROLLCALL_CONFIG"] ?? "/etc/rollcall/rollcall.yaml" }
+
     func load() throws -> ResolvedConfiguration {
-        let path = config ?? ProcessInfo.processInfo.environment["ROLLCALL_CONFIG"] ?? "/etc/rollcall/rollcall.yaml"
         do {
             return try ConfigurationLoader.load(path: path)
         } catch {

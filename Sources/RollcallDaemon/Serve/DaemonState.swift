@@ -1,0 +1,87 @@
+import Foundation
+import RollcallFeed
+import Synchronization
+
+/// What the daemon knows about itself, shared by its services: the configuration in force (a
+/// reload swaps it), the last run of each kind, and whether a run is in progress.
+public final class DaemonState: Sendable, DaemonHealth {
+    public enum RunKind: String, Sendable { case full, delta }
+
+    public struct LastRun: Sendable {
+        public var kind: RunKind
+        public var finishedAt: Date
+        /// applied, held (decisions held back), quarantined, failed, busy
+        public var outcome: String
+        public var runID: Int64?
+        public var events: Int
+        public var detail: String?
+    }
+
+    private struct Inner {
+        var configuration: ResolvedConfiguration
+        var storeOpen = false
+        var schedulerStarted = false
+        var runningSince: Date?
+        var lastRun: LastRun?
+        var lastFull: Date?
+        var lastDelta: Date?
+        var heartbeat = Date()
+    }
+
+    private let inner: Mutex<Inner>
+    public let startedAt = Date()
+
+    public init(configuration: ResolvedConfiguration) {
+        inner = Mutex(Inner(configuration: configuration))
+    }
+
+    public var configuration: ResolvedConfiguration {
+        get { inner.withLock { $0.configuration } }
+        set { inner.withLock { $0.configuration = newValue } }
+    }
+
+    public func markStoreOpen() { inner.withLock { $0.storeOpen = true } }
+    public func markSchedulerStarted() { inner.withLock { $0.schedulerStarted = true } }
+    public func beat(_ now: Date = Date()) { inner.withLock { $0.heartbeat = now } }
+    public func runStarted(at date: Date) { inner.withLock { $0.runningSince = date } }
+
+    public func runFinished(_ run: LastRun) {
+        inner.withLock { state in
+            state.runningSince = nil
+            state.lastRun = run
+            guard run.outcome != "failed" && run.outcome != "busy" else { return }
+            switch run.kind {
+            case .full: state.lastFull = run.finishedAt
+            case .delta: state.lastDelta = run.finishedAt
+            }
+        }
+    }
+
+    public var lastRun: LastRun? { inner.withLock { $0.lastRun } }
+    var lastFull: Date? { inner.withLock { $0.lastFull } }
+    var lastDelta: Date? { inner.withLock { $0.lastDelta } }
+
+    /// Healthy for the watchdog: the scheduler's loop beat recently, or the run it is in has not
+    /// exceeded the run timeout.
+    public func isHealthy(now: Date = Date(), tick: TimeInterval) -> Bool {
+        inner.withLock { state in
+            if let since = state.runningSince { return now.timeIntervalSince(since) < state.configuration.serve.runTimeout }
+            return now.timeIntervalSince(state.heartbeat) < max(5, tick * 5)
+        }
+    }
+
+    public func notReadyReason() -> String? {
+        inner.withLock { state in
+            if !state.storeOpen { return "the store is not open" }
+            if !state.schedulerStarted { return "the scheduler has not started" }
+            return nil
+        }
+    }
+
+    public func lastRunSummary() -> String {
+        guard let run = lastRun else { return "no run yet" }
+        let id = run.runID.map { "run \($0), " } ?? ""
+        return "last run: \(run.kind.rawValue) \(run.outcome) at \(ISO8601DateFormatter().string(from: run.finishedAt)) (\(id)\(run.events) events)"
+            + (run.detail.map { ": \($0)" } ?? "")
+    }
+}

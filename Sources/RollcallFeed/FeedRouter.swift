@@ -1,0 +1,36 @@
+import Hummingbird
+import Prometheus
+
+/// What the HTTP server asks the daemon about its own state.
+public protocol DaemonHealth: Sendable {
+    /// Ready to serve: the store is open and the scheduler runs. nil: ready; otherwise why not.
+    func notReadyReason() -> String?
+    /// One line about the last run (for people reading /readyz).
+    func lastRunSummary() -> String
+}
+
+/// The daemon's HTTP routes. The change feed (issue 11) adds its routes here.
+public enum FeedRouter {
+    /// `/healthz` (the process answers), `/readyz` (the daemon can do its work), `/metrics`
+    /// (Prometheus text from `registry`).
+    public static func build(health: any DaemonHealth, registry: PrometheusCollectorRegistry) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/healthz") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+        }
+        router.get("/readyz") { _, _ in
+            let last = health.lastRunSummary()
+            if let reason = health.notReadyReason() {
+                return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
+                                body: .init(byteBuffer: ByteBuffer(string: "not ready: \(reason)\n\(last)\n")))
+            }
+            return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: "ready\n\(last)\n")))
+        }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        }
+        return router
+    }
+}

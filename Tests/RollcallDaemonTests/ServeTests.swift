@@ -1,0 +1,145 @@
+import Foundation
+import RollcallCore
+import RollcallDaemon
+import RollcallStore
+import RollcallTestSupport
+import Testing
+
+/// `rollcall serve` as systemd runs it: the notify protocol read from a real datagram socket
+/// (READY, STATUS, WATCHDOG, RELOADING, STOPPING), health, readiness and metrics over real HTTP,
+/// a reload with a broken configuration refused, a clean stop, and the watchdog's signal fatal.
+@Suite(.serialized) struct ServeTests {
+    static func curl(_ url: String) async throws -> (status: Int32, body: String) {
+        let result = try await Shell.run("/usr/bin/curl", ["-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "5", url])
+        let lines = result.output.split(separator: "\n", omittingEmptySubsequences: false)
+        let code = Int32(lines.last ?? "") ?? 0
+        return (code, lines.dropLast().joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    static func daemon(_ world: ReconcileJobTests.World, notify: NotifySocket, watchdogUsec: Int = 1_000_000) throws -> BackgroundProcess {
+        try BackgroundProcess(CLITests.binary, ["serve", "--config", world.directory.appendingPathComponent("rollcall.yaml").path,
+                                                "--log-level", "info"],
+                              environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "\(watchdogUsec)", "SWIFT_BACKTRACE": "enable=no"])
+    }
+
+    @Test func notifyHealthMetricsReloadAndStop() async throws {
+        let port = try #require(Loopback.freePort())
+        let world = try await ReconcileJobTests.world(people: 3, rows: (1...3).map { ReconcileJobTests.row($0) }.joined(),
+                                                      extra: "serve: {listen: \"127.0.0.1:\(port)\", schedule: {delta: {every_seconds: 1}}}")
+        let notify = try NotifySocket()
+        let daemon = try Self.daemon(world, notify: notify)
+        #expect(notify.messages(timeout: 60) { $0 == "READY=1" } != nil, "no READY=1: \(daemon.errorOutput)")
+        // The first run (full) applies; STATUS says so.
+        let status = notify.messages(timeout: 60) { $0.hasPrefix("STATUS=last run: full applied") }
+        #expect(status != nil, "\(daemon.errorOutput)")
+        #expect(notify.messages(timeout: 5) { $0 == "WATCHDOG=1" } != nil)
+        #expect(try world.store().events().count == 3)
+
+        let health = try await Self.curl("http://127.0.0.1:\(port)/healthz")
+        #expect(health.status == 200 && health.body == "ok")
+        let ready = try await Self.curl("http://127.0.0.1:\(port)/readyz")
+        #expect(ready.status == 200 && ready.body.hasPrefix("ready\nlast run:"), "\(ready.body)")
+        let metrics = try await Self.curl("http://127.0.0.1:\(port)/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.body.contains("rollcall_runs_total{kind=\"full\",outcome=\"applied\"} 1"), "\(metrics.body.prefix(600))")
+        #expect(metrics.body.contains("rollcall_run_duration_seconds"))
+
+        // A broken configuration: refused, the daemon keeps running on the one in force.
+        let file = world.directory.appendingPathComponent("rollcall.yaml")
+        let good = try String(contentsOf: file, encoding: .utf8)
+        try "store: [unclosed\n".write(to: file, atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        let refused = notify.messages(timeout: 10) { $0 == "READY=1" } ?? []
+        #expect(refused.contains { $0.hasPrefix("RELOADING=1\nMONOTONIC_USEC=") }, "\(refused)")
+        #expect(refused.contains { $0.hasPrefix("STATUS=configuration refused, the one in force is kept") }, "\(refused)")
+        #expect(daemon.isRunning)
+        // Still running its schedule on the old configuration: a new hire becomes a joiner.
+        try world.writeHR((1...4).map { ReconcileJobTests.row($0) }.joined())
+        #expect(notify.messages(timeout: 30) { $0.hasPrefix("STATUS=last run: delta applied") && $0.contains("1 events") } != nil)
+        #expect(try world.events(after: 3) == ["identity.joiner E4"])
+        // A good configuration again: reloaded.
+        try good.write(to: file, atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        let reloaded = notify.messages(timeout: 10) { $0 == "READY=1" } ?? []
+        #expect(reloaded.contains { $0.hasPrefix("STATUS=configuration reloaded") }, "\(reloaded)")
+
+        // SIGTERM: STOPPING=1 and a clean exit.
+        daemon.signal(SIGTERM)
+        #expect(notify.messages(timeout: 10) { $0 == "STOPPING=1" } != nil)
+        #expect(daemon.wait(timeout: 30) == 0, "\(daemon.errorOutput.suffix(2000))")
+    }
+
+    /// systemd's default WatchdogSignal is SIGABRT, which the Swift runtime's backtracer would
+    /// catch; the unit turns the backtracer off, and then the signal ends the daemon.
+    @Test func theWatchdogSignalEndsAHungDaemon() async throws {
+        let unit = try String(contentsOf: RepositoryRoot.url.appendingPathComponent("systemd/rollcall.service"), encoding: .utf8)
+        #expect(unit.contains("Environment=SWIFT_BACKTRACE=enable=no"))
+        #expect(unit.contains("Type=notify") && unit.contains("WatchdogSec="))
+        #expect(!unit.contains("WatchdogSignal="), "the unit keeps systemd's default watchdog signal (SIGABRT)")
+        let port = try #require(Loopback.freePort())
+        let world = try await ReconcileJobTests.world(people: 1, rows: ReconcileJobTests.row(1),
+                                                      extra: "serve: {listen: \"127.0.0.1:\(port)\"}")
+        let notify = try NotifySocket()
+        let daemon = try Self.daemon(world, notify: notify)
+        #expect(notify.messages(timeout: 60) { $0 == "READY=1" } != nil, "\(daemon.errorOutput)")
+        daemon.signal(SIGABRT)
+        #expect(daemon.wait(timeout: 10) == 128 + SIGABRT)
+    }
+
+    /// The units as shipped: `systemd-analyze verify` is clean and the daemon's exposure is 1.5 or
+    /// below (the oneshot unit is hardened the same way).
+    @Test(arguments: ["rollcall.service", "rollcall-reconcile.service"])
+    func theUnitsVerifyAndAreHardened(_ name: String) async throws {
+        let unit = try String(contentsOf: RepositoryRoot.url.appendingPathComponent("systemd/\(name)"), encoding: .utf8)
+        // Verified as installed, with the binary at the path the unit names.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("unit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let copy = folder.appendingPathComponent(name)
+        try unit.replacingOccurrences(of: "/usr/local/bin/rollcall", with: CLITests.binary).write(to: copy, atomically: true, encoding: .utf8)
+        let verify = try await Shell.run("/usr/bin/systemd-analyze", ["verify", copy.path])
+        #expect(verify.status == 0 && verify.error.isEmpty && verify.output.isEmpty, "\(verify.output)\(verify.error)")
+        let security = try await Shell.run("/usr/bin/systemd-analyze", ["security", "--offline=yes", "--threshold=15", copy.path])
+        #expect(security.status == 0, "\(security.output.suffix(300))")
+    }
+}
+
+/// The schedule and the watchdog's idea of health, without a daemon.
+@Suite struct RunScheduleTests {
+    static let utc = TimeZone(identifier: "UTC") ?? .current
+    static func at(_ iso: String) -> Date { ISO8601DateFormatter().date(from: iso) ?? Date(timeIntervalSince1970: 0) }
+
+    @Test func fullRunsByIntervalOrTimeOfDayDeltasBetween() {
+        var every = ServeSettings()
+        every.fullEvery = 3600
+        every.deltaEvery = 60
+        let now = Self.at("2026-03-10T12:00:00Z")
+        #expect(RunSchedule.due(now: now, lastFull: nil, lastAttempt: nil, settings: every, zone: Self.utc) == .full)
+        #expect(RunSchedule.due(now: now, lastFull: now.addingTimeInterval(-3600), lastAttempt: now.addingTimeInterval(-61), settings: every, zone: Self.utc) == .full)
+        #expect(RunSchedule.due(now: now, lastFull: now.addingTimeInterval(-600), lastAttempt: now.addingTimeInterval(-61), settings: every, zone: Self.utc) == .delta)
+        #expect(RunSchedule.due(now: now, lastFull: now.addingTimeInterval(-600), lastAttempt: now.addingTimeInterval(-30), settings: every, zone: Self.utc) == nil)
+        // Times of day in the organisation's zone: 02:00 in New York is 07:00 UTC in March (EDT from the 8th: 06:00).
+        var nightly = ServeSettings()
+        nightly.fullEvery = nil
+        nightly.fullAt = [120]
+        let newYork = TimeZone(identifier: "America/New_York") ?? Self.utc
+        #expect(RunSchedule.latestScheduled(before: Self.at("2026-03-10T12:00:00Z"), minutes: [120], zone: newYork) == Self.at("2026-03-10T06:00:00Z"))
+        #expect(RunSchedule.latestScheduled(before: Self.at("2026-03-10T05:00:00Z"), minutes: [120], zone: newYork) == Self.at("2026-03-09T06:00:00Z"))
+        #expect(RunSchedule.due(now: Self.at("2026-03-10T06:30:00Z"), lastFull: Self.at("2026-03-09T06:01:00Z"),
+                                lastAttempt: Self.at("2026-03-10T06:00:00Z"), settings: nightly, zone: newYork) == .full)
+        #expect(RunSchedule.due(now: Self.at("2026-03-10T05:30:00Z"), lastFull: Self.at("2026-03-09T06:01:00Z"),
+                                lastAttempt: Self.at("2026-03-10T05:00:00Z"), settings: nightly, zone: newYork) == .delta)
+    }
+
+    @Test func aSchedulerThatStopsBeatingOrARunPastItsTimeoutIsUnhealthy() throws {
+        let configuration = try ConfigurationTests().load(ConfigurationTests.valid + "serve: {run_timeout_minutes: 1}\n")
+        let state = DaemonState(configuration: configuration)
+        let now = Date()
+        state.beat(now)
+        #expect(state.isHealthy(now: now.addingTimeInterval(2), tick: 1))
+        #expect(!state.isHealthy(now: now.addingTimeInterval(30), tick: 1))
+        state.runStarted(at: now)
+        #expect(state.isHealthy(now: now.addingTimeInterval(30), tick: 1))
+        #expect(!state.isHealthy(now: now.addingTimeInterval(61), tick: 1))
+        #expect(state.notReadyReason() == "the store is not open")
+    }
+}
