@@ -175,7 +175,39 @@ public enum ConfigurationLoader {
             throw ConfigurationError(file: file, reason: "\(error)")
         }
         let base = URL(fileURLWithPath: file).deletingLastPathComponent()
-        return try ConfigurationValidator(file: file, base: base).resolve(raw)
+        do {
+            return try ConfigurationValidator(file: file, base: base).resolve(raw)
+        } catch {
+            // The validator names the key; the file says where it is.
+            var located = error
+            if located.line == nil, let key = located.key { located.line = line(of: key, in: node) }
+            throw located
+        }
+    }
+
+    /// The line of a key path such as `directories[1].delta` in the document, or of its nearest
+    /// parent that is written (a key left out, its default refused).
+    static func line(of key: String, in root: Node) -> Int? {
+        var node = root
+        var line = root.mark?.line
+        for part in key.split(separator: ".") {
+            var name = Substring(part)
+            var indices: [Int] = []
+            while let open = name.lastIndex(of: "["), name.hasSuffix("]"), let index = Int(name[name.index(after: open)..<name.index(before: name.endIndex)]) {
+                indices.insert(index, at: 0)
+                name = name[..<open]
+            }
+            guard case .mapping(let mapping) = node,
+                  let pair = mapping.first(where: { $0.key.string == String(name) }) else { return line }
+            line = pair.key.mark?.line ?? line
+            node = pair.value
+            for index in indices {
+                guard case .sequence(let items) = node, index < items.count else { return line }
+                node = items[index]
+                line = node.mark?.line ?? line
+            }
+        }
+        return line
     }
 
     /// Rejects unknown keys and secrets written inline, naming the key and line.

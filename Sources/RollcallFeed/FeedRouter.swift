@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Prometheus
 
@@ -7,6 +8,8 @@ public protocol DaemonHealth: Sendable {
     func notReadyReason() -> String?
     /// One line about the last run (for people reading /readyz).
     func lastRunSummary() -> String
+    /// When the daemon started.
+    var startedAt: Date { get }
 }
 
 /// The daemon's HTTP routes. The change feed (issue 11) adds its routes here.
@@ -19,7 +22,7 @@ public enum FeedRouter {
             Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
         }
         router.get("/readyz") { _, _ in
-            let last = health.lastRunSummary()
+            let last = health.lastRunSummary() + "\nup since \(ISO8601DateFormatter().string(from: health.startedAt))"
             if let reason = health.notReadyReason() {
                 return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
                                 body: .init(byteBuffer: ByteBuffer(string: "not ready: \(reason)\n\(last)\n")))

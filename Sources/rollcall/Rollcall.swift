@@ -8,9 +8,9 @@ struct Rollcall: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollcall",
         abstract: "Reconcile HR feeds with LDAP directories and emit identity lifecycle events.",
-        subcommands: [ServeCommand.self, ReconcileCommand.self, PlanCommand.self, ExplainCommand.self, EventsCommand.self, IdentityCommand.self,
+        subcommands: [ServeCommand.self, StatusCommand.self, ReconcileCommand.self, PlanCommand.self, ExplainCommand.self, EventsCommand.self, IdentityCommand.self,
                       RunsCommand.self, ReportCommand.self, ApproveCommand.self, RejectCommand.self, LinkCommand.self,
-                      DisableCommand.self, EnableCommand.self, AuditCommand.self, BackupCommand.self]
+                      DisableCommand.self, EnableCommand.self, AuditCommand.self, BackupCommand.self, ConfigCommand.self]
     )
 }
 

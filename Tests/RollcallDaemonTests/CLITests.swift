@@ -146,6 +146,28 @@ import Testing
         #expect(try world.store().runs().first?.status == "applied")
     }
 
+    /// `config check` says valid, or names the problem's key and line; `status` without a daemon
+    /// says so and still reads the store.
+    @Test func configCheckAndStatusWithoutADaemon() async throws {
+        let world = try await ReconcileJobTests.world(people: 2, rows: ReconcileJobTests.row(1) + ReconcileJobTests.row(2),
+                                                      extra: "serve: {listen: \"127.0.0.1:\(Loopback.freePort() ?? 1)\"}")
+        let config = world.directory.appendingPathComponent("rollcall.yaml").path
+        let valid = try await rollcall(["config", "check", config])
+        #expect(valid.status == 0 && valid.output.contains("\(config): valid"), "\(valid.output)\(valid.error)")
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        let broken = world.directory.appendingPathComponent("broken.yaml").path
+        try text.replacingOccurrences(of: "    page_size: 4", with: "    page_size: 4\n    delta: sometimes").write(toFile: broken, atomically: true, encoding: .utf8)
+        let line = (text.components(separatedBy: "\n").firstIndex { $0.contains("page_size: 4") } ?? 0) + 2
+        let invalid = try await rollcall(["config", "check", broken])
+        #expect(invalid.status == 1)
+        #expect(invalid.error.contains("broken.yaml:\(line) (directories[0].delta)"), "\(invalid.error)")
+        _ = try await world.run()
+        let status = try await rollcall(["status", "--config", config])
+        #expect(status.status == 0, "\(status.error)")
+        #expect(status.output.contains("daemon: not running"), "\(status.output)")
+        #expect(status.output.contains("last applied run: run 1") && status.output.contains("directory default: last read full"), "\(status.output)")
+    }
+
     @Test func disableHoldsAPersonUntilEnabled() async throws {
         let world = try await ReconcileJobTests.world(people: 2, rows: ReconcileJobTests.row(1) + ReconcileJobTests.row(2))
         let config = world.directory.appendingPathComponent("rollcall.yaml").path

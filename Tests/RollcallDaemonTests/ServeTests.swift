@@ -35,8 +35,8 @@ import Testing
         let daemon = try Self.daemon(world, notify: notify)
         #expect(notify.messages(timeout: 60) { $0 == "READY=1" } != nil, "no READY=1: \(daemon.errorOutput)")
         // The first run (full) applies; STATUS says so.
-        let status = notify.messages(timeout: 60) { $0.hasPrefix("STATUS=last run: full applied") }
-        #expect(status != nil, "\(daemon.errorOutput)")
+        let first = notify.messages(timeout: 60) { $0.hasPrefix("STATUS=last run: full applied") }
+        #expect(first != nil, "\(daemon.errorOutput)")
         #expect(notify.messages(timeout: 5) { $0 == "WATCHDOG=1" } != nil)
         #expect(try world.store().events().count == 3)
 
@@ -44,6 +44,11 @@ import Testing
         #expect(health.status == 200 && health.body == "ok")
         let ready = try await Self.curl("http://127.0.0.1:\(port)/readyz")
         #expect(ready.status == 200 && ready.body.hasPrefix("ready\nlast run:"), "\(ready.body)")
+        // rollcall status asks the daemon and reads the store.
+        let status = try await Shell.run(CLITests.binary, ["status", "--config", world.directory.appendingPathComponent("rollcall.yaml").path])
+        #expect(status.status == 0, "\(status.error)")
+        #expect(status.output.contains("daemon: running on 127.0.0.1:\(port), ready"), "\(status.output)")
+        #expect(status.output.contains("last applied run: run ") && status.output.contains("up since"), "\(status.output)")
         let metrics = try await Self.curl("http://127.0.0.1:\(port)/metrics")
         #expect(metrics.status == 200)
         #expect(metrics.body.contains("rollcall_runs_total{kind=\"full\",outcome=\"applied\"} 1"), "\(metrics.body.prefix(600))")

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import RollcallDaemon
+import RollcallStore
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Is the daemon running, how did the last runs go, how old is each directory's delta cookie, what waits for an operator.",
+        discussion: "Asks the daemon on serve.listen (GET /readyz) and reads the store; changes nothing."
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    @Flag(help: "Print JSON for scripts.")
+    var json = false
+
+    struct Output: Encodable {
+        var daemon: DaemonProbe.Answer
+        var store: StoreStatus
+    }
+
+    func run() async throws {
+        let configuration = try options.load()
+        let daemon = DaemonProbe.ask(host: configuration.serve.host, port: configuration.serve.port)
+        let store: StoreStatus
+        do {
+            store = try Store.open(path: configuration.storePath).status()
+        } catch {
+            throw CLIFailure(message: "status: \(error)")
+        }
+        if json {
+            try printJSON(Output(daemon: daemon, store: store))
+            return
+        }
+        print(daemon.running ? "daemon: running on \(configuration.serve.host):\(configuration.serve.port), \(daemon.ready ? "ready" : "NOT READY")"
+                             : "daemon: not running (\(daemon.detail))")
+        if daemon.running { for line in daemon.detail.split(separator: "\n") where !line.hasPrefix("ready") { print("  \(line)") } }
+        func describe(_ run: RunRecord?) -> String {
+            guard let run else { return "none" }
+            return "run \(run.id) at \(run.finishedAt ?? run.startedAt)" + (run.error.map { ": \($0)" } ?? ", \(run.summary?.events ?? 0) events")
+        }
+        print("last applied run: \(describe(store.lastApplied))")
+        print("last failed run: \(describe(store.lastFailed))")
+        for directory in store.directories {
+            print("directory \(directory.name): last read \(directory.lastRead) at \(directory.lastReadAt), \(directory.accounts) accounts, "
+                  + (directory.cookieAt.map { "delta cookie from \($0)" } ?? "no delta cookie"))
+        }
+        print("persons stored: \(store.persons); events: \(store.events)")
+        if store.heldDecisions > 0 {
+            print("HELD: \(store.heldDecisions) decisions wait for approval (oldest \(store.oldestHeldAt ?? "?")): rollcall runs --held")
+        }
+        for run in store.quarantinedRuns { print("QUARANTINED: run \(run) waits for rollcall approve \(run) or reject \(run)") }
+    }
+}
