@@ -41,17 +41,22 @@ public struct Reconciler: Sendable {
     ///     `on_bad_rows: skip`, disputed): their persons are not missing.
     ///   - clock: the run's instant and the organisation's UTC offset (deadlines in hours); by
     ///     default noon UTC of `today`.
-    public func plan(records: [HRRecord], directories: [DirectoryInput], state stored: StoredState,
+    ///   - scope: plan only these persons and accounts (the daemon's live changes; see
+    ///     `PlanScope`); nil: everyone and everything read.
+    public func plan(records allRecords: [HRRecord], directories: [DirectoryInput], state stored: StoredState,
                      today: Day, entitlements: EntitlementInput? = nil, unusable: Set<String> = [],
-                     clock: RunClock? = nil) throws(ReconcileRefusal) -> Plan {
+                     clock: RunClock? = nil, scope: PlanScope? = nil) throws(ReconcileRefusal) -> Plan {
         let clock = clock ?? RunClock(today: today)
         if lifecycle.policy.purgeAfterDays != nil && pseudonym == nil {
             throw ReconcileRefusal("purging needs a pseudonym function for tombstones")
         }
-        let hrIDs = try checkHR(records: records, state: stored)
-        let (current, purgedInHR) = withoutPurged(records, state: stored, today: today)
-        // Conversions first: the rest of the plan sees each converted person under the new id.
-        let found = conversion.map { Conversion.find(records: current, state: stored, policy: $0, lifecycle: lifecycle.policy, today: today) }
+        let hrIDs = try checkHR(records: allRecords, state: stored)
+        let inScope = scope.map { scope in allRecords.filter { scope.persons.contains($0.employeeID) } } ?? allRecords
+        let (current, purgedInHR) = withoutPurged(inScope, state: stored, today: today)
+        // Conversions first: the rest of the plan sees each converted person under the new id
+        // (whole plans only: a conversion is decided against everyone).
+        let found = scope != nil ? nil
+            : conversion.map { Conversion.find(records: current, state: stored, policy: $0, lifecycle: lifecycle.policy, today: today) }
         let renames = found?.renames ?? []
         let state = stored.renaming(renames)
         // Records under a former id of a converted person are that person's past: not read as
@@ -63,7 +68,7 @@ public struct Reconciler: Sendable {
             return state.persons[current] == nil
         }
         // Retention: persons past it are not planned but erased, their links dropped first.
-        let (records, purging) = retention(unconverted, state: state, today: today)
+        let (records, purging) = retention(unconverted, state: state, today: today, scope: scope?.persons)
         var views = try makeViews(directories: directories, state: state, dropping: Set(purging.map(\.employeeID)))
         var plan = Plan()
         plan.personRenames = renames
@@ -136,18 +141,25 @@ public struct Reconciler: Sendable {
             }
         }
         announceProposals(proposals, records: records, views: views, state: state, plan: &plan)
-        if found != nil || !state.proposals.isEmpty { Conversion.announce(found?.proposals ?? [], state: state, plan: &plan) }
+        if scope == nil, found != nil || !state.proposals.isEmpty { Conversion.announce(found?.proposals ?? [], state: state, plan: &plan) }
         // Persons no source listed: a known end keeps its calendar; others are missing.
         var present = Set<String>(minimumCapacity: records.count)
         for record in records { present.insert(record.employeeID) }
         for id in hrIDs.union(unusable) where !present.contains(id) { present.insert(state.formerIDs[id] ?? id) }
         planAbsent(present: present, purging: Set(purging.map(\.employeeID)), views: &views, index: viewIndex, state: state,
-                   clock: clock, plan: &plan)
+                   clock: clock, only: scope?.persons, plan: &plan)
         plan.events = Reconciler.sortedBySubject(plan.events)
         if let entitlements { try EntitlementPlanner.plan(entitlements, persons: entitled, state: state, plan: &plan) }
         if !purging.isEmpty { planPurges(purging, state: state, plan: &plan) }
         for view in views {
-            diffAccounts(view: view, stored: state.accounts[view.name] ?? [:], today: today, plan: &plan)
+            // A scoped plan looks only at the accounts the change touched and those of its persons.
+            let only = scope.map { scope -> Set<String> in
+                var touched = scope.accounts[view.name] ?? []
+                touched.formUnion(view.claimed)
+                for person in scope.persons { if let anchor = view.anchorByPerson[person] { touched.insert(anchor) } }
+                return touched
+            }
+            diffAccounts(view: view, stored: state.accounts[view.name] ?? [:], today: today, only: only, plan: &plan)
         }
         DriftPlanner.plan(drifting, directories: hrOwned, state: state, plan: &plan)
         plan.summary.events = plan.events.count
@@ -214,6 +226,7 @@ public struct Reconciler: Sendable {
     /// An HR read that returned nothing while the store knows persons is never acted on.
     /// Returns the set of HR ids, built while checking they are unique.
     private func checkHR(records: [HRRecord], state: StoredState) throws(ReconcileRefusal) -> Set<String> {
+        // (A scoped plan is given the whole cached read too: the same checks hold.)
         if records.isEmpty && !state.persons.isEmpty {
             throw ReconcileRefusal("the HR read returned no persons but \(state.persons.count) persons are stored; refusing to act on an empty feed")
         }
@@ -429,10 +442,14 @@ public struct Reconciler: Sendable {
     /// announced is missing: `identity.missing` once; with `on_missing: leave`, after the grace
     /// period a leaver (`reason: missing_from_hr`), then the normal path.
     private func planAbsent(present: Set<String>, purging: Set<String>, views: inout [DirectoryView], index: [String: Int],
-                            state: StoredState, clock: RunClock, plan: inout Plan) {
+                            state: StoredState, clock: RunClock, only: Set<String>?, plan: inout Plan) {
         let today = clock.today
         var absent: [StoredPerson] = []
-        for (id, person) in state.persons where !present.contains(id) && !purging.contains(id) { absent.append(person) }
+        if let only {
+            for id in only where !present.contains(id) && !purging.contains(id) { if let person = state.persons[id] { absent.append(person) } }
+        } else {
+            for (id, person) in state.persons where !present.contains(id) && !purging.contains(id) { absent.append(person) }
+        }
         plan.summary.missingFromHR = absent.count
         guard !absent.isEmpty else { return }
         absent.sort { $0.employeeID < $1.employeeID }
@@ -491,9 +508,10 @@ public struct Reconciler: Sendable {
     /// One directory's accounts against what is stored for it: upserts, orphans (reported once)
     /// and accounts gone since the last run. Stored accounts of directories that are no longer
     /// configured are not looked at: removing a directory from the configuration deletes nothing.
-    private func diffAccounts(view: DirectoryView, stored: [String: StoredAccount], today: Day, plan: inout Plan) {
+    private func diffAccounts(view: DirectoryView, stored: [String: StoredAccount], today: Day, only: Set<String>?, plan: inout Plan) {
         var orphanEvents: [EventDraft] = []
-        for account in view.accounts {
+        let accounts = only.map { only in only.compactMap { view.accountByAnchor[$0] } } ?? view.accounts
+        for account in accounts {
             let isOrphan = !view.claimed.contains(account.anchor) && view.personByAnchor[account.anchor] == nil
             let previous = stored[account.anchor]
             var reported = previous?.orphanReported ?? false
@@ -513,7 +531,7 @@ public struct Reconciler: Sendable {
             if previous != next { plan.accountUpserts.append(next) }
         }
         plan.events.append(contentsOf: Reconciler.sortedBySubject(orphanEvents))
-        let gone = stored.keys.filter { view.accountByAnchor[$0] == nil }.sorted()
+        let gone = (only.map { Array($0.filter { stored[$0] != nil }) } ?? Array(stored.keys)).filter { view.accountByAnchor[$0] == nil }.sorted()
         for anchor in gone {
             guard let account = stored[anchor] else { continue }
             plan.accountRemovals.append(account.key)
@@ -544,7 +562,7 @@ public struct Reconciler: Sendable {
     /// and the records left to plan. Only a person whose deprovision was announced on an earlier
     /// day is purged: someone seen for the first time far past retention is announced first (a
     /// leaver and a deprovision for their accounts) and purged by the next day's run.
-    private func retention(_ records: [HRRecord], state: StoredState, today: Day) -> ([HRRecord], [StoredPerson]) {
+    private func retention(_ records: [HRRecord], state: StoredState, today: Day, scope: Set<String>? = nil) -> ([HRRecord], [StoredPerson]) {
         guard lifecycle.policy.purgeAfterDays != nil else { return (records, []) }
         func due(_ stored: StoredPerson) -> Bool {
             stored.lifecycle == .deprovisioned && (stored.lifecycleSince ?? today) < today && lifecycle.policy.isPurgeDue(stored, on: today)
@@ -561,7 +579,7 @@ public struct Reconciler: Sendable {
             purging.append(stored)
             return false
         }
-        for (id, stored) in state.persons where !read.contains(id) && due(stored) {
+        for (id, stored) in state.persons where !read.contains(id) && due(stored) && scope?.contains(id) != false {
             purging.append(stored)
         }
         purging.sort { $0.employeeID < $1.employeeID }

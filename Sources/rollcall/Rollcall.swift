@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import RollcallDaemon
+import Synchronization
 
 @main
 struct Rollcall: AsyncParsableCommand {
@@ -22,6 +23,9 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .warning
 
+    @Option(name: .long, help: "Log format: text, json, or journal (default: journal under systemd, else text).")
+    var logFormat: LogFormat?
+
     /// The configuration file: --config, else $ROLLCALL_CONFIG, else /etc/rollcall/rollcall.yaml.
     var path: String { config ?? ProcessInfo.processInfo.environment["ROLLCALL_CONFIG"] ?? "/etc/rollcall/rollcall.yaml" }
 
@@ -34,7 +38,7 @@ struct GlobalOptions: ParsableArguments {
     }
 
     func logger() -> Logger {
-        LoggingBootstrap.once()
+        LoggingBootstrap.once(format: logFormat ?? .automatic)
         var logger = Logger(label: "rollcall")
         logger.logLevel = logLevel
         return logger
@@ -43,14 +47,18 @@ struct GlobalOptions: ParsableArguments {
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
+extension LogFormat: ExpressibleByArgument {}
+
 /// Logs go to standard error so that standard output stays clean for --json and NDJSON.
 enum LoggingBootstrap {
-    private static let done: Void = {
-        LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
-    }()
+    private static let done = Mutex(false)
 
-    static func once() {
-        _ = done
+    static func once(format: LogFormat) {
+        guard done.withLock({ let was = $0; $0 = true; return !was }) else { return }
+        switch format {
+        case .text: LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
+        case .json, .journal: LoggingSystem.bootstrap { label in LineLogHandler(label: label, format: format) }
+        }
     }
 }
 

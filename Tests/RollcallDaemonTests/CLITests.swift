@@ -168,6 +168,27 @@ import Testing
         #expect(status.output.contains("last applied run: run 1") && status.output.contains("directory default: last read full"), "\(status.output)")
     }
 
+    /// Logs as the place they go reads them: JSON lines with `--log-format json`, syslog priority
+    /// prefixes when systemd connected standard error to the journal.
+    @Test func logFormatsForShippersAndTheJournal() async throws {
+        let world = try await ReconcileJobTests.world(people: 2, rows: ReconcileJobTests.row(1) + ReconcileJobTests.row(2))
+        let config = world.directory.appendingPathComponent("rollcall.yaml").path
+        let json = try await rollcall(["reconcile", "--config", config, "--log-level", "info", "--log-format", "json"])
+        #expect(json.status == 0, "\(json.error)")
+        let lines = json.error.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["level"] != nil && object?["message"] != nil, "\(line)")
+        }
+        #expect(lines.contains { $0.contains("\"run applied\"") && $0.contains("\"run.id\":\"1\"") }, "\(json.error)")
+        let journal = try await Shell.run(Self.binary, ["reconcile", "--config", config, "--log-level", "info"], environment: ["JOURNAL_STREAM": "8:1234"])
+        #expect(journal.status == 0)
+        let journalLines = journal.error.split(separator: "\n")
+        #expect(!journalLines.isEmpty && journalLines.allSatisfy { $0.hasPrefix("<") }, "\(journal.error)")
+        #expect(journalLines.contains { $0.hasPrefix("<6>") && $0.contains("run applied") }, "\(journal.error)")
+    }
+
     @Test func disableHoldsAPersonUntilEnabled() async throws {
         let world = try await ReconcileJobTests.world(people: 2, rows: ReconcileJobTests.row(1) + ReconcileJobTests.row(2))
         let config = world.directory.appendingPathComponent("rollcall.yaml").path
