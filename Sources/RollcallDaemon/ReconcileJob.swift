@@ -203,8 +203,10 @@ public struct ReconcileJob: Sendable {
     ///   - only: apply only this person's part of the plan.
     ///   - initial: apply the store's first run as planned instead of waiting for approval.
     ///   - lockWait: how long to wait for another run holding the run lock (`RunLockBusy` then).
+    ///   - onRead: given the HR read once it is complete (the daemon keeps it for live changes).
     public func run(dryRun: Bool, forceFull: Bool = false, approving: Approval? = nil, only: OnePerson? = nil,
-                    initial: Bool = false, lockWait: Duration = .zero) async throws -> ReconcileOutcome {
+                    initial: Bool = false, lockWait: Duration = .zero,
+                    onRead: (@Sendable (HRReadResult) -> Void)? = nil) async throws -> ReconcileOutcome {
         // Runs never overlap: the lock is taken before anything is read, and a busy store records
         // no failed run (it is not a failure of this run's inputs).
         let lock = dryRun ? nil : try RunLock.acquire(storePath: configuration.storePath, wait: lockWait)
@@ -216,6 +218,7 @@ public struct ReconcileJob: Sendable {
         do {
             let prepared = try await prepare(store: store, started: started, forceFull: forceFull, initial: initial || approving != nil,
                                              report: &report, phases: &phases)
+            onRead?(prepared.hr)
             var plan = prepared.plan
             let state = prepared.state
             var verdict = prepared.verdict

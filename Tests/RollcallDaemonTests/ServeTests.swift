@@ -79,6 +79,45 @@ import Testing
         #expect(daemon.wait(timeout: 30) == 0, "\(daemon.errorOutput.suffix(2000))")
     }
 
+    /// A directory change reaches the outbox through the live listener (refreshAndPersist), not
+    /// through a scheduled run: the schedule here has no run due for an hour after the first.
+    @Test func aLiveDirectoryChangeIsPlannedForTheTouchedPersonsAtOnce() async throws {
+        let port = try #require(Loopback.freePort())
+        let world = try await ReconcileJobTests.world(people: 2, rows: (1...3).map { ReconcileJobTests.row($0) }.joined(),
+                                                      directoryExtra: "    delta: syncrepl",
+                                                      extra: "serve: {listen: \"127.0.0.1:\(port)\", schedule: {delta: {every_seconds: 3600}}}")
+        let notify = try NotifySocket()
+        let daemon = try Self.daemon(world, notify: notify)
+        #expect(notify.messages(timeout: 60) { $0.hasPrefix("STATUS=last run: full applied") } != nil, "\(daemon.errorOutput)")
+        #expect(try world.events() == ["account.linked E1", "account.linked E2", "identity.joiner E3"])
+        var live = false
+        for _ in 0..<100 where !live {
+            live = try await Self.curl("http://127.0.0.1:\(port)/readyz").body.contains("live listener default: live since")
+            if !live { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(live, "\(daemon.errorOutput.suffix(2000))")
+        // E3's account appears: linked within seconds, by a live run.
+        let started = Date()
+        try await world.slapd.modify("dn: uid=p3,ou=people,dc=example,dc=test\nchangetype: add\nobjectClass: inetOrgPerson\nuid: p3\ncn: P 3\nsn: P\nemployeeNumber: E3\n")
+        var seen: [String] = []
+        while Date().timeIntervalSince(started) < 20, seen.count < 4 {
+            seen = try world.events()
+            if seen.count < 4 { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let latency = Date().timeIntervalSince(started)
+        #expect(seen.last == "account.linked E3", "\(seen) \(daemon.errorOutput.suffix(2000))")
+        #expect(latency < 10, "\(latency) s")
+        let report = try #require(try world.store().runs().first?.report)
+        #expect(report["live"]?["directory"] == "default")
+        // A delete: the account is removed, the person keeps their record.
+        try await world.slapd.modify("dn: uid=p2,ou=people,dc=example,dc=test\nchangetype: delete\n")
+        let removedAt = Date()
+        while Date().timeIntervalSince(removedAt) < 20, try world.events().count < 5 { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(try world.events().last?.hasPrefix("account.removed ") == true)
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(timeout: 30) == 0, "\(daemon.errorOutput.suffix(2000))")
+    }
+
     /// systemd's default WatchdogSignal is SIGABRT, which the Swift runtime's backtracer would
     /// catch; the unit turns the backtracer off, and then the signal ends the daemon.
     @Test func theWatchdogSignalEndsAHungDaemon() async throws {
@@ -138,6 +177,20 @@ import Testing
                                 lastAttempt: Self.at("2026-03-10T06:00:00Z"), settings: nightly, zone: newYork) == .full)
         #expect(RunSchedule.due(now: Self.at("2026-03-10T05:30:00Z"), lastFull: Self.at("2026-03-09T06:01:00Z"),
                                 lastAttempt: Self.at("2026-03-10T05:00:00Z"), settings: nightly, zone: newYork) == .delta)
+    }
+
+    /// A receiver that stops reading (its queue holds 10 datagrams by default) must never block
+    /// the daemon: messages beyond the queue are dropped, at once.
+    @Test func theNotifierNeverBlocks() throws {
+        let socket = try NotifySocket()
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "2000000"])
+        #expect(notifier.watchdogInterval == .seconds(2))
+        let started = ContinuousClock.now
+        let sent = (0..<200).map { _ in notifier.send("WATCHDOG=1") }
+        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(sent.first == true && sent.last == false)
+        #expect(socket.receive(timeout: 1) == "WATCHDOG=1")
+        #expect(SystemdNotifier(environment: [:]).send("READY=1") == false)
     }
 
     @Test func aSchedulerThatStopsBeatingOrARunPastItsTimeoutIsUnhealthy() throws {

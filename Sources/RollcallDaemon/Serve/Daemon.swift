@@ -41,6 +41,7 @@ public struct Daemon: Sendable {
             logger: logger)
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: Scheduler(state: state, notifier: notifier, logger: logger)),
+            .init(service: LiveListener(state: state, logger: logger)),
             .init(service: WatchdogService(state: state, notifier: notifier, logger: logger)),
             .init(service: ReloadService(path: configurationPath, state: state, notifier: notifier, logger: logger)),
             .init(service: application),

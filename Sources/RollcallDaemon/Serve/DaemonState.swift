@@ -1,5 +1,6 @@
 import Foundation
 import RollcallFeed
+import RollcallHR
 import Synchronization
 
 /// What the daemon knows about itself, shared by its services: the configuration in force (a
@@ -26,6 +27,8 @@ public final class DaemonState: Sendable, DaemonHealth {
         var lastFull: Date?
         var lastDelta: Date?
         var heartbeat = Date()
+        var hrRead: HRReadResult?
+        var listeners: [String: String] = [:]
     }
 
     private let inner: Mutex<Inner>
@@ -70,6 +73,16 @@ public final class DaemonState: Sendable, DaemonHealth {
         }
     }
 
+    /// The HR read of the last scheduled run, which live changes are planned with.
+    public var hrRead: HRReadResult? {
+        get { inner.withLock { $0.hrRead } }
+        set { inner.withLock { $0.hrRead = newValue } }
+    }
+
+    /// Each live listener's state (connecting, refreshing, live, waiting to reconnect: reason).
+    public func setListener(_ directory: String, _ text: String) { inner.withLock { $0.listeners[directory] = text } }
+    public var listeners: [String: String] { inner.withLock { $0.listeners } }
+
     public func notReadyReason() -> String? {
         inner.withLock { state in
             if !state.storeOpen { return "the store is not open" }
@@ -79,6 +92,11 @@ public final class DaemonState: Sendable, DaemonHealth {
     }
 
     public func lastRunSummary() -> String {
+        let live = listeners.sorted { $0.key < $1.key }.map { "\nlive listener \($0.key): \($0.value)" }.joined()
+        return runSummary() + live
+    }
+
+    private func runSummary() -> String {
         guard let run = lastRun else { return "no run yet" }
         let id = run.runID.map { "run \($0), " } ?? ""
         return "last run: \(run.kind.rawValue) \(run.outcome) at \(ISO8601DateFormatter().string(from: run.finishedAt)) (\(id)\(run.events) events)"

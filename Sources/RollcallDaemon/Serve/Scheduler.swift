@@ -51,7 +51,7 @@ struct Scheduler: Service {
         var last = DaemonState.LastRun(kind: kind, finishedAt: started, outcome: "failed", runID: nil, events: 0, detail: nil)
         do {
             let outcome = try await ReconcileJob(configuration: configuration, logger: logger)
-                .run(dryRun: false, forceFull: kind == .full, lockWait: .seconds(60))
+                .run(dryRun: false, forceFull: kind == .full, lockWait: .seconds(60), onRead: { [state] read in state.hrRead = read })
             last.runID = outcome.runID ?? outcome.quarantinedRun
             last.events = outcome.summary.events
             if outcome.quarantinedRun != nil {

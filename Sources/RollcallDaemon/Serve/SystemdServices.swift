@@ -17,6 +17,7 @@ struct WatchdogService: Service {
         }
         let half = interval / 2
         var warned = false
+        defer { logger.info("watchdog service stopped") }
         while !Task.isShuttingDownGracefully {
             if state.isHealthy(tick: 1) {
                 notifier.send("WATCHDOG=1")
@@ -44,6 +45,7 @@ struct ReloadService: Service {
     let logger: Logger
 
     func run() async throws {
+        defer { logger.info("reload service stopped") }
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             notifier.reloading()
             do {

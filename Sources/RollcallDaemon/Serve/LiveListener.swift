@@ -1,0 +1,120 @@
+import Foundation
+import Logging
+import Metrics
+import RollcallCore
+import RollcallDirectory
+import RollcallStore
+import ServiceLifecycle
+
+/// Live directory changes: for each OpenLDAP directory with `delta: syncrepl`, an RFC 4533
+/// refreshAndPersist search from its stored cookie; each change after the refresh is planned at
+/// once for the persons it touches (`ReconcileJob.runLive`). A dropped connection reconnects with
+/// backoff from the stored cookie; the scheduler's runs remain the safety net (a refused cookie
+/// makes their next read full).
+struct LiveListener: Service {
+    let state: DaemonState
+    let logger: Logger
+
+    func run() async throws {
+        let directories = state.configuration.directories.filter { $0.delta == .syncrepl }
+        guard !directories.isEmpty else {
+            try? await gracefulShutdown()
+            return
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for directory in directories {
+                group.addTask { await self.listen(directory.name) }
+            }
+        }
+        logger.notice("live listeners stopped")
+    }
+
+    private func listen(_ name: String) async {
+        var backoff = 1.0
+        var logger = self.logger
+        logger[metadataKey: "directory"] = "\(name)"
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            state.setListener(name, "connecting")
+            do {
+                try await cancelWhenGracefulShutdown { [logger] in try await self.session(name, logger: logger) }
+                backoff = 1
+            } catch is CancellationError {
+                return
+            } catch {
+                if Task.isShuttingDownGracefully || Task.isCancelled { return }
+                state.setListener(name, "waiting \(Int(backoff)) s to reconnect: \(ReconcileJob.oneLine(error))")
+                logger.warning("live listener lost its directory; reconnecting", metadata: ["ldap.error": "\(ReconcileJob.oneLine(error))",
+                                                                                            "retry.seconds": "\(backoff)"])
+                Counter(label: "rollcall_live_reconnects_total").increment()
+            }
+            do {
+                try await cancelWhenGracefulShutdown { [backoff] in try await Task.sleep(for: .seconds(backoff)) }
+            } catch {
+                return
+            }
+            backoff = min(30, backoff * 2)
+        }
+    }
+
+    /// One persistent search, until it fails or the daemon stops.
+    private func session(_ name: String, logger: Logger) async throws {
+        guard let directory = state.configuration.directories.first(where: { $0.name == name }) else { return }
+        let store = try Store.open(path: state.configuration.storePath)
+        guard let cookie = try store.directoryCheckpoint(name).cookie else {
+            state.setListener(name, "waiting for the first run's cookie")
+            try await Task.sleep(for: .seconds(1))
+            return
+        }
+        var settings = directory.ldap
+        if let file = directory.bindPasswordFile {
+            settings.bindPassword = try PasswordFile.read(file, key: "\(directory.key).bind_password_file")
+        }
+        let reader = DirectoryReader(settings: settings, request: directory.search, mapping: directory.mapping)
+        let connection = try await LDAPConnection.connect(settings)
+        state.setListener(name, "refreshing from the stored cookie")
+        var live = false
+        do {
+            for try await change in connection.persistentChanges(reader.request, cookie: cookie) {
+                switch change {
+                case .refreshDone:
+                    live = true
+                    state.setListener(name, "live since \(ISO8601DateFormatter().string(from: Date()))")
+                    logger.notice("live listener is receiving changes")
+                case .changed(let entry) where live:
+                    await apply(name, changed: [try reader.mapping.account(from: entry)], deleted: [], logger: logger)
+                case .deleted(let anchor) where live:
+                    await apply(name, changed: [], deleted: [anchor], logger: logger)
+                default:
+                    continue  // the refresh: the scheduler's delta reads it
+                }
+            }
+        } catch {
+            await connection.close()
+            throw error
+        }
+        logger.info("persistent search over; closing its connection")
+        await connection.close()
+        if !Task.isCancelled { throw LDAPError(step: .search, code: -1, place: settings.uri, detail: "the persistent search ended") }
+    }
+
+    private func apply(_ name: String, changed: [DirectoryAccount], deleted: Set<String>, logger: Logger) async {
+        Counter(label: "rollcall_live_changes_total", dimensions: [("directory", name)]).increment()
+        guard let hr = state.hrRead else {
+            logger.info("live change left to the next scheduled run: no HR read yet")
+            return
+        }
+        let started = ContinuousClock.now
+        do {
+            let outcome = try await ReconcileJob(configuration: state.configuration, logger: logger)
+                .runLive(directory: name, changed: changed, deleted: deleted, hr: hr)
+            let elapsed = ContinuousClock.now - started
+            Timer(label: "rollcall_live_change_seconds").recordNanoseconds(
+                elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+            if let outcome, outcome.summary.events > 0 {
+                Counter(label: "rollcall_events_total", dimensions: [("kind", "live")]).increment(by: Int64(outcome.summary.events))
+            }
+        } catch {
+            logger.error("live change not applied; the next scheduled run will", metadata: ["run.error": "\(ReconcileJob.oneLine(error))"])
+        }
+    }
+}
