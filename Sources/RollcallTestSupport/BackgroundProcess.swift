@@ -112,6 +112,12 @@ public final class NotifySocket: Sendable {
         return String(decoding: buffer[0..<count], as: UTF8.self)
     }
 
+    /// Reads and drops whatever is queued (the kernel queues only a few datagrams: a test that
+    /// paused reading would otherwise find newer messages dropped by a non-blocking sender).
+    public func drain() {
+        while receive(timeout: 0.05) != nil {}
+    }
+
     /// Messages until one satisfies `until` (returned with all before it), or nil after `timeout`.
     public func messages(timeout: Double, until: (String) -> Bool) -> [String]? {
         let deadline = Date().addingTimeInterval(timeout)

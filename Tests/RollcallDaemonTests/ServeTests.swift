@@ -32,7 +32,7 @@ import Testing
         let world = try await ReconcileJobTests.world(people: 3, rows: (1...3).map { ReconcileJobTests.row($0) }.joined(),
                                                       extra: "serve: {listen: \"127.0.0.1:\(port)\", schedule: {delta: {every_seconds: 1}}}")
         let notify = try NotifySocket()
-        let daemon = try Self.daemon(world, notify: notify)
+        let daemon = try Self.daemon(world, notify: notify, watchdogUsec: 3_000_000)
         #expect(notify.messages(timeout: 60) { $0 == "READY=1" } != nil, "no READY=1: \(daemon.errorOutput)")
         // The first run (full) applies; STATUS says so.
         let first = notify.messages(timeout: 60) { $0.hasPrefix("STATUS=last run: full applied") }
@@ -58,6 +58,7 @@ import Testing
         let file = world.directory.appendingPathComponent("rollcall.yaml")
         let good = try String(contentsOf: file, encoding: .utf8)
         try "store: [unclosed\n".write(to: file, atomically: true, encoding: .utf8)
+        notify.drain()
         daemon.signal(SIGHUP)
         let refused = notify.messages(timeout: 10) { $0 == "READY=1" } ?? []
         #expect(refused.contains { $0.hasPrefix("RELOADING=1\nMONOTONIC_USEC=") }, "\(refused)")
@@ -69,11 +70,13 @@ import Testing
         #expect(try world.events(after: 3) == ["identity.joiner E4"])
         // A good configuration again: reloaded.
         try good.write(to: file, atomically: true, encoding: .utf8)
+        notify.drain()
         daemon.signal(SIGHUP)
         let reloaded = notify.messages(timeout: 10) { $0 == "READY=1" } ?? []
         #expect(reloaded.contains { $0.hasPrefix("STATUS=configuration reloaded") }, "\(reloaded)")
 
         // SIGTERM: STOPPING=1 and a clean exit.
+        notify.drain()
         daemon.signal(SIGTERM)
         #expect(notify.messages(timeout: 10) { $0 == "STOPPING=1" } != nil)
         #expect(daemon.wait(timeout: 30) == 0, "\(daemon.errorOutput.suffix(2000))")
