@@ -168,7 +168,7 @@ public struct Reconciler: Sendable {
 
     /// One directory during planning: its accounts by anchor, its stored links both ways, and the
     /// unlinked accounts by correlation value.
-    private struct DirectoryView {
+    struct DirectoryView {
         let name: String
         let rules: [CorrelationRule]
         let accounts: [DirectoryAccount]
@@ -188,21 +188,6 @@ public struct Reconciler: Sendable {
         var tracksState = false
         /// Account state notices to store, by anchor (nil: forget the stored one).
         var stateNotices: [String: AccountStateNotice?] = [:]
-    }
-
-    /// `account.still_enabled` and `account.disabled_externally` for one person's accounts, once
-    /// each while they last; the notices to remember go to the views.
-    private func checkAccountStates(person: StoredPerson, accounts: [(directory: String, account: DirectoryAccount)], state: StoredState,
-                                    views: inout [DirectoryView], index: [String: Int], clock: RunClock, plan: inout Plan) {
-        for (directory, account) in accounts where account.enabled != nil {
-            guard let v = index[directory] else { continue }
-            let stored = state.accounts[directory]?[account.anchor]
-            let (notice, event) = AccountStatePlanner.check(account: account, directory: directory, person: person,
-                                                            hold: state.holds[person.employeeID], stored: stored,
-                                                            windowHours: disableWithinHours, clock: clock)
-            if notice != stored?.stateNotice { views[v].stateNotices[account.anchor] = .some(notice) }
-            if let event { plan.events.append(event) }
-        }
     }
 
     /// Where one person's account in one directory comes from.
@@ -436,75 +421,6 @@ public struct Reconciler: Sendable {
         return updated
     }
 
-    /// Stored persons that no HR source listed in this read (`present`: every id listed, usable or
-    /// not, under the person's current id). A person with a known end (terminated status or a
-    /// termination date) keeps advancing on the calendar: leaver, deprovision. Anyone else still
-    /// announced is missing: `identity.missing` once; with `on_missing: leave`, after the grace
-    /// period a leaver (`reason: missing_from_hr`), then the normal path.
-    private func planAbsent(present: Set<String>, purging: Set<String>, views: inout [DirectoryView], index: [String: Int],
-                            state: StoredState, clock: RunClock, only: Set<String>?, plan: inout Plan) {
-        let today = clock.today
-        var absent: [StoredPerson] = []
-        if let only {
-            for id in only where !present.contains(id) && !purging.contains(id) { if let person = state.persons[id] { absent.append(person) } }
-        } else {
-            for (id, person) in state.persons where !present.contains(id) && !purging.contains(id) { absent.append(person) }
-        }
-        plan.summary.missingFromHR = absent.count
-        guard !absent.isEmpty else { return }
-        absent.sort { $0.employeeID < $1.employeeID }
-        for person in absent {
-            var next = person
-            var kinds: [EventKind] = []
-            var extra: [String: JSONValue] = [:]
-            let accounts = views.compactMap { view -> (directory: String, account: DirectoryAccount)? in
-                guard let anchor = view.anchorByPerson[person.employeeID], let account = view.accountByAnchor[anchor] else { return nil }
-                return (view.name, account)
-            }
-            let (calendar, since) = lifecycle.state(of: person.attributes, on: today, stored: person)
-            if calendar.isEnded {
-                if calendar != person.lifecycle {
-                    kinds = lifecycle.events(from: person.lifecycle, to: calendar, hasAccount: !accounts.isEmpty, disputed: false)
-                    next.lifecycle = calendar
-                    next.lifecycleSince = since
-                }
-            } else if person.lifecycle != .pending {
-                let policy = missing[person.source ?? ""] ?? MissingPolicy()
-                let first = person.missingSince ?? today
-                extra = ["missing_since": .string(first.description), "source": JSONValue(person.source),
-                         "action": .string(policy.action.rawValue)]
-                extra["leave_on"] = policy.action == .leave ? .string(first.adding(days: policy.graceDays).description) : .null
-                if person.missingSince == nil {
-                    next.missingSince = today
-                    kinds.append(.missing)
-                }
-                if policy.action == .leave && first.adding(days: policy.graceDays) <= today {
-                    next.attributes.status = .terminated
-                    next.lifecycle = .terminated
-                    next.lifecycleSince = today
-                    kinds += lifecycle.events(from: person.lifecycle, to: .terminated, hasAccount: !accounts.isEmpty, disputed: false)
-                    extra["reason"] = .string("missing_from_hr")
-                }
-            }
-            if views.contains(where: \.tracksState) {
-                checkAccountStates(person: next, accounts: accounts, state: state, views: &views, index: index, clock: clock, plan: &plan)
-            }
-            guard next != person else { continue }
-            plan.personUpserts.append(next)
-            let record = HRRecord(employeeID: person.employeeID, attributes: next.attributes, origin: SourceLocation(source: "store", line: 0))
-            let payload = EventPayload(record: record, accounts: accounts, lifecycle: next.lifecycle)
-            for kind in kinds {
-                var data = payload.json()
-                if case .object(var fields) = data, !extra.isEmpty {
-                    for (key, value) in extra where kind == .missing || key != "action" && key != "leave_on" { fields[key] = value }
-                    data = .object(fields)
-                }
-                plan.events.append(EventDraft(kind: kind, subject: person.employeeID, data: data))
-                plan.summary.count(kind)
-            }
-        }
-    }
-
     /// One directory's accounts against what is stored for it: upserts, orphans (reported once)
     /// and accounts gone since the last run. Stored accounts of directories that are no longer
     /// configured are not looked at: removing a directory from the configuration deletes nothing.
@@ -544,69 +460,6 @@ public struct Reconciler: Sendable {
                                           data: EventPayload.account(directory: view.name, anchor: anchor, dn: account.dn,
                                                                      correlationValue: account.correlationValue, employeeID: owner)))
         }
-    }
-
-    /// Records of purged persons still in HR (terminated, not stored, their pseudonym in a
-    /// tombstone) are left out: a purge is not undone by the next read. A purged person who is
-    /// employed again is a new person.
-    private func withoutPurged(_ records: [HRRecord], state: StoredState, today: Day) -> ([HRRecord], Int) {
-        guard !state.tombstones.isEmpty, let pseudonym else { return (records, 0) }
-        let kept = records.filter { record in
-            state.persons[record.employeeID] != nil || !lifecycle.policy.isTerminated(record.attributes, on: today)
-                || !state.tombstones.contains(pseudonym(record.employeeID))
-        }
-        return (kept, records.count - kept.count)
-    }
-
-    /// Stored persons whose retention has passed on `today` (deprovisioned, in HR or gone from it),
-    /// and the records left to plan. Only a person whose deprovision was announced on an earlier
-    /// day is purged: someone seen for the first time far past retention is announced first (a
-    /// leaver and a deprovision for their accounts) and purged by the next day's run.
-    private func retention(_ records: [HRRecord], state: StoredState, today: Day, scope: Set<String>? = nil) -> ([HRRecord], [StoredPerson]) {
-        guard lifecycle.policy.purgeAfterDays != nil else { return (records, []) }
-        func due(_ stored: StoredPerson) -> Bool {
-            stored.lifecycle == .deprovisioned && (stored.lifecycleSince ?? today) < today && lifecycle.policy.isPurgeDue(stored, on: today)
-        }
-        var purging: [StoredPerson] = []
-        var read = Set<String>()
-        let kept = records.filter { record in
-            read.insert(record.employeeID)
-            guard let stored = state.persons[record.employeeID], due(stored) else { return true }
-            // Still ended today (a rehire is planned, not purged), with today's HR dates.
-            let (next, since) = lifecycle.state(of: record.attributes, on: today, stored: stored)
-            let person = StoredPerson(employeeID: record.employeeID, attributes: record.attributes, lifecycle: next, lifecycleSince: since)
-            guard next == .deprovisioned, lifecycle.policy.isPurgeDue(person, on: today) else { return true }
-            purging.append(stored)
-            return false
-        }
-        for (id, stored) in state.persons where !read.contains(id) && due(stored) && scope?.contains(id) != false {
-            purging.append(stored)
-        }
-        purging.sort { $0.employeeID < $1.employeeID }
-        return (kept, purging)
-    }
-
-    /// One `identity.purged` per person past retention (naming the links dropped with them; their
-    /// accounts, not claimed by anyone in this plan, are orphans of this run), then the store
-    /// erases them and rewrites every earlier event about them to the tombstone.
-    private func planPurges(_ purging: [StoredPerson], state: StoredState, plan: inout Plan) {
-        let accounts = state.linkedAccountRefs(of: Set(purging.map(\.employeeID)))
-        var drafts: [EventDraft] = []
-        for person in purging {
-            let tombstone = pseudonym?(person.employeeID) ?? ""
-            plan.personPurges.append(Tombstone(employeeID: person.employeeID, pseudonym: tombstone,
-                                               terminationDate: person.attributes.terminationDate))
-            drafts.append(EventDraft(kind: .purged, subject: person.employeeID, data: .object([
-                "hr_id": .string(person.employeeID),
-                "tombstone": .string(tombstone),
-                "lifecycle": .string("purged"),
-                "termination_date": JSONValue(person.attributes.terminationDate?.description),
-                "purge_after_days": lifecycle.policy.purgeAfterDays.map(JSONValue.int) ?? .null,
-                "accounts": .array(accounts[person.employeeID] ?? []),
-            ])))
-            plan.summary.purged += 1
-        }
-        plan.events.append(contentsOf: drafts)
     }
 
     /// `account.orphaned` for an account of `view` that no person claims, with the directory's `on_orphan` action.
