@@ -22,7 +22,7 @@ extension ReconcileJob {
     }
 
     func readHR(report: inout RunReport) async throws -> HRReadResult {
-        let result = try await HRSources.read(configuration.hrSources, logger: logger)
+        let result = try await HRSources.read(configuration.hrSources, cache: hrFiles, logger: logger)
         report.rejectedRows = result.rejected
         report.warnings = result.warnings
         report.personsBySource = result.countsBySource

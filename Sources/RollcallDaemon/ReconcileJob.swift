@@ -72,6 +72,8 @@ public struct ReconcileJob: Sendable {
     public var logger: Logger
     /// The clock. Tests set it; production uses the system time.
     public var now: @Sendable () -> Date
+    /// The daemon's cache of HR files: an unchanged file is not parsed again.
+    public var hrFiles: HRFileCache?
 
     public init(configuration: ResolvedConfiguration, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
         self.configuration = configuration

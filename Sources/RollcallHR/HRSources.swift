@@ -9,13 +9,19 @@ import RollcallCore
 /// (the persons are used as HR says): a person who manages themselves, a manager cycle, a
 /// manager id that no source has, a termination date before the hire date.
 public enum HRSources {
-    public static func read(_ sources: [HRSourceSettings], logger: Logger = Logger(label: "rollcall.hr")) async throws(HRSourceError) -> HRReadResult {
+    /// - Parameter cache: unchanged files are not parsed again (the daemon's runs).
+    public static func read(_ sources: [HRSourceSettings], cache: HRFileCache? = nil,
+                            logger: Logger = Logger(label: "rollcall.hr")) async throws(HRSourceError) -> HRReadResult {
         var merged = HRReadResult(records: [], rejected: [])
         var origin: [String: (source: String, location: SourceLocation)] = [:]
         var results: [HRReadResult] = []
         var disputed: [String: [RejectedRow]] = [:]
         for settings in sources {
-            results.append(try await HRSource(settings: settings).read(logger: logger))
+            if let cache {
+                results.append(try await cache.read(settings, logger: logger))
+            } else {
+                results.append(try await HRSource(settings: settings).read(logger: logger))
+            }
         }
         let total = results.reduce(0) { $0 + $1.records.count }
         origin.reserveCapacity(total)

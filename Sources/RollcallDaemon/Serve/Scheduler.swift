@@ -50,7 +50,9 @@ struct Scheduler: Service {
         let clock = ContinuousClock.now
         var last = DaemonState.LastRun(kind: kind, finishedAt: started, outcome: "failed", runID: nil, events: 0, detail: nil)
         do {
-            let outcome = try await ReconcileJob(configuration: configuration, logger: logger)
+            var job = ReconcileJob(configuration: configuration, logger: logger)
+            job.hrFiles = state.hrFiles
+            let outcome = try await job
                 .run(dryRun: false, forceFull: kind == .full, lockWait: .seconds(60), onRead: { [state] read in state.hrRead = read })
             last.runID = outcome.runID ?? outcome.quarantinedRun
             last.events = outcome.summary.events
