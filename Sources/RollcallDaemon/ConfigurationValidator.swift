@@ -42,11 +42,7 @@ struct ConfigurationValidator {
             guard let file = raw.lifecycle?.tombstoneKeyFile else {
                 throw fail("lifecycle.tombstone_key_file", "is required with purge_after_days: a file with at least 16 secret bytes that keys the tombstones' hashes")
             }
-            let path = absolute(file)
-            guard FileManager.default.isReadableFile(atPath: path) else {
-                throw fail("lifecycle.tombstone_key_file", "\(path) does not exist or cannot be read")
-            }
-            tombstoneKeyFile = path
+            tombstoneKeyFile = try secretFile(file, key: "lifecycle.tombstone_key_file")
         } else if raw.lifecycle?.tombstoneKeyFile != nil {
             throw fail("lifecycle.tombstone_key_file", "is only used with purge_after_days")
         }
@@ -207,11 +203,7 @@ struct ConfigurationValidator {
         let search = SearchRequest(baseDN: directory.baseDN, scope: scope, filter: filter, attributes: [], pageSize: pageSize,
                                    controls: kind == .activeDirectory ? [SearchRequest.domainScope] : [])
         let passwordFile = try directory.bindPasswordFile.map { path throws(ConfigurationError) in
-            let resolved = absolute(path)
-            guard FileManager.default.isReadableFile(atPath: resolved) else {
-                throw fail("\(key).bind_password_file", "\(resolved) does not exist or cannot be read")
-            }
-            return resolved
+            try secretFile(path, key: "\(key).bind_password_file")
         }
         if passwordFile != nil && directory.bindDN == nil {
             throw fail("\(key).bind_dn", "is required when \(key).bind_password_file is set")
@@ -539,9 +531,9 @@ struct ConfigurationValidator {
         if let section = section.auth {
             switch (section.bearerTokenFile, section.username, section.passwordFile) {
             case (let token?, nil, nil):
-                auth = .bearer(tokenFile: try readableFile(token, key: "\(key).auth.bearer_token_file"))
+                auth = .bearer(tokenFile: try secretFile(token, key: "\(key).auth.bearer_token_file"))
             case (nil, let user?, let password?):
-                auth = .basic(username: user, passwordFile: try readableFile(password, key: "\(key).auth.password_file"))
+                auth = .basic(username: user, passwordFile: try secretFile(password, key: "\(key).auth.password_file"))
             default:
                 throw fail("\(key).auth", "give bearer_token_file, or username with password_file")
             }
@@ -570,6 +562,25 @@ struct ConfigurationValidator {
         let retry = try retryPolicy(section.retry, key: key)
         return HTTPPull(url: url, auth: auth, caFile: caFile, timeoutSeconds: timeout, retry: retry.backoff,
                         paging: paging, maxPages: maxPages)
+    }
+
+    /// A secret's file: a path, or `credential:NAME`, a systemd credential (`LoadCredential=NAME:...`
+    /// in the unit) read from `$CREDENTIALS_DIRECTORY/NAME`, which only the service can read.
+    private func secretFile(_ value: String, key: String) throws(ConfigurationError) -> String {
+        guard value.hasPrefix("credential:") else { return try readableFile(value, key: key) }
+        let name = value.dropFirst("credential:".count).trimmingCharacters(in: .whitespaces)
+        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        guard !name.isEmpty, name.unicodeScalars.allSatisfy(allowed.contains) else {
+            throw fail(key, "\"\(value)\" must be credential:NAME with a credential name of letters, digits, dots, dashes or underscores")
+        }
+        guard let directory = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else {
+            throw fail(key, "names the systemd credential \(name), but $CREDENTIALS_DIRECTORY is not set: run under systemd with LoadCredential=\(name):FILE, or give a path")
+        }
+        let path = URL(fileURLWithPath: directory).appendingPathComponent(name).path
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw fail(key, "the systemd credential \(name) (\(path)) does not exist or cannot be read")
+        }
+        return path
     }
 
     private func readableFile(_ path: String, key: String) throws(ConfigurationError) -> String {

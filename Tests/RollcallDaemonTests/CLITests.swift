@@ -189,6 +189,27 @@ import Testing
         #expect(journalLines.contains { $0.hasPrefix("<6>") && $0.contains("run applied") }, "\(journal.error)")
     }
 
+    /// Secrets as systemd credentials (`LoadCredential=`): `credential:NAME` is read from
+    /// $CREDENTIALS_DIRECTORY, and without it the configuration says what is missing.
+    @Test func secretsAsSystemdCredentials() async throws {
+        let world = try await ReconcileJobTests.world(people: 2, rows: ReconcileJobTests.row(1) + ReconcileJobTests.row(2))
+        let config = world.directory.appendingPathComponent("rollcall.yaml").path
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        let passwordLine = try #require(text.components(separatedBy: "\n").first { $0.contains("bind_password_file:") })
+        let credentialConfig = world.directory.appendingPathComponent("credential.yaml").path
+        try text.replacingOccurrences(of: passwordLine, with: "    bind_password_file: credential:ldap-password")
+            .write(toFile: credentialConfig, atomically: true, encoding: .utf8)
+        let credentials = world.directory.appendingPathComponent("credentials")
+        try FileManager.default.createDirectory(at: credentials, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: world.slapd.syncPasswordFile, toPath: credentials.appendingPathComponent("ldap-password").path)
+        let missing = try await Shell.run(Self.binary, ["config", "check", credentialConfig], environment: ["CREDENTIALS_DIRECTORY": ""])
+        #expect(missing.status == 1 && missing.error.contains("$CREDENTIALS_DIRECTORY is not set"), "\(missing.error)")
+        let run = try await Shell.run(Self.binary, ["reconcile", "--config", credentialConfig],
+                                      environment: ["CREDENTIALS_DIRECTORY": credentials.path])
+        #expect(run.status == 0, "\(run.error)")
+        #expect(try world.store().events().count == 2)
+    }
+
     @Test func disableHoldsAPersonUntilEnabled() async throws {
         let world = try await ReconcileJobTests.world(people: 2, rows: ReconcileJobTests.row(1) + ReconcileJobTests.row(2))
         let config = world.directory.appendingPathComponent("rollcall.yaml").path
