@@ -40,15 +40,9 @@ extension ReconcileJob {
         }
         guard let input = inputs.first(where: { $0.name == name }) else { return nil }
         let scope = PlanScope.of(changed: changed, deleted: deleted, directory: input, records: hr.records, state: state)
-        let today = Self.day(of: started, in: configuration.timeZone)
-        var reconciler = Reconciler(policy: configuration.lifecycle, conversion: configuration.conversion, missing: configuration.missing)
-        reconciler.disableWithinHours = configuration.disableWithinHours
-        if let file = configuration.tombstoneKeyFile, let key = SecretFile.contents(file), let pseudonymiser = try? Pseudonymiser(key: key) {
-            reconciler.pseudonym = { pseudonymiser.pseudonym(of: $0) }
-        }
-        let clock = RunClock(today: today, now: Int64(started.timeIntervalSince1970.rounded(.down)),
-                             utcOffset: configuration.timeZone.secondsFromGMT(for: started))
-        var plan = try reconciler.plan(records: hr.records, directories: inputs, state: state, today: today, entitlements: nil,
+        let clock = self.clock(at: started)
+        let reconciler = try self.reconciler(report: RunReport())
+        var plan = try reconciler.plan(records: hr.records, directories: inputs, state: state, today: clock.today, entitlements: nil,
                                        unusable: hr.unusableIDs, clock: clock, scope: scope)
         var outcome = ReconcileOutcome(dryRun: false, summary: plan.summary, report: RunReport())
         guard !plan.isEmpty else { return outcome }

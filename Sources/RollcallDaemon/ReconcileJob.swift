@@ -125,14 +125,8 @@ public struct ReconcileJob: Sendable {
         }
         let today = ReconcileJob.day(of: started, in: configuration.timeZone)
         let entitlements = try await phases.measure("read_groups") { try await readEntitlementGroups() }
-        let pseudonymiser = try tombstoneKey(report: report)
-        var pseudonym: (@Sendable (String) -> String)?
-        if let pseudonymiser { pseudonym = { pseudonymiser.pseudonym(of: $0) } }
-        var reconciler = Reconciler(policy: configuration.lifecycle, conversion: configuration.conversion, missing: configuration.missing,
-                                    pseudonym: pseudonym)
-        reconciler.disableWithinHours = configuration.disableWithinHours
-        let clock = RunClock(today: today, now: Int64(started.timeIntervalSince1970.rounded(.down)),
-                             utcOffset: configuration.timeZone.secondsFromGMT(for: started))
+        let reconciler = try self.reconciler(report: report)
+        let clock = self.clock(at: started)
         var plan = try phases.measure("plan") {
             try reconciler.plan(records: hr.records, directories: reads.map(\.input), state: state, today: today, entitlements: entitlements,
                                 unusable: hr.unusableIDs, clock: clock)
@@ -144,6 +138,22 @@ public struct ReconcileJob: Sendable {
                                        firstRun: firstRun, skip: state.version == 0 && !firstRun)
         return Prepared(started: started, today: today, hr: hr, state: state, directories: reads.map(\.input), directoryRuns: reads.map(\.run),
                         entitlements: entitlements, plan: plan, verdict: verdict, report: report)
+    }
+
+    /// The planner as configured, with the tombstones' key read now.
+    func reconciler(report: RunReport) throws -> Reconciler {
+        var pseudonym: (@Sendable (String) -> String)?
+        if let pseudonymiser = try tombstoneKey(report: report) { pseudonym = { pseudonymiser.pseudonym(of: $0) } }
+        var reconciler = Reconciler(policy: configuration.lifecycle, conversion: configuration.conversion, missing: configuration.missing,
+                                    pseudonym: pseudonym)
+        reconciler.disableWithinHours = configuration.disableWithinHours
+        return reconciler
+    }
+
+    /// The run's clock: the day and instant in the organisation's zone.
+    func clock(at started: Date) -> RunClock {
+        RunClock(today: Self.day(of: started, in: configuration.timeZone), now: Int64(started.timeIntervalSince1970.rounded(.down)),
+                 utcOffset: configuration.timeZone.secondsFromGMT(for: started))
     }
 
     /// The guard's verdict. `firstRun`: the store's first run waits for approval as a whole;

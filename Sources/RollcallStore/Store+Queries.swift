@@ -94,6 +94,11 @@ extension Store {
         try runs(sql: "SELECT * FROM run ORDER BY id DESC LIMIT ?", arguments: [limit])
     }
 
+    /// The newest run with this status (applied, failed, quarantined), if any.
+    public func lastRun(status: String) throws -> RunRecord? {
+        try runs(sql: "SELECT * FROM run WHERE status = ? ORDER BY id DESC LIMIT 1", arguments: [status]).first
+    }
+
     /// One run by id, or the newest when `id` is nil; nil when there is no such run.
     public func run(_ id: Int64?) throws -> RunRecord? {
         if let id {

@@ -30,9 +30,8 @@ public struct StoreStatus: Sendable, Codable {
 extension Store {
     public func status() throws -> StoreStatus {
         var status = StoreStatus()
-        let recent = try runs(limit: 200)
-        status.lastApplied = recent.first { $0.status == "applied" }
-        status.lastFailed = recent.first { $0.status == "failed" }
+        status.lastApplied = try lastRun(status: "applied")
+        status.lastFailed = try lastRun(status: "failed")
         return try writer.read { db in
             for row in try Row.fetchAll(db, sql: """
                 SELECT d.directory, d.read, d.entries, r.finished_at,

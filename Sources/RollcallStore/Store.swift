@@ -70,6 +70,11 @@ public struct Store: Sendable {
     }
 
     /// Everything Core needs to diff against.
+    /// The newest applied run's id (0: none yet), without loading the state.
+    public func newestAppliedRunID() throws -> Int64 {
+        try writer.read { db in try Store.newestAppliedRun(db) }
+    }
+
     public func loadState() throws -> StoredState {
         try writer.read { db in
             var state = StoredState()

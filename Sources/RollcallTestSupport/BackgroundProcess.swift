@@ -4,8 +4,8 @@ import Synchronization
 import Glibc
 #endif
 
-/// A program started in the background for a test (a daemon), with an empty signal mask like
-/// `Shell`'s children, its output in files, signalled and reaped by its own pid.
+/// A program started in the background for a test (a daemon) by `Spawn`, its output in files,
+/// signalled and reaped by its own pid.
 public final class BackgroundProcess: Sendable {
     public let pid: pid_t
     public let outputPath: String
@@ -16,33 +16,7 @@ public final class BackgroundProcess: Sendable {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("rollcall-bg-\(UUID().uuidString)")
         outputPath = scratch.path + ".out"
         errorPath = scratch.path + ".err"
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD, SIGABRT] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var merged = ProcessInfo.processInfo.environment
-        merged.merge(environment) { $1 }
-        let envp: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { envp.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, program, &actions, &attributes, argv, envp)
-        guard spawned == 0 else { throw FixtureError("cannot run \(program): error \(spawned)") }
-        self.pid = pid
+        pid = try Spawn.start(program, arguments, environment: environment, output: outputPath, error: errorPath)
     }
 
     deinit {

@@ -36,35 +36,15 @@ import Testing
         try await dc.modify("dn: \(Self.base)\nchangetype: add\nobjectClass: organizationalUnit\n\n"
                             + "dn: OU=MatrixOut,\(SambaFixture.base)\nchangetype: add\nobjectClass: organizationalUnit\n\n"
                             + (1...6).map { Self.user($0) }.joined())
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ad-matrix-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try ("id,status\n" + (1...6).map { "M\($0),Active\n" }.joined()).write(to: folder.appendingPathComponent("hr.csv"), atomically: true, encoding: .utf8)
-        try """
-            store: {path: rollcall.sqlite}
-            events: {source: "urn:rollcall:ad-matrix"}
-            guard: {first_run: apply}
-            directories:
-              - kind: active_directory
-                uri: \(dc.uri)
-                security: none
-                allow_insecure: true
-                bind_dn: \(matrix.admin ? SambaFixture.adminUser : SambaFixture.leastPrivilegeUser)
-                bind_password_file: \(matrix.admin ? dc.adminPasswordFile : dc.leastPrivilegePasswordFile)
-                base_dn: "OU=Matrix, DC=example, DC=test"
-                filter: "\(matrix.filter)"
-                attributes: [sAMAccountName, title, department]
-                delta: \(matrix.mode)
-                disabled_when: none  # users added over LDAP without a password are disabled; account state is AccountStateRunTests'
-                correlation: {hr_field: employee_id, directory_attribute: employeeID}
-            entitlements: {privileged: {active_directory_protected: false}}
-            hr:
-              sources:
-                - path: hr.csv
-                  fields: {employee_id: id, status: status}
-            """.write(to: folder.appendingPathComponent("rollcall.yaml"), atomically: true, encoding: .utf8)
-        let configuration = try ConfigurationLoader.load(path: folder.appendingPathComponent("rollcall.yaml").path)
-        let job = ReconcileJob(configuration: configuration, logger: Logger(label: "test"))
-        let store = try Store.open(path: configuration.storePath)
+        let world = try ADWorld.make(dc, account: matrix.admin ? .administrator : .deltaSync, base: "OU=Matrix, DC=example, DC=test",
+                                     filter: matrix.filter,
+                                     directory: ["attributes: [sAMAccountName, title, department]", "delta: \(matrix.mode)",
+                                                 // users added over LDAP without a password are disabled; account state is AccountStateRunTests'
+                                                 "disabled_when: none"],
+                                     top: "entitlements: {privileged: {active_directory_protected: false}}",
+                                     hr: "id,status\n" + (1...6).map { "M\($0),Active\n" }.joined())
+        let job = world.job
+        let store = try world.store()
         let first = try await job.run(dryRun: false)
         #expect(first.summary.linked == 6, "\(matrix): the base written with spaces reads every account")
         let before = try store.loadState()

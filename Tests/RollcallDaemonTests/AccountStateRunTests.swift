@@ -22,36 +22,10 @@ import Testing
 
     @Test func activeDirectoryUserAccountControl() async throws {
         let dc = try await SambaFixture.start()
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ad-state-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let csv = folder.appendingPathComponent("hr.csv")
-        func hr(terminated: Set<Int>) throws {
-            try ("id,status\n" + (1...9).map { String(format: "E%05d,%@\n", $0, terminated.contains($0) ? "Terminated" : "Active") }.joined())
-                .write(to: csv, atomically: true, encoding: .utf8)
-        }
-        try hr(terminated: [])
-        try """
-            store: {path: rollcall.sqlite}
-            events: {source: "urn:rollcall:ad"}
-            guard: {first_run: apply}
-            directories:
-              - kind: active_directory
-                uri: \(dc.uri)
-                security: none
-                allow_insecure: true
-                bind_dn: \(SambaFixture.syncUser)
-                bind_password_file: \(dc.syncPasswordFile)
-                base_dn: \(SambaFixture.people)
-                filter: (&(objectCategory=person)(objectClass=user)(sAMAccountName=u0000*))
-                attributes: [sAMAccountName, userAccountControl]
-                correlation: {hr_field: employee_id, directory_attribute: employeeID}
-            entitlements: {privileged: {active_directory_protected: false}}
-            hr:
-              sources:
-                - path: hr.csv
-                  fields: {employee_id: id, status: status}
-            """.write(to: folder.appendingPathComponent("rollcall.yaml"), atomically: true, encoding: .utf8)
-        let configuration = try ConfigurationLoader.load(path: folder.appendingPathComponent("rollcall.yaml").path)
+        let world = try ADWorld.make(dc, directory: ["attributes: [sAMAccountName, userAccountControl]"],
+                                     top: "entitlements: {privileged: {active_directory_protected: false}}", hr: ADWorld.staff())
+        let configuration = world.configuration
+        func hr(terminated: Set<Int>) throws { try world.writeHR(ADWorld.staff(terminated: terminated)) }
         func run(_ iso: String) async throws -> ReconcileOutcome {
             try await ReconcileJob(configuration: configuration, logger: Logger(label: "test"), now: Self.at(iso)).run(dryRun: false)
         }

@@ -9,35 +9,10 @@ import Testing
 /// Whole runs against a real Samba AD DC, with DirSync and with uSNChanged deltas.
 @Suite struct ActiveDirectoryRunTests {
     static func job(_ dc: SambaFixture, mode: String, admin: Bool = true) throws -> (ReconcileJob, Store) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ad-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try ("id,status\n" + (1...9).map { String(format: "E%05d,Active\n", $0) }.joined())
-            .write(to: directory.appendingPathComponent("hr.csv"), atomically: true, encoding: .utf8)
-        let config = """
-            store: {path: rollcall.sqlite}
-            events: {source: "urn:rollcall:ad"}
-            guard: {first_run: apply}  # the first run applies as planned (its hold is GuardRunTests' subject)
-            directories:
-              - kind: active_directory
-                uri: \(dc.uri)
-                security: none
-                allow_insecure: true
-                bind_dn: \(admin ? SambaFixture.adminUser : SambaFixture.syncUser)
-                bind_password_file: \(admin ? dc.adminPasswordFile : dc.syncPasswordFile)
-                base_dn: \(SambaFixture.people)
-                filter: (&(objectClass=user)(sAMAccountName=u0000*))
-                attributes: [sAMAccountName, title, userAccountControl]
-                delta: \(mode)
-                correlation: {hr_field: employee_id, directory_attribute: employeeID}
-            hr:
-              sources:
-                - path: hr.csv
-                  fields: {employee_id: id, status: status}
-            """
-        let file = directory.appendingPathComponent("rollcall.yaml")
-        try config.write(to: file, atomically: true, encoding: .utf8)
-        let configuration = try ConfigurationLoader.load(path: file.path)
-        return (ReconcileJob(configuration: configuration, logger: Logger(label: "test")), try Store.open(path: configuration.storePath))
+        let world = try ADWorld.make(dc, account: admin ? .administrator : .readOnly,
+                                     directory: ["attributes: [sAMAccountName, title, userAccountControl]", "delta: \(mode)"],
+                                     hr: ADWorld.staff())
+        return (world.job, try world.store())
     }
 
     @Test(arguments: ["dirsync", "usn"])

@@ -16,39 +16,16 @@ import Testing
     static let opsBackup = "CN=Ops Backup,\(SambaFixture.groups)"
 
     static func job(_ dc: SambaFixture) throws -> (ReconcileJob, Store) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("privileged-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try ("id,status,department\n" + (1...9).map { String(format: "E%05d,Active,%@\n", $0, $0 == 1 ? "Ops" : "Sales") }.joined())
-            .write(to: directory.appendingPathComponent("hr.csv"), atomically: true, encoding: .utf8)
-        let config = """
-            store: {path: rollcall.sqlite}
-            events: {source: "urn:rollcall:ad"}
-            guard: {first_run: apply}  # the first run applies as planned (its hold is GuardRunTests' subject)
-            directories:
-              - kind: active_directory
-                uri: \(dc.uri)
-                security: none
-                allow_insecure: true
-                bind_dn: \(SambaFixture.syncUser)
-                bind_password_file: \(dc.syncPasswordFile)
-                base_dn: \(SambaFixture.people)
-                filter: (&(objectClass=user)(sAMAccountName=u0000*))
-                correlation: {hr_field: employee_id, directory_attribute: employeeID}
+        let world = try ADWorld.make(dc, top: """
             entitlements:
               groups: {base_dn: "\(SambaFixture.groups)", filter: "(cn=Ops Backup)"}
               birthright:
                 - {name: ops-backup, group: "\(opsBackup)", when: {department: {equals: Ops}}}
               privileged:
                 allowed_members: ["CN=Administrator,CN=Users,\(SambaFixture.base)"]
-            hr:
-              sources:
-                - path: hr.csv
-                  fields: {employee_id: id, status: status, department: department}
-            """
-        let file = directory.appendingPathComponent("rollcall.yaml")
-        try config.write(to: file, atomically: true, encoding: .utf8)
-        let configuration = try ConfigurationLoader.load(path: file.path)
-        return (ReconcileJob(configuration: configuration, logger: Logger(label: "test")), try Store.open(path: configuration.storePath))
+            """, fields: "{employee_id: id, status: status, department: department}",
+            hr: "id,status,department\n" + (1...9).map { String(format: "E%05d,Active,%@\n", $0, $0 == 1 ? "Ops" : "Sales") }.joined())
+        return (world.job, try world.store())
     }
 
     static func privileged(_ store: Store, after seq: Int64) throws -> [String] {
@@ -62,33 +39,9 @@ import Testing
     /// anyway; `active_directory_protected: false` is the only way to turn it off.
     @Test func activeDirectoryIsWatchedWithoutAnEntitlementsSection() async throws {
         let dc = try await SambaFixture.start()
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("privileged-default-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try ("id,status\n" + (1...9).map { String(format: "E%05d,Active\n", $0) }.joined())
-            .write(to: folder.appendingPathComponent("hr.csv"), atomically: true, encoding: .utf8)
-        let file = folder.appendingPathComponent("rollcall.yaml")
-        try """
-            store: {path: rollcall.sqlite}
-            events: {source: "urn:rollcall:ad"}
-            guard: {first_run: apply}
-            directories:
-              - kind: active_directory
-                uri: \(dc.uri)
-                security: none
-                allow_insecure: true
-                bind_dn: \(SambaFixture.syncUser)
-                bind_password_file: \(dc.syncPasswordFile)
-                base_dn: \(SambaFixture.people)
-                filter: (&(objectClass=user)(sAMAccountName=u0000*))
-                correlation: {hr_field: employee_id, directory_attribute: employeeID}
-            hr:
-              sources:
-                - path: hr.csv
-                  fields: {employee_id: id, status: status}
-            """.write(to: file, atomically: true, encoding: .utf8)
-        let configuration = try ConfigurationLoader.load(path: file.path)
-        let job = ReconcileJob(configuration: configuration, logger: Logger(label: "test"))
-        let store = try Store.open(path: configuration.storePath)
+        let world = try ADWorld.make(dc, hr: ADWorld.staff())
+        let job = world.job
+        let store = try world.store()
         let first = try await job.run(dryRun: false)
         #expect(try store.loadState().privileged["default"]?[Self.domainAdmins.lowercased()] != nil)
         try await dc.modify("dn: \(Self.domainAdmins)\nchangetype: modify\nadd: member\nmember: CN=User 00002,\(SambaFixture.people)\n-\n")

@@ -24,8 +24,6 @@ public final class DaemonState: Sendable, DaemonHealth {
         var schedulerStarted = false
         var runningSince: Date?
         var lastRun: LastRun?
-        var lastFull: Date?
-        var lastDelta: Date?
         var heartbeat = Date()
         var hrRead: HRReadResult?
         var listeners: [String: String] = [:]
@@ -54,17 +52,10 @@ public final class DaemonState: Sendable, DaemonHealth {
         inner.withLock { state in
             state.runningSince = nil
             state.lastRun = run
-            guard run.outcome != "failed" && run.outcome != "busy" else { return }
-            switch run.kind {
-            case .full: state.lastFull = run.finishedAt
-            case .delta: state.lastDelta = run.finishedAt
-            }
         }
     }
 
     public var lastRun: LastRun? { inner.withLock { $0.lastRun } }
-    var lastFull: Date? { inner.withLock { $0.lastFull } }
-    var lastDelta: Date? { inner.withLock { $0.lastDelta } }
 
     /// Healthy for the watchdog: the scheduler's loop beat recently, or the run it is in has not
     /// exceeded the run timeout.

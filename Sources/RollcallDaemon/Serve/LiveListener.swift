@@ -65,11 +65,8 @@ struct LiveListener: Service {
             try await Task.sleep(for: .seconds(1))
             return
         }
-        var settings = directory.ldap
-        if let file = directory.bindPasswordFile {
-            settings.bindPassword = try PasswordFile.read(file, key: "\(directory.key).bind_password_file")
-        }
-        let reader = DirectoryReader(settings: settings, request: directory.search, mapping: directory.mapping)
+        let (reader, _) = try ReconcileJob(configuration: state.configuration, logger: logger).reader(for: directory)
+        let settings = reader.settings
         let connection = try await LDAPConnection.connect(settings)
         state.setListener(name, "refreshing from the stored cookie")
         var live = false

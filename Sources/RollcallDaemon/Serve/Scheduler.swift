@@ -18,7 +18,7 @@ struct Scheduler: Service {
     func run() async throws {
         let configuration = state.configuration
         // A store with applied runs was fully read before: the next full run is due by the schedule.
-        let applied = (try? Store.open(path: configuration.storePath).loadState().version) ?? 0
+        let applied = (try? Store.open(path: configuration.storePath).newestAppliedRunID()) ?? 0
         var lastFull: Date? = applied > 0 ? Date() : nil
         var lastAttempt: Date?
         state.markSchedulerStarted()
