@@ -9,6 +9,8 @@ public struct AdminActions: Sendable {
     public var configuration: ResolvedConfiguration
     public var logger: Logger
     public var now: @Sendable () -> Date
+    /// How long an action waits for a run in progress (the run lock).
+    public var lockWait: Duration = .seconds(30)
 
     public init(configuration: ResolvedConfiguration, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
         self.configuration = configuration
@@ -16,10 +18,14 @@ public struct AdminActions: Sendable {
         self.now = now
     }
 
-    /// The operating-system user running the command (sudo's invoker when run through sudo).
+    /// The operating-system user running the command, by its real uid (`alice (uid 1000)`), with
+    /// sudo's invoker when run through sudo (`root (uid 0), sudo from alice`: $SUDO_USER is only
+    /// trusted as far as root is).
     public static var operatorName: String {
-        let environment = ProcessInfo.processInfo.environment
-        return environment["SUDO_USER"] ?? environment["USER"] ?? environment["LOGNAME"] ?? "uid \(getuid())"
+        let uid = getuid()
+        var name = PeerCredentials.userName(uid: uid).map { "\($0) (uid \(uid))" } ?? "uid \(uid)"
+        if uid == 0, let invoker = ProcessInfo.processInfo.environment["SUDO_USER"], !invoker.isEmpty { name += ", sudo from \(invoker)" }
+        return name
     }
 
     /// Links `employeeID` to the account with `anchor` in `directory`: confirms a proposal,
@@ -65,7 +71,7 @@ extension AdminActions {
     func apply(action: String, subject: String, detail: JSONValue, actor: String,
                plan make: (StoredState, String) throws(ReconcileRefusal) -> Plan) throws -> ActionOutcome {
         // Serialised with runs: an operator's action waits briefly for a run in progress.
-        let lock = try RunLock.acquire(storePath: configuration.storePath, wait: .seconds(30))
+        let lock = try RunLock.acquire(storePath: configuration.storePath, wait: lockWait)
         defer { lock.release() }
         let started = now()
         let store = try Store.open(path: configuration.storePath)

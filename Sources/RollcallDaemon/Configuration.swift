@@ -24,11 +24,20 @@ public struct Configuration: Sendable, Decodable {
         public var schedule: ScheduleSection?
         /// A run taking longer than this counts as hung: the watchdog stops being pinged.
         public var runTimeoutMinutes: Double?
+        public var admin: AdminSection?
 
         enum CodingKeys: String, CodingKey {
-            case listen, schedule
+            case listen, schedule, admin
             case runTimeoutMinutes = "run_timeout_minutes"
         }
+    }
+
+    /// The admin socket: where, its group, who may use it.
+    public struct AdminSection: Sendable, Decodable {
+        public var socket: String?
+        public var group: String?
+        public var users: [String]?
+        public var groups: [String]?
     }
 
     public struct ScheduleSection: Sendable, Decodable {
@@ -483,6 +492,7 @@ enum ConfigurationKeys {
         ])),
         "serve": .section([
             "listen": .scalar, "run_timeout_minutes": .scalar,
+            "admin": .section(["socket": .scalar, "group": .scalar, "users": .list, "groups": .list]),
             "schedule": .section(["full": .section(["every_hours": .scalar, "at": .list]), "delta": .section(["every_seconds": .scalar])]),
         ]),
         "guard": .section(["max_deprovisions": .scalar, "max_deprovision_percent": .scalar, "max_shrink_percent": .scalar,

@@ -60,6 +60,16 @@ public struct ServeSettings: Sendable, Hashable {
     public var deltaEvery: Double = 60
     /// A run longer than this counts as hung.
     public var runTimeout: Double = 3600
+    /// The admin socket's path (nil: none). Default /run/rollcall/admin.sock, in the unit's
+    /// RuntimeDirectory.
+    public var adminSocket: String? = ServeSettings.defaultAdminSocket
+    public static let defaultAdminSocket = "/run/rollcall/admin.sock"
+    /// The socket file's group (mode 0660); default rollcall-admin.
+    public var adminSocketGroup = "rollcall-admin"
+    /// Who may use it besides root and the daemon's own user: these users, and members of these
+    /// groups (default: the socket's group).
+    public var adminUsers: [String] = []
+    public var adminGroups: [String] = ["rollcall-admin"]
 
     public init() {}
 }
@@ -143,17 +153,19 @@ public enum DirectoryKind: String, Sendable, CaseIterable {
 
 /// Reads and checks a configuration file. Every problem names its key.
 public enum ConfigurationLoader {
-    public static func load(path: String) throws(ConfigurationError) -> ResolvedConfiguration {
+    /// - Parameter checkFiles: false when only the daemon will use the configuration's files
+    ///   (secrets, certificates): the CLI handing a command to the admin socket.
+    public static func load(path: String, checkFiles: Bool = true) throws(ConfigurationError) -> ResolvedConfiguration {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw ConfigurationError(file: path, reason: "cannot be read: \(error.localizedDescription)")
         }
-        return try parse(text, file: path)
+        return try parse(text, file: path, checkFiles: checkFiles)
     }
 
-    public static func parse(_ text: String, file: String) throws(ConfigurationError) -> ResolvedConfiguration {
+    public static func parse(_ text: String, file: String, checkFiles: Bool = true) throws(ConfigurationError) -> ResolvedConfiguration {
         let node: Node
         do {
             guard let composed = try Yams.compose(yaml: text) else {
@@ -176,7 +188,7 @@ public enum ConfigurationLoader {
         }
         let base = URL(fileURLWithPath: file).deletingLastPathComponent()
         do {
-            return try ConfigurationValidator(file: file, base: base).resolve(raw)
+            return try ConfigurationValidator(file: file, base: base, checkFiles: checkFiles).resolve(raw)
         } catch {
             // The validator names the key; the file says where it is.
             var located = error

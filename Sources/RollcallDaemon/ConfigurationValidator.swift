@@ -7,6 +7,9 @@ import RollcallHR
 struct ConfigurationValidator {
     let file: String
     let base: URL
+    /// false for a CLI that only hands a command to the daemon: the files the configuration names
+    /// (secrets, certificates) are the daemon's to read, not the admin's.
+    var checkFiles = true
 
     func fail(_ key: String, _ reason: String) -> ConfigurationError {
         ConfigurationError(file: file, key: key, reason: reason)
@@ -157,6 +160,24 @@ struct ConfigurationValidator {
             guard minutes > 0 else { throw fail("serve.run_timeout_minutes", "must be positive") }
             settings.runTimeout = minutes * 60
         }
+        if let admin = section.admin {
+            if let socket = admin.socket {
+                if socket == "off" {
+                    settings.adminSocket = nil
+                } else {
+                    guard socket.hasPrefix("/") else { throw fail("serve.admin.socket", "must be an absolute path, or off") }
+                    // sockaddr_un holds 108 bytes with the terminating NUL.
+                    guard socket.utf8.count <= 107 else { throw fail("serve.admin.socket", "is longer than a Unix socket path may be (107 bytes)") }
+                    settings.adminSocket = socket
+                }
+            }
+            if let group = admin.group {
+                guard !group.isEmpty else { throw fail("serve.admin.group", "must name a group") }
+                settings.adminSocketGroup = group
+            }
+            settings.adminUsers = admin.users ?? []
+            settings.adminGroups = admin.groups ?? [settings.adminSocketGroup]
+        }
         return settings
     }
 
@@ -272,7 +293,7 @@ struct ConfigurationValidator {
             throw fail("\(prefix).security", "\(security.rawValue) does not fit \(uris.joined(separator: " ")); ldaps:// goes with ldaps, ldap:// with starttls or none")
         }
         for (name, path) in [("ca_file", directory.caFile), ("tls_cert_file", directory.tlsCertFile), ("tls_key_file", directory.tlsKeyFile)] {
-            if let path, !FileManager.default.isReadableFile(atPath: absolute(path)) {
+            if let path, checkFiles, !FileManager.default.isReadableFile(atPath: absolute(path)) {
                 throw fail("\(prefix).\(name)", "\(absolute(path)) does not exist or cannot be read")
             }
         }
@@ -568,6 +589,7 @@ struct ConfigurationValidator {
     /// in the unit) read from `$CREDENTIALS_DIRECTORY/NAME`, which only the service can read.
     private func secretFile(_ value: String, key: String) throws(ConfigurationError) -> String {
         guard value.hasPrefix("credential:") else { return try readableFile(value, key: key) }
+        guard checkFiles else { return value }
         let name = value.dropFirst("credential:".count).trimmingCharacters(in: .whitespaces)
         let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
         guard !name.isEmpty, name.unicodeScalars.allSatisfy(allowed.contains) else {
@@ -585,7 +607,7 @@ struct ConfigurationValidator {
 
     private func readableFile(_ path: String, key: String) throws(ConfigurationError) -> String {
         let resolved = absolute(path)
-        guard FileManager.default.isReadableFile(atPath: resolved) else {
+        guard !checkFiles || FileManager.default.isReadableFile(atPath: resolved) else {
             throw fail(key, "\(resolved) does not exist or cannot be read")
         }
         return resolved

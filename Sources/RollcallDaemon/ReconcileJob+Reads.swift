@@ -53,7 +53,17 @@ extension ReconcileJob {
         if let file = directory.bindPasswordFile {
             settings.bindPassword = try PasswordFile.read(file, key: "\(directory.key).bind_password_file")
         }
-        return (DirectoryReader(settings: settings, request: directory.search, mapping: directory.mapping, retry: directory.retry), logger)
+        var reader = DirectoryReader(settings: settings, request: directory.search, mapping: directory.mapping, retry: directory.retry)
+        if let progress {
+            let started = ContinuousClock.now
+            let name = directory.name
+            reader.onEntries = { count in
+                let elapsed = ContinuousClock.now - started
+                progress(RunProgress(phase: "read_directory", place: name, count: count,
+                                     seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, done: false))
+            }
+        }
+        return (reader, logger)
     }
 
     /// The groups the entitlement rules are about, read whole from their directory.
@@ -178,22 +188,32 @@ extension ReconcileJob {
 /// Wall-clock seconds per phase of a run, reported with the outcome so an operator sees where time goes.
 struct PhaseTimer {
     private(set) var seconds: [String: Double] = [:]
+    /// Told as each phase starts and ends.
+    var progress: (@Sendable (RunProgress) -> Void)?
 
     mutating func measure<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
         let start = ContinuousClock.now
+        progress?(RunProgress(phase: name, seconds: 0, done: false))
         defer { record(name, start) }
         return try body()
     }
 
-    mutating func measure<T>(_ name: String, _ body: () async throws -> T) async rethrows -> T {
+    /// - Parameter count: what the phase read, for its progress line (records, entries).
+    mutating func measure<T>(_ name: String, count: ((T) -> Int)? = nil, _ body: () async throws -> T) async rethrows -> T {
         let start = ContinuousClock.now
-        defer { record(name, start) }
-        return try await body()
+        progress?(RunProgress(phase: name, seconds: 0, done: false))
+        var counted: Int?
+        defer { record(name, start, count: counted) }
+        let value = try await body()
+        counted = count?(value)
+        return value
     }
 
-    private mutating func record(_ name: String, _ start: ContinuousClock.Instant) {
+    private mutating func record(_ name: String, _ start: ContinuousClock.Instant, count: Int? = nil) {
         let elapsed = ContinuousClock.now - start
-        seconds[name] = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let value = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        seconds[name] = value
+        progress?(RunProgress(phase: name, count: count, seconds: value, done: true))
     }
 }
 

@@ -30,6 +30,8 @@ public struct ReconcileOutcome: Sendable, Codable {
     /// An approval of held decisions: those applied now, and those dropped as no longer true.
     public var approvedHeld: [HeldDecision] = []
     public var droppedHeld: [HeldDecision] = []
+    /// Who carried the run out when an operator asked for it: this process, or the running daemon.
+    public var via: String?
 }
 
 /// Stored with every run: the rows that were rejected and the persons with several candidate accounts.
@@ -74,6 +76,11 @@ public struct ReconcileJob: Sendable {
     public var now: @Sendable () -> Date
     /// The daemon's cache of HR files: an unchanged file is not parsed again.
     public var hrFiles: HRFileCache?
+    /// Told as each phase starts and ends, and as directory pages arrive (a terminal's progress line).
+    public var progress: (@Sendable (RunProgress) -> Void)?
+    /// The operator who asked for this run through the admin socket: the run's actor, and an
+    /// `admin.reconcile` entry opens its audit.
+    public var requestedBy: String?
 
     public init(configuration: ResolvedConfiguration, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
         self.configuration = configuration
@@ -112,15 +119,15 @@ public struct ReconcileJob: Sendable {
     public func prepare(forceFull: Bool = false, initial: Bool = false) async throws -> Prepared {
         let store = try Store.open(path: configuration.storePath)
         var report = RunReport()
-        var phases = PhaseTimer()
+        var phases = PhaseTimer(progress: progress)
         return try await prepare(store: store, started: now(), forceFull: forceFull, initial: initial, report: &report, phases: &phases)
     }
 
     private func prepare(store: Store, started: Date, forceFull: Bool, initial: Bool = false, report: inout RunReport,
                          phases: inout PhaseTimer) async throws -> Prepared {
-        let hr = try await phases.measure("read_hr") { try await readHR(report: &report) }
+        let hr = try await phases.measure("read_hr", count: { $0.records.count }) { try await readHR(report: &report) }
         let state = try phases.measure("load_state") { try store.loadState() }
-        let reads = try await phases.measure("read_directory") {
+        let reads = try await phases.measure("read_directory", count: { $0.reduce(0) { $0 + $1.run.entries } }) {
             try await readDirectories(store: store, state: state, forceFull: forceFull, now: started)
         }
         let today = ReconcileJob.day(of: started, in: configuration.timeZone)
@@ -198,7 +205,7 @@ public struct ReconcileJob: Sendable {
         let started = now()
         let store = try Store.open(path: configuration.storePath)
         var report = RunReport()
-        var phases = PhaseTimer()
+        var phases = PhaseTimer(progress: progress)
         do {
             let prepared = try await prepare(store: store, started: started, forceFull: forceFull, initial: initial || approving != nil,
                                              report: &report, phases: &phases)
@@ -235,6 +242,11 @@ public struct ReconcileJob: Sendable {
                                  directories: directoryRuns)
             stamp.basedOn = state.version
             if let changed = try store.configurationChange(file: configuration.file) { stamp.audit.append(changed) }
+            if let requestedBy, only == nil, approving == nil {
+                stamp.actor = requestedBy
+                let detail = JSONValue.object(["full": .bool(forceFull), "initial": .bool(initial)])
+                stamp.audit.insert(AuditDraft(action: "admin.reconcile", subject: "reconcile", detail: detail), at: 0)
+            }
             if let only {
                 stamp.actor = only.actor
                 stamp.audit.insert(AuditDraft(action: "admin.reconcile_identity", subject: only.employeeID, hrID: only.employeeID, detail: .object([:])), at: 0)

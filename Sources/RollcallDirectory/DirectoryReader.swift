@@ -66,6 +66,8 @@ public struct DirectoryReader: Sendable {
     public var request: SearchRequest
     public var mapping: AccountMapping
     public var retry: RetryPolicy
+    /// Told the running count of entries after each page of a whole read (a progress display).
+    public var onEntries: (@Sendable (Int) -> Void)?
 
     public init(settings: LDAPSettings, request: SearchRequest, mapping: AccountMapping, retry: RetryPolicy = .none) {
         self.settings = settings
@@ -126,9 +128,11 @@ public struct DirectoryReader: Sendable {
         logger.debug("directory connected", metadata: ["ldap.uri": "\(settings.uri)", "ldap.base": "\(request.baseDN)"])
         let collected = Mutex<[DirectoryAccount]>([])
         let mapping = self.mapping
+        let onEntries = self.onEntries
         let total = try await connection.pagedSearch(request) { page in
             let accounts = try page.map { try mapping.account(from: $0) }
-            collected.withLock { $0.append(contentsOf: accounts) }
+            let count = collected.withLock { $0.append(contentsOf: accounts); return $0.count }
+            onEntries?(count)
         }
         await connection.close()
         logger.info("directory read complete", metadata: ["ldap.entries": "\(total)"])

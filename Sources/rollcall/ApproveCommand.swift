@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import RollcallDaemon
-import RollcallStore
 
 struct ApproveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,19 +24,7 @@ struct ApproveCommand: AsyncParsableCommand {
     var reason: String?
 
     func run() async throws {
-        let configuration = try options.load()
-        let job = ReconcileJob(configuration: configuration, logger: options.logger())
-        do {
-            let outcome = try await job.run(dryRun: false, approving: .init(runID: run, actor: AdminActions.operatorName, reason: reason))
-            let events = outcome.firstSeq.map { "events \($0)–\(outcome.lastSeq ?? $0)" } ?? "no events"
-            print("run \(run) approved: applied as run \(outcome.runID.map(String.init) ?? "?"), \(events)")
-            if !outcome.approvedHeld.isEmpty || !outcome.droppedHeld.isEmpty {
-                print("applied \(outcome.approvedHeld.count) held decisions; dropped \(outcome.droppedHeld.count) no longer true today:")
-                for decision in outcome.droppedHeld { print("  dropped \(decision.kind.rawValue) \(decision.subject)") }
-            }
-        } catch let failure as ReconcileFailure {
-            throw CLIFailure(message: "approve \(run): \(failure.reason)")
-        }
+        try await AdminRoute.perform(.approve(run: run, reason: reason), options: options)
     }
 }
 
@@ -56,18 +43,6 @@ struct RejectCommand: AsyncParsableCommand {
     var reason: String?
 
     func run() async throws {
-        let configuration = try options.load()
-        let store = try Store.open(path: configuration.storePath)
-        do {
-            if try store.quarantined(run) != nil {
-                try store.rejectQuarantined(run, by: AdminActions.operatorName, reason: reason, at: Date())
-                print("run \(run) rejected: its plan will not be applied")
-            } else {
-                let count = try store.rejectHeld(run: run, by: AdminActions.operatorName, reason: reason, at: Date())
-                print("run \(run): \(count) held decisions rejected; a later run holds them again if HR and the directories still say so")
-            }
-        } catch let error as StoreError {
-            throw CLIFailure(message: "reject \(run): \(error.reason)")
-        }
+        try await AdminRoute.perform(.reject(run: run, reason: reason), options: options)
     }
 }

@@ -23,13 +23,7 @@ struct DisableCommand: AsyncParsableCommand {
     var reason: String
 
     func run() async throws {
-        let configuration = try options.load()
-        do {
-            let outcome = try AdminActions(configuration: configuration, logger: options.logger()).disable(employeeID: id, reason: reason)
-            print("\(id) disabled: run \(outcome.runID), event \(outcome.firstSeq.map(String.init) ?? "-")")
-        } catch let failure as AdminActionFailure {
-            throw CLIFailure(message: "disable \(id): \(failure.description)")
-        }
+        try await AdminRoute.perform(.disable(id: id, reason: reason), options: options)
     }
 }
 
@@ -49,12 +43,6 @@ struct EnableCommand: AsyncParsableCommand {
     var reason: String?
 
     func run() async throws {
-        let configuration = try options.load()
-        do {
-            let outcome = try AdminActions(configuration: configuration, logger: options.logger()).enable(employeeID: id, reason: reason)
-            print("\(id) enabled: run \(outcome.runID), event \(outcome.firstSeq.map(String.init) ?? "-")")
-        } catch let failure as AdminActionFailure {
-            throw CLIFailure(message: "enable \(id): \(failure.description)")
-        }
+        try await AdminRoute.perform(.enable(id: id, reason: reason), options: options)
     }
 }

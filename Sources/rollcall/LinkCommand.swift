@@ -44,21 +44,10 @@ struct LinkCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let configuration = try options.load()
-        do {
-            if let former = converts ?? separateFrom {
-                let convert = converts != nil
-                let outcome = try AdminActions(configuration: configuration, logger: options.logger())
-                    .decideConversion(employeeID: id, formerID: former, convert: convert)
-                print("\(id) \(convert ? "continues" : "is not") \(former): decided in run \(outcome.runID); the next reconcile applies it")
-                return
-            }
-            guard let directory, let anchor else { return }
-            let outcome = try AdminActions(configuration: configuration, logger: options.logger())
-                .link(employeeID: id, directory: directory, anchor: anchor)
-            print("linked \(id) to \(anchor) in \(directory): run \(outcome.runID), event \(outcome.firstSeq.map(String.init) ?? "-")")
-        } catch let failure as AdminActionFailure {
-            throw CLIFailure(message: failure.description)
+        if let former = converts ?? separateFrom {
+            try await AdminRoute.perform(.conversion(id: id, former: former, convert: converts != nil), options: options)
+        } else if let directory, let anchor {
+            try await AdminRoute.perform(.link(id: id, directory: directory, anchor: anchor), options: options)
         }
     }
 }

@@ -29,9 +29,9 @@ struct GlobalOptions: ParsableArguments {
     /// The configuration file: --config, else $ROLLCALL_CONFIG, else /etc/rollcall/rollcall.yaml.
     var path: String { config ?? ProcessInfo.processInfo.environment["ROLLCALL_CONFIG"] ?? "/etc/rollcall/rollcall.yaml" }
 
-    func load() throws -> ResolvedConfiguration {
+    func load(checkFiles: Bool = true) throws -> ResolvedConfiguration {
         do {
-            return try ConfigurationLoader.load(path: path)
+            return try ConfigurationLoader.load(path: path, checkFiles: checkFiles)
         } catch {
             throw CLIFailure(message: error.description)
         }

@@ -37,7 +37,10 @@ import Testing
         var last: BackgroundProcess?
         for _ in 0..<3 {
             guard let port = Loopback.freePort() else { continue }
-            try (base + "serve: {listen: \"127.0.0.1:\(port)\"\(serve.isEmpty ? "" : ", " + serve)}\n").write(to: file, atomically: true, encoding: .utf8)
+            // Each daemon its own admin socket (unless the test sets one).
+            let admin = serve.contains("admin:") ? "" : ", admin: {socket: \(world.directory.appendingPathComponent("admin.sock").path)}"
+            try (base + "serve: {listen: \"127.0.0.1:\(port)\"\(admin)\(serve.isEmpty ? "" : ", " + serve)}\n")
+                .write(to: file, atomically: true, encoding: .utf8)
             let daemon = try Self.daemon(world, notify: notify, watchdogUsec: watchdogUsec)
             last = daemon
             if let seen = notify.messages(timeout: 60, until: { $0 == "READY=1" || !daemon.isRunning }), seen.last == "READY=1" {

@@ -23,6 +23,20 @@ public struct Daemon: Sendable {
 
     public func run() async throws {
         let configuration = try ConfigurationLoader.load(path: configurationPath)
+        // Files the daemon creates (the store, its WAL, the admin socket before it is opened to
+        // its group) are its own.
+        umask(0o077)
+        var adminSocket = configuration.serve.adminSocket
+        if let socket = adminSocket {
+            do {
+                try Self.checkAdminSocket(socket)
+            } catch let error as AdminClientError where socket == ServeSettings.defaultAdminSocket && !error.description.contains("already") {
+                // The default place outside systemd's RuntimeDirectory: run without the socket
+                // (the CLI then applies commands itself, under the run lock) rather than not at all.
+                logger.warning("no admin socket: \(error.description)")
+                adminSocket = nil
+            }
+        }
         let state = DaemonState(configuration: configuration)
         // The store is created or migrated before anything listens.
         _ = try Store.open(path: configuration.storePath)
@@ -39,9 +53,14 @@ public struct Daemon: Sendable {
                 notifier.send("STATUS=ready; " + state.lastRunSummary())
             },
             logger: logger)
-        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: Scheduler(state: state, notifier: notifier, logger: logger)),
             .init(service: LiveListener(state: state, logger: logger)),
+        ]
+        if let socket = adminSocket {
+            services.append(.init(service: AdminSocket(path: socket, state: state, logger: logger)))
+        }
+        services += [
             .init(service: WatchdogService(state: state, notifier: notifier, logger: logger)),
             .init(service: ReloadService(path: configurationPath, state: state, notifier: notifier, logger: logger)),
             .init(service: application),
@@ -50,5 +69,17 @@ public struct Daemon: Sendable {
         var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = .seconds(90)
         try await ServiceGroup(configuration: group).run()
+    }
+
+    /// The admin socket's directory must exist, and no other daemon may be listening there.
+    static func checkAdminSocket(_ path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw AdminClientError("serve.admin.socket: the directory \(directory) does not exist (under systemd, RuntimeDirectory=rollcall makes it; elsewhere set serve.admin.socket, or off)")
+        }
+        if AdminClient.probe(path) == .running {
+            throw AdminClientError("serve.admin.socket: another rollcall serve is already listening on \(path)")
+        }
     }
 }

@@ -6,7 +6,7 @@ import Synchronization
 /// What the daemon knows about itself, shared by its services: the configuration in force (a
 /// reload swaps it), the last run of each kind, and whether a run is in progress.
 public final class DaemonState: Sendable, DaemonHealth {
-    public enum RunKind: String, Sendable { case full, delta }
+    public enum RunKind: String, Sendable { case full, delta, manual }
 
     public struct LastRun: Sendable {
         public var kind: RunKind
@@ -54,6 +54,9 @@ public final class DaemonState: Sendable, DaemonHealth {
             state.lastRun = run
         }
     }
+
+    /// An operator's run through the admin socket: the last run, without touching the scheduler's.
+    public func manualRunFinished(_ run: LastRun) { inner.withLock { $0.lastRun = run } }
 
     public var lastRun: LastRun? { inner.withLock { $0.lastRun } }
 
