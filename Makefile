@@ -1,5 +1,10 @@
 # The two set-up commands of the README, and helpers.
-.PHONY: demo test deps bench
+.PHONY: demo test deps bench install deb man
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CONFIGURATION ?= release
+export PREFIX DESTDIR CONFIGURATION
 
 deps:
 	scripts/install-deps
@@ -15,3 +20,17 @@ test: deps
 # Benchmark figures for docs/benchmarks.md.
 bench: deps
 	scripts/bench 10000 100000
+
+# Binary (release, Swift runtime linked in), units, sysusers, tmpfiles, example configuration, man
+# page, completions and docs under $(DESTDIR)$(PREFIX).
+install: deps
+	scripts/install
+
+# dist/rollcall_VERSION_ARCH.deb, built with dpkg-deb.
+deb: deps
+	scripts/deb
+
+# docs/rollcall.8 from the CLI's own help (swift-argument-parser's generate-manual plugin).
+man:
+	swift package --allow-writing-to-package-directory generate-manual --configuration debug --section 8 --authors Rollcall
+	cp .build/plugins/GenerateManual/outputs/rollcall/rollcall.8 docs/rollcall.8

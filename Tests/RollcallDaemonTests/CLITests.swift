@@ -405,3 +405,40 @@ import Testing
         #expect(bad.error.contains("--limit must be positive"))
     }
 }
+
+/// The shipped man page (docs/rollcall.8, `make man`) documents the CLI as it is.
+@Suite struct ManPageTests {
+    struct Help: Decodable {
+        struct Command: Decodable {
+            var commandName: String
+            var arguments: [Argument]?
+            var subcommands: [Command]?
+        }
+        struct Argument: Decodable {
+            struct Name: Decodable { var kind: String; var name: String }
+            var names: [Name]?
+        }
+        var command: Command
+    }
+
+    @Test func everyCommandAndOptionIsInTheManPage() async throws {
+        let dump = try await Shell.run(CLITests.binary, ["--experimental-dump-help"])
+        let help = try JSONDecoder().decode(Help.self, from: Data(dump.output.utf8))
+        let page = try String(contentsOf: RepositoryRoot.url.appendingPathComponent("docs/rollcall.8"), encoding: .utf8)
+        var missing: [String] = []
+        func walk(_ command: Help.Command, path: String) {
+            if !path.isEmpty, !page.contains(".It Em \(command.commandName)\n") {
+                missing.append(path)
+            }
+            for argument in command.arguments ?? [] {
+                for name in argument.names ?? [] where name.kind == "long" && name.name != "help" {
+                    if !page.contains("Fl -\(name.name) ") && !page.contains("Fl -\(name.name)\n") { missing.append("\(path) --\(name.name)") }
+                }
+            }
+            for sub in command.subcommands ?? [] { walk(sub, path: path + " " + sub.commandName) }
+        }
+        walk(help.command, path: "")
+        #expect(missing.isEmpty, "docs/rollcall.8 lacks \(missing): run make man")
+        #expect(help.command.subcommands?.count ?? 0 > 10)
+    }
+}
