@@ -344,6 +344,8 @@ public struct Configuration: Sendable, Decodable {
         public var retry: RetrySection?
         public var paging: PagingSection?
         public var maxPages: Int?
+        /// HTTP: the daemon asks the feed at most this often (its last read is used in between).
+        public var refreshMinutes: Double?
         /// json/ndjson: the dotted key path of the records.
         public var records: String?
         /// stop (default): a run with bad records applies nothing; skip: they are left out and listed in the report.
@@ -366,6 +368,7 @@ public struct Configuration: Sendable, Decodable {
             case caFile = "ca_file"
             case timeoutSeconds = "timeout_seconds"
             case maxPages = "max_pages"
+            case refreshMinutes = "refresh_minutes"
             case onBadRows = "on_bad_rows"
             case allowEmpty = "allow_empty"
             case onMissing = "on_missing"
@@ -512,7 +515,7 @@ enum ConfigurationKeys {
             "sources": .listOf(.section([
                 "name": .scalar, "format": .scalar, "path": .scalar, "url": .scalar, "records": .scalar, "on_bad_rows": .scalar,
                 "auth": .section(["bearer_token_file": .scalar, "username": .scalar, "password_file": .scalar]),
-                "ca_file": .scalar, "timeout_seconds": .scalar, "max_pages": .scalar,
+                "ca_file": .scalar, "timeout_seconds": .scalar, "max_pages": .scalar, "refresh_minutes": .scalar,
                 "retry": .section(["attempts": .scalar, "initial_delay_seconds": .scalar, "max_delay_seconds": .scalar]),
                 "paging": .section(["next_link": .scalar, "offset_parameter": .scalar, "limit_parameter": .scalar, "page_size": .scalar]),
                 "allow_empty": .scalar, "on_missing": .scalar, "missing_grace_days": .scalar, "date_formats": .list, "empty_values": .list, "required": .list,

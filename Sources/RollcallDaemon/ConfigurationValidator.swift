@@ -528,6 +528,10 @@ struct ConfigurationValidator {
                                         emptyValues: Set(section.emptyValues ?? ["0000-00-00"]), required: required,
                                         skipBadRecords: skip, allowEmpty: section.allowEmpty ?? false)
         settings.http = pull
+        if let minutes = section.refreshMinutes {
+            guard minutes >= 0 else { throw fail("\(key).refresh_minutes", "must be 0 or more") }
+            settings.refreshSeconds = minutes > 0 ? minutes * 60 : nil
+        }
         return settings
     }
 
@@ -537,7 +541,8 @@ struct ConfigurationValidator {
         guard let url = section.url else {
             let httpOnly: [(String, Bool)] = [("auth", section.auth != nil), ("ca_file", section.caFile != nil),
                                               ("timeout_seconds", section.timeoutSeconds != nil), ("retry", section.retry != nil),
-                                              ("paging", section.paging != nil), ("max_pages", section.maxPages != nil)]
+                                              ("paging", section.paging != nil), ("max_pages", section.maxPages != nil),
+                                              ("refresh_minutes", section.refreshMinutes != nil)]
             if let (name, _) = httpOnly.first(where: { $0.1 }) {
                 throw fail("\(key).\(name)", "is for sources fetched over HTTP (url); this source reads a file")
             }

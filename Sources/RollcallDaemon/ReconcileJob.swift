@@ -75,7 +75,7 @@ public struct ReconcileJob: Sendable {
     /// The clock. Tests set it; production uses the system time.
     public var now: @Sendable () -> Date
     /// The daemon's cache of HR files: an unchanged file is not parsed again.
-    public var hrFiles: HRFileCache?
+    public var hrFiles: HRReadCache?
     /// Told as each phase starts and ends, and as directory pages arrive (a terminal's progress line).
     public var progress: (@Sendable (RunProgress) -> Void)?
     /// The operator who asked for this run through the admin socket: the run's actor, and an

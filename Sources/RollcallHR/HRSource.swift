@@ -14,11 +14,26 @@ public struct HRSource: Sendable {
     }
 
     public func read(logger: Logger = Logger(label: "rollcall.hr")) async throws(HRSourceError) -> HRReadResult {
-        if let pull = settings.http {
-            var collector = RecordCollector(settings: settings)
-            try await readHTTP(pull, into: &collector, logger: logger)
-            return collector.finish()
+        if settings.http != nil, case .read(let result, _) = try await readHTTP(previous: nil, logger: logger) { return result }
+        return try readFile()
+    }
+
+    /// An HTTP source's read: `.unchanged` when every page answered 304 to `previous`'s validators.
+    enum HTTPResult {
+        case unchanged
+        case read(HRReadResult, HTTPFeedVersion?)
+    }
+
+    func readHTTP(previous: HTTPFeedVersion?, logger: Logger) async throws(HRSourceError) -> HTTPResult {
+        guard let pull = settings.http else { return .read(try readFile(), nil) }
+        var collector = RecordCollector(settings: settings)
+        switch try await readHTTP(pull, previous: previous, into: &collector, logger: logger) {
+        case .unchanged: return .unchanged
+        case .read(let version): return .read(collector.finish(), version)
         }
+    }
+
+    private func readFile() throws(HRSourceError) -> HRReadResult {
         let bytes: [UInt8]
         do {
             bytes = Array(try Data(contentsOf: URL(fileURLWithPath: settings.path)))
@@ -38,11 +53,12 @@ public struct HRSource: Sendable {
 
     /// Pages of JSON (records at `recordsPath`, the next link at the paging's key path) or NDJSON;
     /// records are numbered across pages.
-    private func readHTTP(_ pull: HTTPPull, into collector: inout RecordCollector, logger: Logger) async throws(HRSourceError) {
+    private func readHTTP(_ pull: HTTPPull, previous: HTTPFeedVersion?, into collector: inout RecordCollector,
+                          logger: Logger) async throws(HRSourceError) -> HTTPFeedRead {
         let reader = HTTPPageReader(pull: pull, source: settings.name, logger: logger)
         let source = pull.displayURL
         var number = 0
-        try await reader.read { (page: Int, body: [UInt8]) throws(HRSourceError) -> (next: String?, records: Int) in
+        return try await reader.read(previous: previous) { (page: Int, body: [UInt8]) throws(HRSourceError) -> (next: String?, records: Int) in
             switch settings.format {
             case .json:
                 let document: HRJSON

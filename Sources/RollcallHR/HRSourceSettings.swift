@@ -82,6 +82,8 @@ public struct HRSourceSettings: Sendable {
     public var skipBadRecords: Bool
     /// A source that yields no persons fails the run unless this is set.
     public var allowEmpty: Bool
+    /// HTTP sources in the daemon: asked at most this often (nil: at every run, with validators).
+    public var refreshSeconds: Double?
 
     public init(name: String, format: SourceFormat, path: String, recordsPath: String? = nil,
                 fields: [PersonField: FieldRule],

@@ -10,7 +10,7 @@ import RollcallCore
 /// manager id that no source has, a termination date before the hire date.
 public enum HRSources {
     /// - Parameter cache: unchanged files are not parsed again (the daemon's runs).
-    public static func read(_ sources: [HRSourceSettings], cache: HRFileCache? = nil,
+    public static func read(_ sources: [HRSourceSettings], cache: HRReadCache? = nil,
                             logger: Logger = Logger(label: "rollcall.hr")) async throws(HRSourceError) -> HRReadResult {
         var merged = HRReadResult(records: [], rejected: [])
         var origin: [String: (source: String, location: SourceLocation)] = [:]

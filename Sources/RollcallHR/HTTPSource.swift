@@ -6,6 +6,30 @@ import NIOHTTP1
 import NIOSSL
 import RollcallCore
 
+/// What a feed's pages looked like when last read: each page's URL, validators (ETag,
+/// Last-Modified), next link and record count. Kept by the daemon (`HRReadCache`) so that the
+/// next read can ask "changed since?" page by page.
+public struct HTTPFeedVersion: Sendable, Equatable {
+    public struct Page: Sendable, Equatable {
+        var url: String
+        var etag: String?
+        var lastModified: String?
+        var next: String?
+        var records: Int
+    }
+    var pages: [Page]
+
+    /// Usable for conditional requests: every page had a validator.
+    var isConditional: Bool { !pages.isEmpty && pages.allSatisfy { $0.etag != nil || $0.lastModified != nil } }
+}
+
+/// A feed read: unchanged since `previous` (every page answered 304 Not Modified), or read, with
+/// its new version when the server gives validators.
+enum HTTPFeedRead {
+    case unchanged
+    case read(HTTPFeedVersion?)
+}
+
 /// Fetches an HR source's pages over HTTP(S) and hands each page's body to the source's parser.
 /// A page that cannot be fetched after its retries fails the whole read: a partial feed is never
 /// used. Credentials are read from their files at each run and never appear in messages.
@@ -19,7 +43,13 @@ struct HTTPPageReader {
 
     /// Calls `page` with each page's number, URL (for messages) and body; `page` returns the next
     /// link it found (next-link paging) and the number of records the page held.
-    func read(_ page: (Int, [UInt8]) throws(HRSourceError) -> (next: String?, records: Int)) async throws(HRSourceError) {
+    ///
+    /// With `previous`, each page is asked for with its validators (If-None-Match,
+    /// If-Modified-Since); when every page answers 304 the read is `.unchanged` and `page` is
+    /// never called. A page that did change after unchanged ones restarts the read from the first
+    /// page without validators, so `page` always sees a whole feed, in order.
+    func read(previous: HTTPFeedVersion? = nil,
+              _ page: (Int, [UInt8]) throws(HRSourceError) -> (next: String?, records: Int)) async throws(HRSourceError) -> HTTPFeedRead {
         let authorization = try authorizationHeader()
         var configuration = HTTPClient.Configuration()
         configuration.timeout = HTTPClient.Configuration.Timeout(connect: .milliseconds(Int64(min(pull.timeoutSeconds, 10) * 1000)),
@@ -31,37 +61,64 @@ struct HTTPPageReader {
             configuration.tlsConfiguration = tls
         }
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let outcome: HTTPFeedRead
         do {
-            try await readPages(client: client, authorization: authorization, page)
+            outcome = try await readPages(client: client, authorization: authorization,
+                                          previous: previous?.isConditional == true ? previous : nil, page)
         } catch {
             try? await client.shutdown()
             throw error
         }
         try? await client.shutdown()
+        return outcome
     }
 
-    private func readPages(client: HTTPClient, authorization: String?,
-                           _ page: (Int, [UInt8]) throws(HRSourceError) -> (next: String?, records: Int)) async throws(HRSourceError) {
+    private func readPages(client: HTTPClient, authorization: String?, previous: HTTPFeedVersion?,
+                           _ page: (Int, [UInt8]) throws(HRSourceError) -> (next: String?, records: Int)) async throws(HRSourceError) -> HTTPFeedRead {
         var url = try firstURL()
         var number = 1
         var offset = 0
+        // Still asking "changed since?": every page so far answered 304.
+        var conditional = previous
+        var pages: [HTTPFeedVersion.Page] = []
         while true {
             guard number <= pull.maxPages else {
                 throw HRSourceError(source: pull.displayURL, reason: "paging did not end after \(pull.maxPages) pages")
             }
-            let body = try await fetch(url, client: client, authorization: authorization, page: number)
-            let (next, records) = try page(number, body)
+            let known = conditional.flatMap { number <= $0.pages.count && $0.pages[number - 1].url == url ? $0.pages[number - 1] : nil }
+            let fetched = try await fetch(url, client: client, authorization: authorization, page: number, validators: known)
+            let next: String?
+            let records: Int
+            if fetched.notModified, let known {
+                (next, records) = (known.next, known.records)
+                pages.append(known)
+            } else if conditional != nil && number > 1 {
+                // Changed after unchanged pages the parser has not seen: the whole feed again.
+                logger.info("HR feed changed after unchanged pages; reading it whole", metadata: ["hr.source": "\(source)", "hr.page": "\(number)"])
+                conditional = nil
+                pages = []
+                url = try firstURL()
+                number = 1
+                offset = 0
+                continue
+            } else {
+                conditional = nil
+                (next, records) = try page(number, fetched.body)
+                pages.append(.init(url: url, etag: fetched.etag, lastModified: fetched.lastModified, next: next, records: records))
+            }
+            let version = HTTPFeedVersion(pages: pages)
+            let done: HTTPFeedRead = conditional != nil ? .unchanged : .read(version.isConditional ? version : nil)
             switch pull.paging {
             case .none:
-                return
+                return done
             case .nextLink:
-                guard let next, !next.isEmpty else { return }
+                guard let next, !next.isEmpty else { return done }
                 guard let resolved = URL(string: next, relativeTo: URL(string: url))?.absoluteString else {
                     throw HRSourceError(source: pull.displayURL, reason: "page \(number) names a next page that is not a URL")
                 }
                 url = resolved
             case .offset(let offsetParameter, let limitParameter, let pageSize):
-                guard records >= pageSize else { return }
+                guard records >= pageSize else { return done }
                 offset += pageSize
                 url = try Self.url(pull.url, adding: [offsetParameter: "\(offset)", limitParameter: "\(pageSize)"])
             }
@@ -108,13 +165,22 @@ struct HTTPPageReader {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// A page's answer: its body and validators, or 304 Not Modified.
+    struct Fetched {
+        var body: [UInt8] = []
+        var etag: String?
+        var lastModified: String?
+        var notModified = false
+    }
+
     /// One page, tried again after transient failures.
-    private func fetch(_ url: String, client: HTTPClient, authorization: String?, page: Int) async throws(HRSourceError) -> [UInt8] {
+    private func fetch(_ url: String, client: HTTPClient, authorization: String?, page: Int,
+                       validators: HTTPFeedVersion.Page?) async throws(HRSourceError) -> Fetched {
         var attempt = 1
         while true {
-            let outcome: Result<[UInt8], PageFailure>
+            let outcome: Result<Fetched, PageFailure>
             do {
-                outcome = .success(try await fetchOnce(url, client: client, authorization: authorization, page: page))
+                outcome = .success(try await fetchOnce(url, client: client, authorization: authorization, page: page, validators: validators))
             } catch {
                 outcome = .failure(error)
             }
@@ -141,22 +207,27 @@ struct HTTPPageReader {
         var transient: Bool
     }
 
-    private func fetchOnce(_ url: String, client: HTTPClient, authorization: String?, page: Int) async throws(PageFailure) -> [UInt8] {
+    private func fetchOnce(_ url: String, client: HTTPClient, authorization: String?, page: Int,
+                           validators: HTTPFeedVersion.Page?) async throws(PageFailure) -> Fetched {
         var request = HTTPClientRequest(url: url)
         request.method = .GET
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: "rollcall")
         if let authorization { request.headers.add(name: "Authorization", value: authorization) }
+        if let etag = validators?.etag { request.headers.add(name: "If-None-Match", value: etag) }
+        if let modified = validators?.lastModified { request.headers.add(name: "If-Modified-Since", value: modified) }
         do {
             let response = try await client.execute(request, timeout: .milliseconds(Int64(pull.timeoutSeconds * 1000)))
             let body = try await response.body.collect(upTo: Self.maxPageBytes)
             let code = Int(response.status.code)
+            if code == 304, validators != nil { return Fetched(notModified: true) }
             guard (200..<300).contains(code) else {
                 let hint = code == 401 || code == 403 ? "; check the credentials file and the account's rights" : ""
                 throw PageFailure(text: "page \(page): HTTP \(code) \(response.status.reasonPhrase)\(hint)",
                                   transient: [429, 500, 502, 503, 504].contains(code))
             }
-            return Array(buffer: body)
+            return Fetched(body: Array(buffer: body), etag: response.headers.first(name: "ETag"),
+                           lastModified: response.headers.first(name: "Last-Modified"))
         } catch let failure as PageFailure {
             throw failure
         } catch let error as NIOSSLError {

@@ -16,6 +16,17 @@ public final class HTTPFixture: Sendable {
         public var path: String
         public var authorization_scheme: String?
         public var status: Int
+        public var conditional: Bool?
+    }
+
+    /// Serves these records from now on (the server reads its spec at each request).
+    public func replaceRecords(_ records: [[String: Any]]) throws {
+        let specFile = directory.appendingPathComponent("spec.json")
+        guard var spec = try JSONSerialization.jsonObject(with: Data(contentsOf: specFile)) as? [String: Any] else { return }
+        spec["records"] = records
+        let temporary = directory.appendingPathComponent("spec.json.tmp")
+        try JSONSerialization.data(withJSONObject: spec).write(to: temporary)
+        _ = rename(temporary.path, specFile.path)
     }
 
     /// - Parameter spec: see scripts/hr-http-server; `port` is chosen here.

@@ -104,6 +104,23 @@ import Testing
         #expect(daemon.wait(timeout: 30) == 0, "\(daemon.errorOutput.suffix(2000))")
     }
 
+    /// An HR export that changed is read by a run within seconds, not at the next scheduled run
+    /// (an hour away here).
+    @Test func aChangedHRFileIsReadWithinSeconds() async throws {
+        let world = try await ReconcileJobTests.world(people: 2, rows: (1...2).map { ReconcileJobTests.row($0) }.joined())
+        let notify = try NotifySocket()
+        let (daemon, _, upToReady) = try Self.start(world, notify: notify, serve: "schedule: {delta: {every_seconds: 3600}}")
+        defer { daemon.signal(SIGKILL); daemon.wait(timeout: 5) }
+        let fullApplied: (String) -> Bool = { $0.hasPrefix("STATUS=last run: full applied") }
+        #expect(upToReady.contains(where: fullApplied) || notify.messages(timeout: 60, until: fullApplied) != nil, "\(daemon.errorOutput)")
+        #expect(try world.events() == ["account.linked E1", "account.linked E2"])
+        try world.writeHR((1...3).map { ReconcileJobTests.row($0) }.joined())
+        let written = Date()
+        while Date().timeIntervalSince(written) < 30, try world.events().count < 3 { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(try world.events().last == "identity.joiner E3", "\(daemon.errorOutput.suffix(2000))")
+        #expect(Date().timeIntervalSince(written) < 15)
+    }
+
     /// A directory change reaches the outbox through the live listener (refreshAndPersist), not
     /// through a scheduled run: the schedule here has no run due for an hour after the first.
     @Test func aLiveDirectoryChangeIsPlannedForTheTouchedPersonsAtOnce() async throws {
@@ -212,6 +229,19 @@ import Testing
         #expect(sent.first == true && sent.last == false)
         #expect(socket.receive(timeout: 1) == "WATCHDOG=1")
         #expect(SystemdNotifier(environment: [:]).send("READY=1") == false)
+    }
+
+    @Test func adminSocketSettings() throws {
+        let defaults = try ConfigurationTests().load(ConfigurationTests.valid).serve
+        #expect(defaults.adminSocket == "/run/rollcall/admin.sock" && defaults.adminSocketGroup == "rollcall-admin")
+        #expect(defaults.adminGroups == ["rollcall-admin"] && defaults.adminUsers.isEmpty)
+        let set = try ConfigurationTests().load(ConfigurationTests.valid + "serve: {admin: {socket: /tmp/a.sock, group: ops, users: [alice]}}\n").serve
+        #expect(set.adminSocket == "/tmp/a.sock" && set.adminGroups == ["ops"] && set.adminUsers == ["alice"])
+        #expect(try ConfigurationTests().load(ConfigurationTests.valid + "serve: {admin: {socket: \"off\"}}\n").serve.adminSocket == nil)
+        for (text, reason) in [("serve: {admin: {socket: admin.sock}}", "must be an absolute path"),
+                               ("serve: {admin: {socket: /\(String(repeating: "x", count: 120))}}", "longer than a Unix socket path")] {
+            #expect(try ConfigurationTests().error(ConfigurationTests.valid + text + "\n")?.reason.contains(reason) == true)
+        }
     }
 
     @Test func aSchedulerThatStopsBeatingOrARunPastItsTimeoutIsUnhealthy() throws {

@@ -4,7 +4,7 @@ import RollcallHR
 import Testing
 
 /// The daemon's runs parse an HR file again only when it changed (inode, size or mtime).
-@Suite struct HRFileCacheTests {
+@Suite struct HRReadCacheTests {
     @Test func anUnchangedFileIsNotParsedAgain() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("hr-cache-\(UUID().uuidString).csv").path
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -14,7 +14,7 @@ import Testing
         try FileManager.default.setAttributes([.modificationDate: stamp], ofItemAtPath: path)
         let settings = [HRSourceSettings(csv: path, columns: [.employeeID: "Employee ID", .status: "Status"],
                                          statusValues: ["Active": .active], dateFormats: ["yyyy-MM-dd"])]
-        let cache = HRFileCache()
+        let cache = HRReadCache()
         #expect(try await HRSources.read(settings, cache: cache).records.map(\.employeeID) == ["E1", "E2"])
         // Same size and modification time (a deliberately sneaky rewrite in place): the cached read
         // is used, which shows the file was not parsed.

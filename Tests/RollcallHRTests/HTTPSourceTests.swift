@@ -37,6 +37,52 @@ import Testing
         #expect(requests.allSatisfy { $0.authorization_scheme == "Bearer" && $0.status == 200 })
     }
 
+    /// The daemon asks a feed "changed since?" with each page's ETag: all 304 → the last read is
+    /// used without parsing; one changed page → the whole feed is read again, in order.
+    @Test func unchangedPagesAreNotReadTwice() async throws {
+        let server = try await HTTPFixture.start(["records": Self.records, "paging": "next_link", "page_size": 2, "etag": true])
+        let pull = HTTPPull(url: server.url("/report"), retry: Self.quick, paging: .nextLink(path: "links.next"))
+        let cache = HRReadCache()
+        let first = try await HRSources.read([Self.source(pull)], cache: cache)
+        #expect(first.records.count == 5)
+        let again = try await HRSources.read([Self.source(pull)], cache: cache)
+        #expect(again.records.map(\.employeeID) == first.records.map(\.employeeID))
+        var requests = try server.requests()
+        #expect(requests.map { "\($0.path) \($0.status) \($0.conditional == true)" } == [
+            "/report 200 false", "/report?page=2 200 false", "/report?page=3 200 false",
+            "/report 304 true", "/report?page=2 304 true", "/report?page=3 304 true"])
+
+        // E5 (page 3) changes: pages 1 and 2 answer 304, page 3 does not, and the feed is read whole.
+        var changed = Self.records
+        changed[4]["Email"] = "p5.new@example.test"
+        try server.replaceRecords(changed)
+        let third = try await HRSources.read([Self.source(pull)], cache: cache)
+        #expect(third.records.map(\.employeeID) == ["E1", "E2", "E3", "E4", "E5"])
+        #expect(third.records.last?.attributes.email == "p5.new@example.test")
+        requests = try server.requests()
+        #expect(requests.dropFirst(6).map { "\($0.path) \($0.status)" } == [
+            "/report 304", "/report?page=2 304", "/report?page=3 200", "/report 200", "/report?page=2 200", "/report?page=3 200"])
+
+        // Without a cache (the CLI), nothing is conditional.
+        _ = try await HRSource(settings: Self.source(pull)).read()
+        #expect(try server.requests().dropFirst(12).allSatisfy { $0.conditional == false && $0.status == 200 })
+    }
+
+    /// Last-Modified works the same; within refresh_minutes the feed is not asked at all.
+    @Test func lastModifiedAndTheRefreshInterval() async throws {
+        let server = try await HTTPFixture.start(["records": Self.records, "last_modified": "Mon, 30 Nov 2026 09:00:00 GMT"])
+        let pull = HTTPPull(url: server.url("/all"), retry: Self.quick)
+        let cache = HRReadCache()
+        _ = try await HRSources.read([Self.source(pull)], cache: cache)
+        let again = try await HRSources.read([Self.source(pull)], cache: cache)
+        #expect(again.records.count == 5)
+        #expect(try server.requests().map(\.status) == [200, 304])
+        var settings = Self.source(pull)
+        settings.refreshSeconds = 600
+        _ = try await HRSources.read([settings], cache: cache)
+        #expect(try server.requests().count == 2)
+    }
+
     @Test func offsetPagesWithBasicAuthentication() async throws {
         let server = try await HTTPFixture.start(["records": Self.records, "paging": "offset", "records_key": "employees",
                                                   "basic": ["rollcall", "pa55word"]])

@@ -14,7 +14,7 @@ public struct AdminExecutor: Sendable {
     /// The daemon queues an operator's run behind its own run in progress: at least this long.
     public var minimumLockWait: Duration = .zero
     /// The daemon's HR file cache.
-    public var hrFiles: HRFileCache?
+    public var hrFiles: HRReadCache?
     /// Progress of a reconcile or approve, as its phases start and end.
     public var progress: (@Sendable (RunProgress) -> Void)?
     /// Given the HR read of a reconcile once complete (the daemon plans live changes with it).

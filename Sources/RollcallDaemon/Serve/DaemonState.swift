@@ -32,7 +32,7 @@ public final class DaemonState: Sendable, DaemonHealth {
     private let inner: Mutex<Inner>
     public let startedAt = Date()
     /// HR files read once per change across the daemon's runs.
-    public let hrFiles = HRFileCache()
+    public let hrFiles = HRReadCache()
 
     public init(configuration: ResolvedConfiguration) {
         inner = Mutex(Inner(configuration: configuration))

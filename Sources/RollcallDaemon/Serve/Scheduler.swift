@@ -7,13 +7,16 @@ import ServiceLifecycle
 
 /// The daemon's runs: full runs every `serve.schedule.full.every_hours` (or at its times of day),
 /// runs between them every `delta.every_seconds` (each directory read by its delta, or in full when
-/// its `full_read_interval_hours` says so). One run at a time (the run lock also keeps CLI
+/// its `full_read_interval_hours` says so), and a run as soon as an HR file changed (checked each
+/// second by its stamp, read once it has settled). One run at a time (the run lock also keeps CLI
 /// commands out); a run in progress when the daemon is stopped is finished, not abandoned.
 struct Scheduler: Service {
     let state: DaemonState
     let notifier: SystemdNotifier
     let logger: Logger
     let tick: Duration = .seconds(1)
+    /// How long a changed HR file must stay unchanged before a run reads it.
+    let hrSettle: TimeInterval = 2
 
     func run() async throws {
         let configuration = state.configuration
@@ -21,13 +24,29 @@ struct Scheduler: Service {
         let applied = (try? Store.open(path: configuration.storePath).newestAppliedRunID()) ?? 0
         var lastFull: Date? = applied > 0 ? Date() : nil
         var lastAttempt: Date?
+        // An HR file that changed: its stamps, and since when they are as they are.
+        var changedHR: (stamps: String, since: Date)?
         state.markSchedulerStarted()
         while !Task.isShuttingDownGracefully {
             state.beat()
             let now = Date()
             let settings = state.configuration.serve
-            if let kind = RunSchedule.due(now: now, lastFull: lastFull, lastAttempt: lastAttempt, settings: settings,
-                                   zone: state.configuration.timeZone) {
+            var due = RunSchedule.due(now: now, lastFull: lastFull, lastAttempt: lastAttempt, settings: settings,
+                                      zone: state.configuration.timeZone)
+            // An HR file that changed is read by a run now, once it has been left alone for
+            // `hrSettle` (an export still being written is not read half-way).
+            if due == nil, let stamps = state.hrFiles.changedFiles(state.configuration.hrSources) {
+                if changedHR?.stamps != stamps {
+                    changedHR = (stamps, now)
+                } else if let since = changedHR?.since, now.timeIntervalSince(since) >= hrSettle {
+                    logger.info("an HR file changed: running now")
+                    due = .delta
+                    changedHR = nil
+                }
+            } else if due != nil {
+                changedHR = nil
+            }
+            if let kind = due {
                 lastAttempt = now
                 if await runOnce(kind), kind == .full { lastFull = Date() }
                 state.beat()
