@@ -3,58 +3,67 @@ extension StoredState {
     /// Core uses it to reason about plans (a plan applied and planned again is empty); the store
     /// does the same thing in SQL.
     public func applying(_ plan: Plan) -> StoredState {
-        var next = renaming(plan.personRenames)
-        for person in plan.personUpserts { next.persons[person.employeeID] = person }
-        for account in plan.accountUpserts { next.accounts[account.directory, default: [:]][account.anchor] = account }
-        for key in plan.accountRemovals { next.accounts[key.directory]?[key.anchor] = nil }
-        let removed = Set(plan.linkRemovals.map { LinkSlot(employeeID: $0.employeeID, directory: $0.directory) })
-        next.links.removeAll { removed.contains(LinkSlot(employeeID: $0.employeeID, directory: $0.directory)) }
-        next.links.append(contentsOf: plan.linkUpserts)
+        var next = self
+        next.apply(plan)
+        return next
+    }
+
+    /// `applying` in place: no copy of the state when this value holds it alone (the daemon's
+    /// state kept between live changes).
+    public mutating func apply(_ plan: Plan) {
+        if !plan.personRenames.isEmpty { self = renaming(plan.personRenames) }
+        for person in plan.personUpserts { self.persons[person.employeeID] = person }
+        for account in plan.accountUpserts { self.accounts[account.directory, default: [:]][account.anchor] = account }
+        for key in plan.accountRemovals { self.accounts[key.directory]?[key.anchor] = nil }
+        if !plan.linkRemovals.isEmpty {
+            let removed = Set(plan.linkRemovals.map { LinkSlot(employeeID: $0.employeeID, directory: $0.directory) })
+            self.links.removeAll { removed.contains(LinkSlot(employeeID: $0.employeeID, directory: $0.directory)) }
+        }
+        self.links.append(contentsOf: plan.linkUpserts)
         for gone in plan.disputeRemovals {
-            next.disputes[gone.employeeID]?[gone.directory] = nil
-            if next.disputes[gone.employeeID]?.isEmpty == true { next.disputes[gone.employeeID] = nil }
+            self.disputes[gone.employeeID]?[gone.directory] = nil
+            if self.disputes[gone.employeeID]?.isEmpty == true { self.disputes[gone.employeeID] = nil }
         }
         for gone in plan.proposalRemovals {
-            next.proposals[gone.employeeID]?[gone.directory] = nil
-            if next.proposals[gone.employeeID]?.isEmpty == true { next.proposals[gone.employeeID] = nil }
+            self.proposals[gone.employeeID]?[gone.directory] = nil
+            if self.proposals[gone.employeeID]?.isEmpty == true { self.proposals[gone.employeeID] = nil }
         }
-        for proposal in plan.proposalUpserts { next.proposals[proposal.employeeID, default: [:]][proposal.directory] = proposal.anchor }
-        for id in plan.holdRemovals { next.holds[id] = nil }
-        for hold in plan.holdUpserts { next.holds[hold.employeeID] = hold }
-        for gone in plan.entitlementRemovals { next.entitlementNotices[gone.employeeID]?[gone.group] = nil }
-        for notice in plan.entitlementUpserts { next.entitlementNotices[notice.employeeID, default: [:]][notice.group] = notice.action }
-        next.entitlementNotices = next.entitlementNotices.filter { !$0.value.isEmpty }
-        for gone in plan.violationRemovals { next.violationNotices[gone.employeeID]?.remove(gone.rule) }
-        for notice in plan.violationUpserts { next.violationNotices[notice.employeeID, default: []].insert(notice.rule) }
-        next.violationNotices = next.violationNotices.filter { !$0.value.isEmpty }
-        for gone in plan.driftRemovals { next.driftNotices[gone.employeeID]?[gone.key] = nil }
-        for notice in plan.driftUpserts { next.driftNotices[notice.employeeID, default: [:]][notice.key] = notice.actual }
-        next.driftNotices = next.driftNotices.filter { !$0.value.isEmpty }
-        for gone in plan.privilegedRemovals { next.privileged[gone.directory]?[gone.group] = nil }
+        for proposal in plan.proposalUpserts { self.proposals[proposal.employeeID, default: [:]][proposal.directory] = proposal.anchor }
+        for id in plan.holdRemovals { self.holds[id] = nil }
+        for hold in plan.holdUpserts { self.holds[hold.employeeID] = hold }
+        for gone in plan.entitlementRemovals { self.entitlementNotices[gone.employeeID]?[gone.group] = nil }
+        for notice in plan.entitlementUpserts { self.entitlementNotices[notice.employeeID, default: [:]][notice.group] = notice.action }
+        if !plan.entitlementRemovals.isEmpty { self.entitlementNotices = self.entitlementNotices.filter { !$0.value.isEmpty } }
+        for gone in plan.violationRemovals { self.violationNotices[gone.employeeID]?.remove(gone.rule) }
+        for notice in plan.violationUpserts { self.violationNotices[notice.employeeID, default: []].insert(notice.rule) }
+        if !plan.violationRemovals.isEmpty { self.violationNotices = self.violationNotices.filter { !$0.value.isEmpty } }
+        for gone in plan.driftRemovals { self.driftNotices[gone.employeeID]?[gone.key] = nil }
+        for notice in plan.driftUpserts { self.driftNotices[notice.employeeID, default: [:]][notice.key] = notice.actual }
+        if !plan.driftRemovals.isEmpty { self.driftNotices = self.driftNotices.filter { !$0.value.isEmpty } }
+        for gone in plan.privilegedRemovals { self.privileged[gone.directory]?[gone.group] = nil }
         for snapshot in plan.privilegedSnapshots {
-            next.privileged[snapshot.directory, default: [:]][snapshot.state.dn.lowercased()] = snapshot.state
+            self.privileged[snapshot.directory, default: [:]][snapshot.state.dn.lowercased()] = snapshot.state
         }
-        next.privilegedNotices.subtract(plan.unauthorisedRemovals)
-        next.privilegedNotices.formUnion(plan.unauthorisedUpserts)
-        for decision in plan.conversionDecisions { next.conversionDecisions[decision.employeeID] = decision }
-        for dispute in plan.disputeUpserts { next.disputes[dispute.employeeID, default: [:]][dispute.directory] = dispute.anchors }
+        self.privilegedNotices.subtract(plan.unauthorisedRemovals)
+        self.privilegedNotices.formUnion(plan.unauthorisedUpserts)
+        for decision in plan.conversionDecisions { self.conversionDecisions[decision.employeeID] = decision }
+        for dispute in plan.disputeUpserts { self.disputes[dispute.employeeID, default: [:]][dispute.directory] = dispute.anchors }
         if !plan.personPurges.isEmpty {
             let purged = Set(plan.personPurges.map(\.employeeID))
-            next.tombstones.formUnion(plan.personPurges.map(\.pseudonym))
+            self.tombstones.formUnion(plan.personPurges.map(\.pseudonym))
             for id in purged {
-                next.persons[id] = nil
-                next.disputes[id] = nil
-                next.proposals[id] = nil
-                next.holds[id] = nil
-                next.entitlementNotices[id] = nil
-                next.violationNotices[id] = nil
-                next.driftNotices[id] = nil
+                self.persons[id] = nil
+                self.disputes[id] = nil
+                self.proposals[id] = nil
+                self.holds[id] = nil
+                self.entitlementNotices[id] = nil
+                self.violationNotices[id] = nil
+                self.driftNotices[id] = nil
             }
-            next.links.removeAll { purged.contains($0.employeeID) }
-            next.formerIDs = next.formerIDs.filter { !purged.contains($0.value) }
-            next.conversionDecisions = next.conversionDecisions.filter { !purged.contains($0.key) && !purged.contains($0.value.formerID) }
+            self.links.removeAll { purged.contains($0.employeeID) }
+            self.formerIDs = self.formerIDs.filter { !purged.contains($0.value) }
+            self.conversionDecisions = self.conversionDecisions.filter { !purged.contains($0.key) && !purged.contains($0.value.formerID) }
         }
-        return next
     }
 }
 

@@ -12,13 +12,16 @@ extension ReconcileJob {
     /// apply and audit. The directory's delta cookie is not moved: the next scheduled delta reads
     /// these changes again and finds nothing left to do. nil when there is nothing to plan, or
     /// the store has no applied run yet (its first run waits for approval).
+    ///
+    /// With `kept`, the stored state is the one kept since the last live change when nothing else
+    /// changed the store meanwhile (else it is loaded), and the state after this change is kept.
     public func runLive(directory name: String, changed: [DirectoryAccount], deleted: Set<String>,
-                        hr: HRReadResult) async throws -> ReconcileOutcome? {
+                        hr: HRReadResult, kept: LiveState? = nil) async throws -> ReconcileOutcome? {
         let lock = try RunLock.acquire(storePath: configuration.storePath, wait: .seconds(30))
         defer { lock.release() }
         let started = now()
         let store = try Store.open(path: configuration.storePath)
-        let state = try store.loadState()
+        let (state, _, generation) = try kept?.take(store: store) ?? (try store.loadState(), true, 0)
         guard state.version > 0, configuration.directories.contains(where: { $0.name == name }) else { return nil }
         let inputs = configuration.directories.map { directory -> DirectoryInput in
             let stored = state.accounts[directory.name] ?? [:]
@@ -45,7 +48,10 @@ extension ReconcileJob {
         var plan = try reconciler.plan(records: hr.records, directories: inputs, state: state, today: clock.today, entitlements: nil,
                                        unusable: hr.unusableIDs, clock: clock, scope: scope)
         var outcome = ReconcileOutcome(dryRun: false, summary: plan.summary, report: RunReport())
-        guard !plan.isEmpty else { return outcome }
+        guard !plan.isEmpty else {
+            kept?.keep(state, generation: generation)
+            return outcome
+        }
         let verdict = MassChangeGuard.check(plan, state: state, policy: configuration.guardPolicy, sources: [], directories: [])
         let held = Self.decisionsToHold(plan, verdict: verdict, state: state)
         if !held.isEmpty { plan = Self.withoutHeld(plan, held, state: state) }
@@ -57,6 +63,14 @@ extension ReconcileJob {
         stamp.held = held
         if !held.isEmpty { stamp.heldVerdict = Self.verdictData(verdict, plan: plan) }
         let applied = try store.apply(plan, stamp: stamp)
+        // The state after the change, in memory: unless decisions were held (the store keeps
+        // them with details the plan does not carry), or ids changed (conversions, purges).
+        if let kept, held.isEmpty, plan.personRenames.isEmpty, plan.personPurges.isEmpty {
+            var next = consume state
+            next.apply(plan)
+            next.version = applied.runID
+            kept.keep(next, generation: try store.auditGeneration())
+        }
         outcome.summary = plan.summary
         outcome.runID = applied.runID
         outcome.firstSeq = applied.firstSeq

@@ -75,6 +75,13 @@ public struct Store: Sendable {
         try writer.read { db in try Store.newestAppliedRun(db) }
     }
 
+    /// The audit log's newest sequence number: every change to the store (a run, an approval, a
+    /// rejection, an operator's action) appends to it, so an unchanged number means an unchanged
+    /// store (the daemon's state kept between live changes is still the store's).
+    public func auditGeneration() throws -> Int64 {
+        try writer.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM audit") ?? 0 }
+    }
+
     public func loadState() throws -> StoredState {
         try writer.read { db in
             var state = StoredState()

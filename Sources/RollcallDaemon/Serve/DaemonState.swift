@@ -33,6 +33,8 @@ public final class DaemonState: Sendable, DaemonHealth {
     public let startedAt = Date()
     /// HR files read once per change across the daemon's runs.
     public let hrFiles = HRReadCache()
+    /// The stored state kept between live changes.
+    public let liveState = LiveState()
 
     public init(configuration: ResolvedConfiguration) {
         inner = Mutex(Inner(configuration: configuration))

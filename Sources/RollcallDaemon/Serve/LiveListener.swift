@@ -103,7 +103,7 @@ struct LiveListener: Service {
         let started = ContinuousClock.now
         do {
             let outcome = try await ReconcileJob(configuration: state.configuration, logger: logger)
-                .runLive(directory: name, changed: changed, deleted: deleted, hr: hr)
+                .runLive(directory: name, changed: changed, deleted: deleted, hr: hr, kept: state.liveState)
             let elapsed = ContinuousClock.now - started
             Timer(label: "rollcall_live_change_seconds").recordNanoseconds(
                 elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)

@@ -103,6 +103,14 @@ struct Scheduler: Service {
         Counter(label: "rollcall_runs_total", dimensions: [("kind", kind.rawValue), ("outcome", last.outcome)]).increment()
         last.finishedAt = Date()
         state.runFinished(last)
+        // Live changes plan from memory: the state this run left, loaded now rather than by the next change.
+        if last.outcome == "applied" || last.outcome == "held", configuration.directories.contains(where: { $0.delta == .syncrepl }) {
+            do {
+                try state.liveState.reload(storePath: configuration.storePath)
+            } catch {
+                logger.warning("could not keep the stored state for live changes", metadata: ["store.error": "\(error)"])
+            }
+        }
         notifier.send("STATUS=" + state.lastRunSummary())
         return last.outcome == "applied" || last.outcome == "held"
     }

@@ -1,0 +1,58 @@
+import Foundation
+import Logging
+import RollcallCore
+import RollcallDaemon
+import RollcallHR
+import RollcallStore
+import Testing
+
+/// The state the daemon keeps between live changes is the store's state: after each change it is
+/// what the store would load, and anything else that writes the store makes the next change load.
+@Suite struct LiveStateTests {
+    static func expectSame(_ kept: StoredState?, _ stored: StoredState, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+        guard let kept else {
+            Issue.record("no state kept", sourceLocation: sourceLocation)
+            return
+        }
+        #expect(kept.version == stored.version, sourceLocation: sourceLocation)
+        #expect(kept.persons == stored.persons, sourceLocation: sourceLocation)
+        #expect(kept.accounts == stored.accounts, sourceLocation: sourceLocation)
+        #expect(Set(kept.links) == Set(stored.links) && kept.links.count == stored.links.count, sourceLocation: sourceLocation)
+        #expect(kept.holds == stored.holds && kept.disputes == stored.disputes && kept.proposals == stored.proposals, sourceLocation: sourceLocation)
+        #expect(kept.entitlementNotices == stored.entitlementNotices && kept.driftNotices == stored.driftNotices, sourceLocation: sourceLocation)
+        #expect(kept.violationNotices == stored.violationNotices && kept.held == stored.held, sourceLocation: sourceLocation)
+    }
+
+    @Test func theKeptStateIsTheStoresAfterEveryChange() async throws {
+        let world = try await ReconcileJobTests.world(people: 2, rows: (1...4).map { ReconcileJobTests.row($0) }.joined())
+        _ = try await world.run()
+        let hr = try await HRSources.read(world.configuration.hrSources)
+        let job = ReconcileJob(configuration: world.configuration, logger: Logger(label: "test"), now: ReconcileJobTests.clock)
+        let kept = LiveState()
+        let account = { (i: Int) in
+            DirectoryAccount(anchor: "anchor-\(i)", dn: "uid=p\(i),ou=people,dc=example,dc=test", correlationValue: "E\(i)", attributesJSON: "{}")
+        }
+        // E3's account appears: linked (the joiner of the first run gets its account).
+        let first = try await job.runLive(directory: "default", changed: [account(3)], deleted: [], hr: hr, kept: kept)
+        #expect((first?.summary.events ?? 0) > 0)
+        #expect(kept.loads == 1)
+        Self.expectSame(kept.state, try world.store().loadState())
+        // E4's too: planned from the kept state, no load.
+        _ = try await job.runLive(directory: "default", changed: [account(4)], deleted: [], hr: hr, kept: kept)
+        #expect(kept.loads == 1)
+        Self.expectSame(kept.state, try world.store().loadState())
+        #expect(try world.events().suffix(2) == ["account.linked E3", "account.linked E4"])
+        // E3's account goes: removed, from the kept state.
+        _ = try await job.runLive(directory: "default", changed: [], deleted: ["anchor-3"], hr: hr, kept: kept)
+        #expect(kept.loads == 1)
+        Self.expectSame(kept.state, try world.store().loadState())
+        let afterDelete = try world.events()
+        #expect(afterDelete.last?.hasPrefix("account.removed ") == true, "\(afterDelete)")
+        // An operator's action elsewhere moves the store on: the next change loads it again.
+        _ = try AdminActions(configuration: world.configuration, logger: Logger(label: "test")).disable(employeeID: "E4", reason: "test")
+        _ = try await job.runLive(directory: "default", changed: [account(3)], deleted: [], hr: hr, kept: kept)
+        #expect(kept.loads == 2)
+        #expect(kept.state?.holds["E4"] != nil)
+        Self.expectSame(kept.state, try world.store().loadState())
+    }
+}
