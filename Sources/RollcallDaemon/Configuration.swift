@@ -25,10 +25,13 @@ public struct Configuration: Sendable, Decodable {
         /// A run taking longer than this counts as hung: the watchdog stops being pinged.
         public var runTimeoutMinutes: Double?
         public var admin: AdminSection?
+        /// Active Directory: seconds between polls of the DirSync/uSNChanged delta for live changes.
+        public var livePollSeconds: Double?
 
         enum CodingKeys: String, CodingKey {
             case listen, schedule, admin
             case runTimeoutMinutes = "run_timeout_minutes"
+            case livePollSeconds = "live_poll_seconds"
         }
     }
 
@@ -494,7 +497,7 @@ enum ConfigurationKeys {
             "delta": .scalar, "full_read_interval_hours": .scalar, "kind": .scalar, "domain_root": .scalar, "allow_empty": .scalar, "disabled_when": .scalar,
         ])),
         "serve": .section([
-            "listen": .scalar, "run_timeout_minutes": .scalar,
+            "listen": .scalar, "run_timeout_minutes": .scalar, "live_poll_seconds": .scalar,
             "admin": .section(["socket": .scalar, "group": .scalar, "users": .list, "groups": .list]),
             "schedule": .section(["full": .section(["every_hours": .scalar, "at": .list]), "delta": .section(["every_seconds": .scalar])]),
         ]),

@@ -160,6 +160,10 @@ struct ConfigurationValidator {
             guard minutes > 0 else { throw fail("serve.run_timeout_minutes", "must be positive") }
             settings.runTimeout = minutes * 60
         }
+        if let seconds = section.livePollSeconds {
+            guard seconds >= 1 else { throw fail("serve.live_poll_seconds", "must be at least 1") }
+            settings.livePollSeconds = seconds
+        }
         if let admin = section.admin {
             if let socket = admin.socket {
                 if socket == "off" {
