@@ -22,7 +22,9 @@ public enum FeedRouter {
             Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
         }
         router.get("/readyz") { _, _ in
-            let last = health.lastRunSummary() + "\nup since \(ISO8601DateFormatter().string(from: health.startedAt))"
+            let uptime = Int(Date().timeIntervalSince(health.startedAt))
+            let last = health.lastRunSummary()
+                + "\nup since \(ISO8601DateFormatter().string(from: health.startedAt)) (\(uptime / 86400) d \(uptime % 86400 / 3600) h \(uptime % 3600 / 60) min)"
             if let reason = health.notReadyReason() {
                 return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
                                 body: .init(byteBuffer: ByteBuffer(string: "not ready: \(reason)\n\(last)\n")))

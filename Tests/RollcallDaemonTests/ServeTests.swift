@@ -71,6 +71,7 @@ import Testing
         #expect(status.status == 0, "\(status.error)")
         #expect(status.output.contains("daemon: running on 127.0.0.1:\(port), ready"), "\(status.output)")
         #expect(status.output.contains("last applied run: run ") && status.output.contains("up since"), "\(status.output)")
+        #expect(status.output.contains("last full run: full applied") && status.output.contains("next delta run: "), "\(status.output)")
         let metrics = try await Self.curl("http://127.0.0.1:\(port)/metrics")
         #expect(metrics.status == 200)
         #expect(metrics.body.contains("rollcall_runs_total{kind=\"full\",outcome=\"applied\"} 1"), "\(metrics.body.prefix(600))")
@@ -215,6 +216,13 @@ import Testing
                                 lastAttempt: Self.at("2026-03-10T06:00:00Z"), settings: nightly, zone: newYork) == .full)
         #expect(RunSchedule.due(now: Self.at("2026-03-10T05:30:00Z"), lastFull: Self.at("2026-03-09T06:01:00Z"),
                                 lastAttempt: Self.at("2026-03-10T05:00:00Z"), settings: nightly, zone: newYork) == .delta)
+        // What `rollcall status` says is next: 02:00 New York (06:00 UTC) tomorrow, the delta a minute on.
+        let next = RunSchedule.next(now: Self.at("2026-03-10T08:00:00Z"), lastFull: Self.at("2026-03-10T07:00:00Z"),
+                                    lastAttempt: Self.at("2026-03-10T07:59:30Z"), settings: nightly, zone: newYork)
+        #expect(next.full == Self.at("2026-03-11T06:00:00Z"))  // EDT since 8 March
+        #expect(next.delta == Self.at("2026-03-10T08:00:30Z"))
+        #expect(RunSchedule.next(now: Self.at("2026-03-10T08:00:00Z"), lastFull: Self.at("2026-03-10T07:00:00Z"), lastAttempt: nil,
+                                 settings: every, zone: Self.utc).full == Self.at("2026-03-10T08:00:00Z"))
     }
 
     /// A receiver that stops reading (its queue holds 10 datagrams by default) must never block

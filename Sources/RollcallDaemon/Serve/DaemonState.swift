@@ -24,6 +24,8 @@ public final class DaemonState: Sendable, DaemonHealth {
         var schedulerStarted = false
         var runningSince: Date?
         var lastRun: LastRun?
+        var lastByKind: [RunKind: LastRun] = [:]
+        var nextDue: [RunKind: Date] = [:]
         var heartbeat = Date()
         var hrRead: HRReadResult?
         var listeners: [String: String] = [:]
@@ -54,11 +56,20 @@ public final class DaemonState: Sendable, DaemonHealth {
         inner.withLock { state in
             state.runningSince = nil
             state.lastRun = run
+            state.lastByKind[run.kind] = run
         }
     }
 
+    /// When the scheduler will next start a run of this kind.
+    public func setNext(_ kind: RunKind, _ date: Date?) { inner.withLock { $0.nextDue[kind] = date } }
+
     /// An operator's run through the admin socket: the last run, without touching the scheduler's.
-    public func manualRunFinished(_ run: LastRun) { inner.withLock { $0.lastRun = run } }
+    public func manualRunFinished(_ run: LastRun) {
+        inner.withLock { state in
+            state.lastRun = run
+            state.lastByKind[run.kind] = run
+        }
+    }
 
     public var lastRun: LastRun? { inner.withLock { $0.lastRun } }
 
@@ -89,15 +100,24 @@ public final class DaemonState: Sendable, DaemonHealth {
         }
     }
 
+    /// The last run first (STATUS= and /readyz start with it), then the last and next run of each
+    /// kind, then each live listener.
     public func lastRunSummary() -> String {
-        let live = listeners.sorted { $0.key < $1.key }.map { "\nlive listener \($0.key): \($0.value)" }.joined()
-        return runSummary() + live
+        let (last, byKind, next) = inner.withLock { ($0.lastRun, $0.lastByKind, $0.nextDue) }
+        var lines = [last.map { "last run: " + Self.describe($0) } ?? "no run yet"]
+        let time = ISO8601DateFormatter()
+        for kind in [RunKind.full, .delta, .manual] {
+            if let run = byKind[kind] { lines.append("last \(kind.rawValue) run: " + Self.describe(run)) }
+            if let due = next[kind] { lines.append("next \(kind.rawValue) run: \(time.string(from: due))") }
+        }
+        if let since = inner.withLock({ $0.runningSince }) { lines.append("run in progress since \(time.string(from: since))") }
+        lines += listeners.sorted { $0.key < $1.key }.map { "live listener \($0.key): \($0.value)" }
+        return lines.joined(separator: "\n")
     }
 
-    private func runSummary() -> String {
-        guard let run = lastRun else { return "no run yet" }
+    private static func describe(_ run: LastRun) -> String {
         let id = run.runID.map { "run \($0), " } ?? ""
-        return "last run: \(run.kind.rawValue) \(run.outcome) at \(ISO8601DateFormatter().string(from: run.finishedAt)) (\(id)\(run.events) events)"
+        return "\(run.kind.rawValue) \(run.outcome) at \(ISO8601DateFormatter().string(from: run.finishedAt)) (\(id)\(run.events) events)"
             + (run.detail.map { ": \($0)" } ?? "")
     }
 }

@@ -46,6 +46,10 @@ struct Scheduler: Service {
             } else if due != nil {
                 changedHR = nil
             }
+            let next = RunSchedule.next(now: now, lastFull: lastFull, lastAttempt: lastAttempt, settings: settings,
+                                        zone: state.configuration.timeZone)
+            state.setNext(.full, next.full)
+            state.setNext(.delta, next.delta)
             if let kind = due {
                 lastAttempt = now
                 if await runOnce(kind), kind == .full { lastFull = Date() }
