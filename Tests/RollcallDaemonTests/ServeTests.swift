@@ -76,6 +76,11 @@ import Testing
         #expect(metrics.status == 200)
         #expect(metrics.body.contains("rollcall_runs_total{kind=\"full\",outcome=\"applied\"} 1"), "\(metrics.body.prefix(600))")
         #expect(metrics.body.contains("rollcall_run_duration_seconds"))
+        // Per directory and source (an alert on "no successful read in N hours" is one line), events by type.
+        #expect(metrics.body.contains("rollcall_directory_last_read_timestamp_seconds{directory=\"default\"}"), "\(metrics.body)")
+        #expect(metrics.body.contains("rollcall_hr_source_last_read_timestamp_seconds{source=\"hr\"}"), "\(metrics.body)")
+        #expect(metrics.body.contains("rollcall_hr_records_read_total{source=\"hr\"} "), "\(metrics.body)")
+        #expect(metrics.body.contains("rollcall_events_by_type_total{type=\"dev.rollcall.account.linked\"} 3"), "\(metrics.body)")
 
         // A broken configuration: refused, the daemon keeps running on the one in force.
         let file = world.directory.appendingPathComponent("rollcall.yaml")

@@ -173,9 +173,7 @@ struct LiveListener: Service {
             let elapsed = ContinuousClock.now - started
             Timer(label: "rollcall_live_change_seconds").recordNanoseconds(
                 elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-            if let outcome, outcome.summary.events > 0 {
-                Counter(label: "rollcall_events_total", dimensions: [("kind", "live")]).increment(by: Int64(outcome.summary.events))
-            }
+            if let outcome { RunMetrics.record(outcome, kind: "live", storePath: state.configuration.storePath) }
             return true
         } catch {
             logger.error("live change not applied; the next scheduled run will", metadata: ["run.error": "\(ReconcileJob.oneLine(error))"])

@@ -88,7 +88,7 @@ struct Scheduler: Service {
             } else {
                 last.outcome = "applied"
             }
-            Counter(label: "rollcall_events_total", dimensions: [("kind", kind.rawValue)]).increment(by: Int64(outcome.summary.events))
+            RunMetrics.record(outcome, kind: kind.rawValue, storePath: configuration.storePath)
             Gauge(label: "rollcall_held_decisions").record(Double(outcome.held))
             if last.outcome != "quarantined" {
                 Gauge(label: "rollcall_last_applied_run_timestamp_seconds").record(Date().timeIntervalSince1970)
