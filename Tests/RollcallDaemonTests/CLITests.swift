@@ -24,6 +24,20 @@ import Testing
         try await Shell.run(Self.binary, arguments)
     }
 
+    /// On a terminal (a pseudo-terminal from script(1)) a reconcile draws its progress in place:
+    /// each phase rewritten on one line, the rate of a read; the summary follows as usual.
+    @Test func aReconcileOnATerminalShowsItsProgress() async throws {
+        let world = try await ReconcileJobTests.world(people: 3, rows: (1...3).map { ReconcileJobTests.row($0) }.joined())
+        let config = world.directory.appendingPathComponent("rollcall.yaml").path
+        let run = try await Shell.run("/usr/bin/script", ["-qec", "\(Self.binary) reconcile --config \(config)", "/dev/null"])
+        #expect(run.status == 0, "\(run.output)\(run.error)")
+        #expect(run.output.contains("\r\u{1B}[Kread_hr"), "\(run.output.debugDescription)")
+        #expect(run.output.contains("read_hr: 3 records"), "\(run.output.debugDescription)")
+        #expect(run.output.contains("read_directory: 3 entries"), "\(run.output.debugDescription)")
+        #expect(!run.output.contains("progress: "))
+        #expect(run.output.contains("matched            3") && run.output.contains("via: this process"))
+    }
+
     @Test func reconcileListEventsShowIdentityAndNeverPrintTheSecret() async throws {
         let world = try await ReconcileJobTests.world(people: 3, rows: (1...3).map { ReconcileJobTests.row($0) }.joined() + ReconcileJobTests.row(4))
         let config = world.directory.appendingPathComponent("rollcall.yaml").path
