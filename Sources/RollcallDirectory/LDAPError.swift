@@ -12,6 +12,10 @@ public struct LDAPError: Error, Sendable, CustomStringConvertible {
         case decode = "decode an entry"
     }
 
+    /// e-syncRefreshRequired (RFC 4533, 0x1000): the server cannot continue from the cookie; only
+    /// a full read can.
+    public var isRefreshRequired: Bool { code == 0x1000 }
+
     public var step: Step
     public var code: Int32
     /// Server or libldap diagnostic text, if any.

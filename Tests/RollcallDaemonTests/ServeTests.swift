@@ -1,6 +1,7 @@
 import Foundation
 import RollcallCore
 import RollcallDaemon
+import RollcallDirectory
 import RollcallStore
 import RollcallTestSupport
 import Testing
@@ -255,6 +256,19 @@ import Testing
                                ("serve: {admin: {socket: /\(String(repeating: "x", count: 120))}}", "longer than a Unix socket path")] {
             #expect(try ConfigurationTests().error(ConfigurationTests.valid + text + "\n")?.reason.contains(reason) == true)
         }
+    }
+
+    /// A live listener whose cookie the server refused asks for a full run; a full request is not
+    /// lowered to a delta by a later one, and a request is taken once.
+    @Test func aRefusedCookieAsksForAFullRun() throws {
+        let state = DaemonState(configuration: try ConfigurationTests().load(ConfigurationTests.valid))
+        #expect(state.takeRequestedRun() == nil)
+        state.requestRun(.full)
+        state.requestRun(.delta)
+        #expect(state.takeRequestedRun() == .full)
+        #expect(state.takeRequestedRun() == nil)
+        #expect(LDAPError(step: .search, code: 0x1000, place: "x", detail: "refresh required").isRefreshRequired)
+        #expect(!LDAPError(step: .search, code: 81, place: "x", detail: "server down").isRefreshRequired)
     }
 
     @Test func aSchedulerThatStopsBeatingOrARunPastItsTimeoutIsUnhealthy() throws {

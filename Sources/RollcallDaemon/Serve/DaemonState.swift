@@ -26,6 +26,7 @@ public final class DaemonState: Sendable, DaemonHealth {
         var lastRun: LastRun?
         var lastByKind: [RunKind: LastRun] = [:]
         var nextDue: [RunKind: Date] = [:]
+        var requested: RunKind?
         var heartbeat = Date()
         var hrRead: HRReadResult?
         var listeners: [String: String] = [:]
@@ -57,6 +58,19 @@ public final class DaemonState: Sendable, DaemonHealth {
             state.runningSince = nil
             state.lastRun = run
             state.lastByKind[run.kind] = run
+        }
+    }
+
+    /// Asks the scheduler for a run of this kind at its next tick (a full one wins over a delta).
+    public func requestRun(_ kind: RunKind) {
+        inner.withLock { state in if state.requested != .full { state.requested = kind } }
+    }
+
+    /// The run asked for since the last call, if any.
+    public func takeRequestedRun() -> RunKind? {
+        inner.withLock { state in
+            defer { state.requested = nil }
+            return state.requested
         }
     }
 

@@ -106,6 +106,12 @@ struct LiveListener: Service {
                 return
             } catch {
                 if Task.isShuttingDownGracefully || Task.isCancelled { return }
+                if (error as? LDAPError)?.isRefreshRequired == true {
+                    // The server no longer knows where we were: a full run reads everything now and
+                    // stores a new cookie, which the next session continues from.
+                    logger.notice("the directory refused the stored cookie; a full run follows")
+                    state.requestRun(.full)
+                }
                 state.setListener(name, "waiting \(Int(backoff)) s to reconnect: \(ReconcileJob.oneLine(error))")
                 logger.warning("live listener lost its directory; reconnecting", metadata: ["ldap.error": "\(ReconcileJob.oneLine(error))",
                                                                                             "retry.seconds": "\(backoff)"])

@@ -33,6 +33,8 @@ struct Scheduler: Service {
             let settings = state.configuration.serve
             var due = RunSchedule.due(now: now, lastFull: lastFull, lastAttempt: lastAttempt, settings: settings,
                                       zone: state.configuration.timeZone)
+            // A live listener whose cookie was refused asks for a full run now.
+            if let requested = state.takeRequestedRun() { due = due == .full ? .full : requested }
             // An HR file that changed is read by a run now, once it has been left alone for
             // `hrSettle` (an export still being written is not read half-way).
             if due == nil, let stamps = state.hrFiles.changedFiles(state.configuration.hrSources) {
