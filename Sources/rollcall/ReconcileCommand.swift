@@ -25,7 +25,7 @@ struct ReconcileCommand: AsyncParsableCommand {
     @Flag(help: "Apply the store's first run as planned instead of holding it for approval (guard.first_run); no effect later.")
     var initial = false
 
-    @Option(help: "Wait up to this many seconds for a run in progress (the run lock); otherwise exit 75, busy, doing nothing.")
+    @Option(help: "Without a running daemon: wait up to this many seconds for a run in progress (the run lock), otherwise exit 75, busy, doing nothing. Through the daemon a reconcile always waits for its run in progress.")
     var wait: Int = 0
 
     func run() async throws {
