@@ -17,7 +17,15 @@ struct StatusCommand: AsyncParsableCommand {
 
     struct Output: Encodable {
         var daemon: DaemonProbe.Answer
+        var adminSocket: AdminSocketStatus
         var store: StoreStatus
+    }
+
+    struct AdminSocketStatus: Encodable {
+        var path: String?
+        /// running (a daemon answers), absent, denied (this user may not connect)
+        var state: String
+        var detail: String?
     }
 
     func run() async throws {
@@ -29,13 +37,23 @@ struct StatusCommand: AsyncParsableCommand {
         } catch {
             throw CLIFailure(message: "status: \(error)")
         }
+        let socket: AdminSocketStatus = switch AdminClient.probe(configuration.serve.adminSocket) {
+        case .running: AdminSocketStatus(path: configuration.serve.adminSocket, state: "running")
+        case .absent(let why): AdminSocketStatus(path: configuration.serve.adminSocket, state: "absent", detail: why)
+        case .denied(let why): AdminSocketStatus(path: configuration.serve.adminSocket, state: "denied", detail: why)
+        }
         if json {
-            try printJSON(Output(daemon: daemon, store: store))
+            try printJSON(Output(daemon: daemon, adminSocket: socket, store: store))
             return
         }
         print(daemon.running ? "daemon: running on \(configuration.serve.host):\(configuration.serve.port), \(daemon.ready ? "ready" : "NOT READY")"
                              : "daemon: not running (\(daemon.detail))")
         if daemon.running { for line in daemon.detail.split(separator: "\n") where !line.hasPrefix("ready") { print("  \(line)") } }
+        switch socket.state {
+        case "running": print("admin socket: \(socket.path ?? "") (commands go through the daemon)")
+        case "denied": print("admin socket: \(socket.detail ?? "")")
+        default: print("admin socket: none answering (\(socket.detail ?? "")); commands apply directly")
+        }
         func describe(_ run: RunRecord?) -> String {
             guard let run else { return "none" }
             return "run \(run.id) at \(run.finishedAt ?? run.startedAt)" + (run.error.map { ": \($0)" } ?? ", \(run.summary?.events ?? 0) events")

@@ -30,6 +30,9 @@ import Testing
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o660)
         #expect((attributes[.groupOwnerAccountID] as? NSNumber)?.intValue == 65534)
 
+        let status = try await Shell.run(CLITests.binary, ["status", "--config", config])
+        #expect(status.output.contains("admin socket: \(socket) (commands go through the daemon)"), "\(status.output)")
+
         // root: a manual reconcile through the daemon, its progress streamed back, recorded as root's.
         try world.writeHR((1...4).map { ReconcileJobTests.row($0) }.joined())
         let manual = try await Shell.run(CLITests.binary, ["reconcile", "--config", config])

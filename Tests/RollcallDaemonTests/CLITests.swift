@@ -189,6 +189,7 @@ import Testing
         let status = try await rollcall(["status", "--config", config])
         #expect(status.status == 0, "\(status.error)")
         #expect(status.output.contains("daemon: not running"), "\(status.output)")
+        #expect(status.output.contains("admin socket: none answering"), "\(status.output)")
         #expect(status.output.contains("last applied run: run 1") && status.output.contains("directory default: last read full"), "\(status.output)")
     }
 
