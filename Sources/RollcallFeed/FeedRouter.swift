@@ -16,8 +16,9 @@ public protocol DaemonHealth: Sendable {
 public enum FeedRouter {
     /// `/healthz` (the process answers), `/readyz` (the daemon can do its work), `/metrics`
     /// (Prometheus text from `registry`).
-    public static func build(health: any DaemonHealth, registry: PrometheusCollectorRegistry) -> Router<BasicRequestContext> {
+    public static func build(health: any DaemonHealth, registry: PrometheusCollectorRegistry, feed: EventFeed? = nil) -> Router<BasicRequestContext> {
         let router = Router()
+        feed?.routes(router)
         router.get("/healthz") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
         }

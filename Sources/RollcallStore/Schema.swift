@@ -319,6 +319,19 @@ enum Schema {
                 t.add(column: "state_notice", .text)
             }
         }
+        migrator.registerMigration("v20-consumers") { db in
+            // Downstream consumers of the change feed: a bearer token (only its SHA-256 stored),
+            // the event type prefixes they may read, and their cursor (the last sequence acknowledged).
+            try db.create(table: "consumer") { t in
+                t.primaryKey("name", .text)
+                t.column("token_hash", .text).notNull().unique()
+                t.column("types", .text).notNull()  // JSON array of type prefixes; [] = every type
+                t.column("cursor", .integer).notNull().defaults(to: 0)
+                t.column("created_at", .text).notNull()
+                t.column("acked_at", .text)
+                t.column("revoked_at", .text)
+            }
+        }
         return migrator
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import RollcallDaemon
+import RollcallStore
 import Synchronization
 
 @main
@@ -11,7 +12,8 @@ struct Rollcall: AsyncParsableCommand {
         abstract: "Reconcile HR feeds with LDAP directories and emit identity lifecycle events.",
         subcommands: [ServeCommand.self, StatusCommand.self, ReconcileCommand.self, PlanCommand.self, ExplainCommand.self, EventsCommand.self, IdentityCommand.self,
                       RunsCommand.self, ReportCommand.self, ApproveCommand.self, RejectCommand.self, LinkCommand.self,
-                      DisableCommand.self, EnableCommand.self, AuditCommand.self, BackupCommand.self, ConfigCommand.self]
+                      DisableCommand.self, EnableCommand.self, AuditCommand.self, BackupCommand.self, ConfigCommand.self,
+                      ConsumerCommand.self]
     )
 }
 
@@ -34,6 +36,16 @@ struct GlobalOptions: ParsableArguments {
             return try ConfigurationLoader.load(path: path, checkFiles: checkFiles)
         } catch {
             throw CLIFailure(message: error.description)
+        }
+    }
+
+    /// The configured store, opened (a failure as one line).
+    func openStore() throws -> Store {
+        let configuration = try load(checkFiles: false)
+        do {
+            return try Store.open(path: configuration.storePath)
+        } catch {
+            throw CLIFailure(message: "\(error)")
         }
     }
 

@@ -45,7 +45,8 @@ public struct Daemon: Sendable {
         let logger = self.logger
         let serve = configuration.serve
         let application = Application(
-            router: FeedRouter.build(health: state, registry: registry),
+            router: FeedRouter.build(health: state, registry: registry,
+                                     feed: EventFeed(storePath: configuration.storePath, signal: state.outbox)),
             configuration: ApplicationConfiguration(address: .hostname(serve.host, port: serve.port), serverName: "rollcall"),
             onServerRunning: { channel in
                 logger.notice("rollcall serve is ready", metadata: ["http.address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
@@ -56,6 +57,7 @@ public struct Daemon: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: Scheduler(state: state, notifier: notifier, logger: logger)),
             .init(service: LiveListener(state: state, logger: logger)),
+            .init(service: OutboxWatcher(state: state, logger: logger)),
         ]
         if let socket = adminSocket {
             services.append(.init(service: AdminSocket(path: socket, state: state, logger: logger)))

@@ -38,6 +38,8 @@ public final class DaemonState: Sendable, DaemonHealth {
     public let hrFiles = HRReadCache()
     /// The stored state kept between live changes.
     public let liveState = LiveState()
+    /// The outbox's newest sequence for the feed's long-polls.
+    public let outbox = OutboxSignal()
 
     public init(configuration: ResolvedConfiguration) {
         inner = Mutex(Inner(configuration: configuration))

@@ -180,6 +180,7 @@ struct LiveListener: Service {
             Timer(label: "rollcall_live_change_seconds").recordNanoseconds(
                 elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
             if let outcome { RunMetrics.record(outcome, kind: "live", storePath: state.configuration.storePath) }
+            if let last = outcome?.lastSeq { state.outbox.publish(last) }
             return true
         } catch {
             logger.error("live change not applied; the next scheduled run will", metadata: ["run.error": "\(ReconcileJob.oneLine(error))"])

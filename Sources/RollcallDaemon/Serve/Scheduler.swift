@@ -91,6 +91,7 @@ struct Scheduler: Service {
                 last.outcome = "applied"
             }
             RunMetrics.record(outcome, kind: kind.rawValue, storePath: configuration.storePath)
+            if let last = outcome.lastSeq { state.outbox.publish(last) }
             Gauge(label: "rollcall_held_decisions").record(Double(outcome.held))
             if last.outcome != "quarantined" {
                 Gauge(label: "rollcall_last_applied_run_timestamp_seconds").record(Date().timeIntervalSince1970)

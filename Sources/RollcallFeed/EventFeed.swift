@@ -1,0 +1,164 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import RollcallCore
+import RollcallStore
+
+/// The change feed over HTTP: `GET /v1/events` (a batch of CloudEvents after a cursor, optionally
+/// a long-poll) and `POST /v1/consumers/NAME/ack` (a consumer's cursor), each for a consumer
+/// holding a bearer token (`rollcall consumer add`). Errors are RFC 9457 problem+json.
+public struct EventFeed: Sendable {
+    public var storePath: String
+    public var signal: OutboxSignal
+    /// A long-poll waits at most this long (`wait=` is capped to it).
+    public var maxWait: Duration = .seconds(60)
+    public static let maxLimit = 1000
+
+    public init(storePath: String, signal: OutboxSignal) {
+        self.storePath = storePath
+        self.signal = signal
+    }
+
+    func routes(_ router: Router<BasicRequestContext>) {
+        router.get("/v1/events") { request, _ in
+            do {
+                return try await events(request)
+            } catch let problem as Problem {
+                return problem.response
+            }
+        }
+        router.post("/v1/consumers/{name}/ack") { request, context in
+            do {
+                return try await ack(request, name: context.parameters.get("name") ?? "")
+            } catch let problem as Problem {
+                return problem.response
+            }
+        }
+    }
+
+    /// The consumer of the request's bearer token, or 401.
+    private func consumer(_ request: Request, store: Store) throws -> Consumer {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+            throw Problem(.unauthorized, "no bearer token", "Send Authorization: Bearer TOKEN (rollcall consumer add NAME prints one).")
+        }
+        let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+        guard let consumer = try store.consumer(token: token) else {
+            throw Problem(.unauthorized, "unknown or revoked token", "The bearer token is not an active consumer's.")
+        }
+        return consumer
+    }
+
+    private func events(_ request: Request) async throws -> Response {
+        let store = try Store.open(path: storePath)
+        let consumer = try self.consumer(request, store: store)
+        let query = request.uri.queryParameters
+        func integer(_ name: String, default value: Int64, range: ClosedRange<Int64>) throws -> Int64 {
+            guard let text = query[Substring(name)] else { return value }
+            guard let number = Int64(text), range.contains(number) else {
+                throw Problem(.badRequest, "bad \(name)", "\(name) must be an integer from \(range.lowerBound) to \(range.upperBound).")
+            }
+            return number
+        }
+        let after = try integer("after", default: consumer.cursor, range: 0...Int64.max)
+        let limit = Int(try integer("limit", default: 100, range: 1...Int64(Self.maxLimit)))
+        let wait = try integer("wait", default: 0, range: 0...Int64(maxWait.components.seconds))
+        let subject = query["subject"].map(String.init)
+        let view = query["view"].map(String.init) ?? "full"
+        guard view == "full" || view == "thin" else { throw Problem(.badRequest, "bad view", "view must be full or thin.") }
+        var types = query["types"].map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } } ?? []
+        types.removeAll { $0.isEmpty }
+        if types.isEmpty {
+            types = consumer.types
+        } else if !consumer.types.isEmpty, let refused = types.first(where: { type in !consumer.types.contains { type.hasPrefix($0) } }) {
+            throw Problem(.forbidden, "type not allowed", "Consumer \(consumer.name) may read \(consumer.types.joined(separator: ", ")) only, not \(refused).")
+        }
+        var page = try store.feed(after: after, limit: limit, types: types, subject: subject)
+        if page.events.isEmpty && wait > 0 {
+            // Long-poll: answer as soon as anything is committed after the page's end.
+            signal.publish(page.through)
+            await signal.wait(after: page.through, timeout: .seconds(wait))
+            page = try store.feed(after: after, limit: limit, types: types, subject: subject)
+        }
+        let ndjson = request.headers[.accept]?.contains("application/x-ndjson") == true
+        let rendered = try page.events.map { event -> String in
+            if view == "thin" {
+                var thin = event
+                thin.data = .null
+                return try Thin(thin).jsonLine()
+            }
+            return try event.jsonLine()
+        }
+        let body = ndjson ? rendered.map { $0 + "\n" }.joined() : "[" + rendered.joined(separator: ",") + "]"
+        var headers: HTTPFields = [.contentType: ndjson ? "application/x-ndjson" : "application/cloudevents-batch+json"]
+        if let next = HTTPField.Name("Rollcall-Next-After") { headers[next] = String(page.through) }
+        headers[.cacheControl] = "no-store"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    private func ack(_ request: Request, name: String) async throws -> Response {
+        let store = try Store.open(path: storePath)
+        let consumer = try self.consumer(request, store: store)
+        guard consumer.name == name else {
+            throw Problem(.forbidden, "another consumer's cursor", "The token is \(consumer.name)'s; it cannot move \(name)'s cursor.")
+        }
+        let body = try await request.body.collect(upTo: 4096)
+        struct Ack: Decodable { var sequence: Int64 }
+        guard let ack = try? JSONDecoder().decode(Ack.self, from: Data(buffer: body)) else {
+            throw Problem(.badRequest, "bad body", "Send {\"sequence\": N}, N the last event processed.")
+        }
+        let moved: Consumer
+        do {
+            moved = try store.moveCursor(name, to: ack.sequence)
+        } catch let error as StoreError {
+            throw Problem(error.reason.contains("backwards") ? .conflict : .badRequest, "cursor not moved", error.reason)
+        }
+        let text = "{\"consumer\":\"\(moved.name)\",\"cursor\":\(moved.cursor)}"
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// A thin event: every CloudEvents attribute, no data.
+    struct Thin: Encodable {
+        var event: CloudEvent
+        init(_ event: CloudEvent) { self.event = event }
+
+        enum Keys: String, CodingKey { case specversion, id, source, type, subject, time, rollcallseq }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(event.specversion, forKey: .specversion)
+            try container.encode(event.id, forKey: .id)
+            try container.encode(event.source, forKey: .source)
+            try container.encode(event.type, forKey: .type)
+            try container.encode(event.subject, forKey: .subject)
+            try container.encode(event.time, forKey: .time)
+            try container.encode(event.rollcallseq, forKey: .rollcallseq)
+        }
+
+        func jsonLine() throws -> String {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return String(decoding: try encoder.encode(self), as: UTF8.self)
+        }
+    }
+}
+
+/// An RFC 9457 problem: status, a short title, a detail for the person reading it.
+struct Problem: Error {
+    var status: HTTPResponse.Status
+    var title: String
+    var detail: String
+
+    init(_ status: HTTPResponse.Status, _ title: String, _ detail: String) {
+        self.status = status
+        self.title = title
+        self.detail = detail
+    }
+
+    var response: Response {
+        let body = CanonicalJSON.text(.object(["type": .string("about:blank"), "title": .string(title),
+                                               "status": .int(Int(status.code)), "detail": .string(detail)]))
+        var headers: HTTPFields = [.contentType: "application/problem+json"]
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"rollcall\"" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}

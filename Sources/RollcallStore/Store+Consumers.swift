@@ -1,0 +1,167 @@
+import Crypto
+import Foundation
+import GRDB
+import RollcallCore
+
+/// A downstream consumer of the change feed.
+public struct Consumer: Sendable, Codable, Hashable {
+    public var name: String
+    /// Event type prefixes it may read (empty: every type).
+    public var types: [String]
+    /// The last sequence number it acknowledged (0: none).
+    public var cursor: Int64
+    public var createdAt: String
+    public var ackedAt: String?
+    public var revokedAt: String?
+
+    public var isRevoked: Bool { revokedAt != nil }
+
+    /// Whether it may read events of this type.
+    public func mayRead(_ type: String) -> Bool { types.isEmpty || types.contains { type.hasPrefix($0) } }
+}
+
+extension Store {
+    /// A consumer's name: letters, digits, `.`, `_`, `-`, at most 64.
+    public static func isConsumerName(_ name: String) -> Bool {
+        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        return !name.isEmpty && name.count <= 64 && name.unicodeScalars.allSatisfy(allowed.contains)
+    }
+
+    /// Adds a consumer and returns its bearer token, the only time it is seen: only its SHA-256 is
+    /// stored. Audited.
+    public func addConsumer(_ name: String, types: [String], by actor: String, at date: Date = Date()) throws -> String {
+        guard Store.isConsumerName(name) else {
+            throw StoreError(path: path, reason: "consumer name \"\(name)\" must be 1 to 64 letters, digits, dots, dashes or underscores")
+        }
+        var random = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
+        let token = "rct_" + Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let typesJSON = CanonicalJSON.text(.array(types.map { .string($0) }))
+        try writer.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM consumer WHERE name = ?", arguments: [name]) == true {
+                throw StoreError(path: path, reason: "a consumer named \(name) exists (rollcall consumer list)")
+            }
+            let time = Timestamp.string(date)
+            try db.execute(sql: "INSERT INTO consumer (name, token_hash, types, created_at) VALUES (?, ?, ?, ?)",
+                           arguments: [name, Store.tokenHash(token), typesJSON, time])
+            try AuditChain.append([AuditDraft(action: "consumer.added", subject: "consumer \(name)",
+                                              detail: .object(["types": .array(types.map { .string($0) })]))],
+                                  actor: actor, runID: nil, at: time, db: db)
+        }
+        return token
+    }
+
+    /// Revokes a consumer: its token stops working at once. Audited.
+    public func revokeConsumer(_ name: String, by actor: String, at date: Date = Date()) throws {
+        try writer.write { db in
+            let time = Timestamp.string(date)
+            try db.execute(sql: "UPDATE consumer SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", arguments: [time, name])
+            guard db.changesCount == 1 else { throw StoreError(path: path, reason: "no active consumer named \(name)") }
+            try AuditChain.append([AuditDraft(action: "consumer.revoked", subject: "consumer \(name)", detail: .object([:]))],
+                                  actor: actor, runID: nil, at: time, db: db)
+        }
+    }
+
+    /// Moves a consumer's cursor: forwards only (`ack`), or anywhere (`rewind`, audited).
+    public func moveCursor(_ name: String, to sequence: Int64, rewind: Bool = false, by actor: String? = nil,
+                           at date: Date = Date()) throws -> Consumer {
+        try writer.write { db in
+            guard let consumer = try Store.consumer(named: name, db: db), !consumer.isRevoked else {
+                throw StoreError(path: path, reason: "no active consumer named \(name)")
+            }
+            let newest = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0
+            guard sequence >= 0, sequence <= newest else {
+                throw StoreError(path: path, reason: "sequence \(sequence) is not between 0 and the newest event, \(newest)")
+            }
+            guard rewind || sequence >= consumer.cursor else {
+                throw StoreError(path: path, reason: "the cursor of \(name) is at \(consumer.cursor); it never moves backwards (rollcall consumer rewind)")
+            }
+            let time = Timestamp.string(date)
+            try db.execute(sql: "UPDATE consumer SET cursor = ?, acked_at = ? WHERE name = ?", arguments: [sequence, time, name])
+            if rewind {
+                try AuditChain.append([AuditDraft(action: "consumer.rewound", subject: "consumer \(name)",
+                                                  detail: .object(["from": .int(Int(consumer.cursor)), "to": .int(Int(sequence))]))],
+                                      actor: actor ?? "rollcall", runID: nil, at: time, db: db)
+            }
+            var moved = consumer
+            moved.cursor = sequence
+            moved.ackedAt = time
+            return moved
+        }
+    }
+
+    public func consumers() throws -> [Consumer] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM consumer ORDER BY name").map(Store.consumer(_:))
+        }
+    }
+
+    /// The active consumer holding this token; nil for an unknown or revoked one. The token's
+    /// hash is looked up (a hash, not the token, so the lookup leaks nothing about other tokens)
+    /// and compared again in constant time.
+    public func consumer(token: String) throws -> Consumer? {
+        let hash = Store.tokenHash(token)
+        return try writer.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM consumer WHERE token_hash = ?", arguments: [hash]) else { return nil }
+            let stored: String = row["token_hash"]
+            guard Store.constantTimeEqual(Array(stored.utf8), Array(hash.utf8)) else { return nil }
+            let consumer = try Store.consumer(row)
+            return consumer.isRevoked ? nil : consumer
+        }
+    }
+
+    /// The newest sequence number in the outbox (0: none).
+    public func newestSequence() throws -> Int64 {
+        try writer.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0 }
+    }
+
+    /// Up to `limit` events after `after` whose type starts with one of `types` (all when empty)
+    /// and, when given, about `subject`; with the sequence number the page ends at (the newest
+    /// sequence looked at, so that a consumer filtering types still moves on past others).
+    public func feed(after: Int64, limit: Int, types: [String], subject: String?) throws -> (events: [CloudEvent], through: Int64) {
+        try writer.read { db in
+            var sql = "SELECT * FROM outbox WHERE seq > ?"
+            var arguments: [any DatabaseValueConvertible] = [after]
+            if let subject {
+                sql += " AND subject = ?"
+                arguments.append(subject)
+            }
+            if !types.isEmpty {
+                sql += " AND (" + types.map { _ in "substr(type, 1, ?) = ?" }.joined(separator: " OR ") + ")"
+                for prefix in types {
+                    arguments.append(prefix.utf8.count)
+                    arguments.append(prefix)
+                }
+            }
+            sql += " ORDER BY seq LIMIT ?"
+            arguments.append(limit)
+            let events = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { try Store.cloudEvent($0) }
+            // A short page has seen everything up to the newest event; a full one up to its last.
+            let newest = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0
+            let through = events.count == limit ? (events.last?.rollcallseq ?? after) : max(after, newest)
+            return (events, through)
+        }
+    }
+
+    static func consumer(named name: String, db: Database) throws -> Consumer? {
+        try Row.fetchOne(db, sql: "SELECT * FROM consumer WHERE name = ?", arguments: [name]).map(consumer(_:))
+    }
+
+    static func consumer(_ row: Row) throws -> Consumer {
+        let types = (try? JSONDecoder().decode([String].self, from: Data((row["types"] as String).utf8))) ?? []
+        return Consumer(name: row["name"], types: types, cursor: row["cursor"], createdAt: row["created_at"],
+                        ackedAt: row["acked_at"], revokedAt: row["revoked_at"])
+    }
+
+    static func tokenHash(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
+        return difference == 0
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import RollcallTestSupport
+import Testing
+
+/// The change feed against the running daemon, over real HTTP with curl: consumers' tokens,
+/// batches after a cursor, type filters, acknowledgements, long-polls, problem+json errors.
+@Suite struct FeedTests {
+    struct Answer {
+        var status: Int
+        var headers: [String: String]
+        var body: String
+    }
+
+    /// One request with curl: status, headers (lowercased names) and body.
+    static func request(_ url: String, token: String? = nil, method: String = "GET", body: String? = nil,
+                        accept: String? = nil) async throws -> Answer {
+        var arguments = ["-s", "-D", "-", "-o", "-", "--max-time", "30", "-X", method]
+        if let token { arguments += ["-H", "Authorization: Bearer \(token)"] }
+        if let accept { arguments += ["-H", "Accept: \(accept)"] }
+        if let body { arguments += ["-H", "Content-Type: application/json", "--data", body] }
+        let result = try await Shell.run("/usr/bin/curl", arguments + [url])
+        let parts = result.output.components(separatedBy: "\r\n\r\n")
+        let head = parts.first ?? ""
+        var headers: [String: String] = [:]
+        for line in head.components(separatedBy: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+        return Answer(status: status, headers: headers, body: parts.dropFirst().joined(separator: "\r\n\r\n"))
+    }
+
+    static func json(_ text: String) throws -> Any { try JSONSerialization.jsonObject(with: Data(text.utf8)) }
+
+    @Test func consumersPullEventsAfterTheirCursor() async throws {
+        let world = try await ReconcileJobTests.world(people: 2, rows: (1...3).map { ReconcileJobTests.row($0) }.joined())
+        let config = world.directory.appendingPathComponent("rollcall.yaml").path
+        let notify = try NotifySocket()
+        let (daemon, port, upToReady) = try ServeTests.start(world, notify: notify, serve: "schedule: {delta: {every_seconds: 3600}}")
+        defer { daemon.signal(SIGKILL); daemon.wait(timeout: 5) }
+        let fullApplied: (String) -> Bool = { $0.hasPrefix("STATUS=last run: full applied") }
+        #expect(upToReady.contains(where: fullApplied) || notify.messages(timeout: 60, until: fullApplied) != nil, "\(daemon.errorOutput)")
+        let base = "http://127.0.0.1:\(port)"
+
+        let added = try await Shell.run(CLITests.binary, ["consumer", "add", "app", "--config", config])
+        #expect(added.status == 0, "\(added.error)")
+        let token = added.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(token.hasPrefix("rct_") && token.count > 40)
+        let limited = try await Shell.run(CLITests.binary, ["consumer", "add", "hr-app", "--types", "dev.rollcall.identity.", "--config", config])
+        let limitedToken = limited.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Only the hash is stored.
+        let stored = try String(contentsOfFile: world.configuration.storePath, encoding: .isoLatin1)
+        #expect(!stored.contains(token) && !stored.contains(limitedToken))
+
+        // No token, a wrong one: 401 with problem+json.
+        let anonymous = try await Self.request(base + "/v1/events")
+        #expect(anonymous.status == 401 && anonymous.headers["content-type"] == "application/problem+json", "\(anonymous)")
+        let problem = try #require(try Self.json(anonymous.body) as? [String: Any])
+        #expect(problem["status"] as? Int == 401 && problem["title"] as? String == "no bearer token")
+        #expect(try await Self.request(base + "/v1/events", token: "rct_nope").status == 401)
+
+        // A batch: CloudEvents in order, and where to continue.
+        let first = try await Self.request(base + "/v1/events?after=0&limit=2", token: token)
+        #expect(first.status == 200 && first.headers["content-type"] == "application/cloudevents-batch+json", "\(first)")
+        let batch = try #require(try Self.json(first.body) as? [[String: Any]])
+        #expect(batch.map { $0["rollcallseq"] as? Int } == [1, 2])
+        #expect(batch.allSatisfy { $0["specversion"] as? String == "1.0" && $0["data"] != nil })
+        #expect(first.headers["rollcall-next-after"] == "2")
+        let rest = try await Self.request(base + "/v1/events?after=2", token: token, accept: "application/x-ndjson")
+        #expect(rest.headers["content-type"] == "application/x-ndjson")
+        let lines = rest.body.split(separator: "\n")
+        #expect(lines.count == 1 && rest.headers["rollcall-next-after"] == "3", "\(rest)")
+        let thin = try await Self.request(base + "/v1/events?after=0&view=thin", token: token)
+        #expect((try Self.json(thin.body) as? [[String: Any]])?.allSatisfy { $0["data"] == nil && $0["type"] != nil } == true)
+        #expect(try await Self.request(base + "/v1/events?limit=0", token: token).status == 400)
+        #expect(try await Self.request(base + "/v1/events?view=fat", token: token).status == 400)
+
+        // A consumer limited to identity events sees only those, and may not ask for others.
+        let identity = try await Self.request(base + "/v1/events?after=0", token: limitedToken)
+        let types = (try Self.json(identity.body) as? [[String: Any]])?.compactMap { $0["type"] as? String } ?? []
+        #expect(types == ["dev.rollcall.identity.joiner"], "\(identity.body)")
+        #expect(identity.headers["rollcall-next-after"] == "3")
+        #expect(try await Self.request(base + "/v1/events?types=dev.rollcall.account.", token: limitedToken).status == 403)
+
+        // Acknowledgements move the cursor forwards only; a request without `after` starts there.
+        let ack = try await Self.request(base + "/v1/consumers/app/ack", token: token, method: "POST", body: "{\"sequence\": 2}")
+        #expect(ack.status == 200, "\(ack)")
+        let fromCursor = try await Self.request(base + "/v1/events", token: token)
+        #expect((try Self.json(fromCursor.body) as? [[String: Any]])?.map { $0["rollcallseq"] as? Int } == [3])
+        #expect(try await Self.request(base + "/v1/consumers/app/ack", token: token, method: "POST", body: "{\"sequence\": 1}").status == 409)
+        #expect(try await Self.request(base + "/v1/consumers/app/ack", token: limitedToken, method: "POST", body: "{\"sequence\": 3}").status == 403)
+        #expect(try await Self.request(base + "/v1/consumers/app/ack", token: token, method: "POST", body: "three").status == 400)
+        #expect(try await Self.request(base + "/v1/consumers/app/ack", token: token, method: "POST", body: "{\"sequence\": 99}").status == 400)
+        let list = try await Shell.run(CLITests.binary, ["consumer", "list", "--config", config])
+        #expect(list.output.contains("app: active, cursor 2, 1 behind"), "\(list.output)")
+
+        // A long-poll answers as soon as an event is committed: here a new hire in the HR file.
+        async let polled = Self.request(base + "/v1/events?after=3&wait=30", token: token)
+        try await Task.sleep(for: .milliseconds(500))
+        let written = Date()
+        try world.writeHR((1...4).map { ReconcileJobTests.row($0) }.joined())
+        let answer = try await polled
+        let waited = Date().timeIntervalSince(written)
+        #expect((try Self.json(answer.body) as? [[String: Any]])?.first?["type"] as? String == "dev.rollcall.identity.joiner", "\(answer)")
+        #expect(waited < 15, "\(waited) s")
+        // Nothing new: the long-poll ends empty at its wait.
+        let empty = try await Self.request(base + "/v1/events?after=4&wait=1", token: token)
+        #expect(empty.status == 200 && empty.body == "[]" && empty.headers["rollcall-next-after"] == "4", "\(empty)")
+
+        // Revoked: refused at once.
+        #expect(try await Shell.run(CLITests.binary, ["consumer", "revoke", "app", "--config", config]).status == 0)
+        #expect(try await Self.request(base + "/v1/events", token: token).status == 401)
+    }
+}
