@@ -27,6 +27,13 @@ public struct EventFeed: Sendable {
                 return problem.response
             }
         }
+        router.get("/v1/events/stream") { request, _ in
+            do {
+                return try await stream(request)
+            } catch let problem as Problem {
+                return problem.response
+            }
+        }
         router.post("/v1/consumers/{name}/ack") { request, context in
             do {
                 return try await ack(request, name: context.parameters.get("name") ?? "")
@@ -48,9 +55,18 @@ public struct EventFeed: Sendable {
         return consumer
     }
 
-    private func events(_ request: Request) async throws -> Response {
-        let store = try Store.open(path: storePath)
-        let consumer = try self.consumer(request, store: store)
+    /// What a request asks of the feed: where to start, how much, which events, how rendered.
+    struct Query {
+        var after: Int64
+        var limit: Int
+        var wait: Int64
+        var subject: String?
+        var thin: Bool
+        var types: [String]
+        var heartbeat: Int64
+    }
+
+    private func query(_ request: Request, consumer: Consumer) throws -> Query {
         let query = request.uri.queryParameters
         func integer(_ name: String, default value: Int64, range: ClosedRange<Int64>) throws -> Int64 {
             guard let text = query[Substring(name)] else { return value }
@@ -72,6 +88,19 @@ public struct EventFeed: Sendable {
         } else if !consumer.types.isEmpty, let refused = types.first(where: { type in !consumer.types.contains { type.hasPrefix($0) } }) {
             throw Problem(.forbidden, "type not allowed", "Consumer \(consumer.name) may read \(consumer.types.joined(separator: ", ")) only, not \(refused).")
         }
+        let heartbeat = try integer("heartbeat", default: 15, range: 1...60)
+        return Query(after: after, limit: limit, wait: wait, subject: subject, thin: view == "thin", types: types, heartbeat: heartbeat)
+    }
+
+    private func render(_ event: CloudEvent, thin: Bool) throws -> String {
+        thin ? try Thin(event).jsonLine() : try event.jsonLine()
+    }
+
+    private func events(_ request: Request) async throws -> Response {
+        let store = try Store.open(path: storePath)
+        let consumer = try self.consumer(request, store: store)
+        let q = try query(request, consumer: consumer)
+        let (after, limit, types, subject, wait) = (q.after, q.limit, q.types, q.subject, q.wait)
         var page = try store.feed(after: after, limit: limit, types: types, subject: subject)
         if page.events.isEmpty && wait > 0 {
             // Long-poll: answer as soon as anything is committed after the page's end.
@@ -80,19 +109,58 @@ public struct EventFeed: Sendable {
             page = try store.feed(after: after, limit: limit, types: types, subject: subject)
         }
         let ndjson = request.headers[.accept]?.contains("application/x-ndjson") == true
-        let rendered = try page.events.map { event -> String in
-            if view == "thin" {
-                var thin = event
-                thin.data = .null
-                return try Thin(thin).jsonLine()
-            }
-            return try event.jsonLine()
-        }
+        let rendered = try page.events.map { try render($0, thin: q.thin) }
         let body = ndjson ? rendered.map { $0 + "\n" }.joined() : "[" + rendered.joined(separator: ",") + "]"
         var headers: HTTPFields = [.contentType: ndjson ? "application/x-ndjson" : "application/cloudevents-batch+json"]
         if let next = HTTPField.Name("Rollcall-Next-After") { headers[next] = String(page.through) }
         headers[.cacheControl] = "no-store"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// Server-Sent Events: every event after the start (`Last-Event-ID`, else `after`, else the
+    /// cursor) as `id: SEQ`, `event: TYPE`, `data: EVENT`, then new ones as they are committed; a
+    /// comment line every `heartbeat` seconds while idle; `event: revoked` and the end when the
+    /// consumer is revoked.
+    private func stream(_ request: Request) async throws -> Response {
+        let store = try Store.open(path: storePath)
+        let consumer = try self.consumer(request, store: store)
+        var asked = try query(request, consumer: consumer)
+        if let name = HTTPField.Name("Last-Event-ID"), let last = request.headers[name] {
+            guard let sequence = Int64(last.trimmingCharacters(in: .whitespaces)), sequence >= 0 else {
+                throw Problem(.badRequest, "bad Last-Event-ID", "Last-Event-ID must be a sequence number.")
+            }
+            asked.after = sequence
+        }
+        let q = asked
+        let signal = self.signal
+        let name = consumer.name
+        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store"]
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            var after = q.after
+            while !Task.isCancelled {
+                // Still allowed? A revoked consumer's stream ends, saying why.
+                guard try store.consumers().first(where: { $0.name == name })?.isRevoked == false else {
+                    try await writer.write(ByteBuffer(string: "event: revoked\ndata: {\"consumer\":\"\(name)\",\"reason\":\"revoked\"}\n\n"))
+                    break
+                }
+                let page = try store.feed(after: after, limit: q.limit, types: q.types, subject: q.subject)
+                if !page.events.isEmpty {
+                    var text = ""
+                    for event in page.events {
+                        text += "id: \(event.rollcallseq)\nevent: \(event.type)\ndata: \(try render(event, thin: q.thin))\n\n"
+                    }
+                    try await writer.write(ByteBuffer(string: text))
+                }
+                after = page.through
+                if page.events.count < q.limit {
+                    signal.publish(page.through)
+                    let before = signal.newest
+                    await signal.wait(after: page.through, timeout: .seconds(q.heartbeat))
+                    if signal.newest == before { try await writer.write(ByteBuffer(string: ": heartbeat\n\n")) }
+                }
+            }
+            try await writer.finish(nil)
+        })
     }
 
     private func ack(_ request: Request, name: String) async throws -> Response {

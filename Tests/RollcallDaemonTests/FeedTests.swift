@@ -107,8 +107,25 @@ import Testing
         let empty = try await Self.request(base + "/v1/events?after=4&wait=1", token: token)
         #expect(empty.status == 200 && empty.body == "[]" && empty.headers["rollcall-next-after"] == "4", "\(empty)")
 
-        // Revoked: refused at once.
+        // Server-Sent Events: from Last-Event-ID, ids are sequence numbers, heartbeats while idle.
+        let sse = try await Shell.run("/usr/bin/curl", ["-s", "-N", "--max-time", "3", "-H", "Authorization: Bearer \(token)",
+                                                        "-H", "Last-Event-ID: 2", base + "/v1/events/stream?heartbeat=1"])
+        let frames = sse.output.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+        #expect(frames.first?.hasPrefix("id: 3\nevent: dev.rollcall.identity.joiner\ndata: {") == true, "\(sse.output)")
+        #expect(frames.contains { $0.hasPrefix("id: 4\n") } && frames.contains(": heartbeat"), "\(sse.output)")
+        #expect(!frames.contains { $0.hasPrefix("id: 1\n") || $0.hasPrefix("id: 2\n") })
+        // A revoked consumer's stream says so and ends.
+        async let streaming = Shell.run("/usr/bin/curl", ["-s", "-N", "--max-time", "20", "-H", "Authorization: Bearer \(token)",
+                                                          base + "/v1/events/stream?after=4&heartbeat=1"])
+        try await Task.sleep(for: .seconds(1))
+        let revokedAt = Date()
         #expect(try await Shell.run(CLITests.binary, ["consumer", "revoke", "app", "--config", config]).status == 0)
+        let ended = try await streaming
+        #expect(ended.status == 0 && ended.output.hasSuffix("event: revoked\ndata: {\"consumer\":\"app\",\"reason\":\"revoked\"}\n\n"),
+                "\(ended.status) \(ended.output)")
+        #expect(Date().timeIntervalSince(revokedAt) < 5)
+        // Revoked: refused at once.
         #expect(try await Self.request(base + "/v1/events", token: token).status == 401)
+        #expect(try await Self.request(base + "/v1/events/stream", token: token).status == 401)
     }
 }
