@@ -12,9 +12,11 @@ public struct Configuration: Sendable, Decodable {
     public var massChangeGuard: GuardSection?
     /// `rollcall serve`: where it listens and when it runs.
     public var serve: ServeSection?
+    /// Webhook subscriptions the daemon delivers events to.
+    public var webhooks: [WebhookSection]?
 
     enum CodingKeys: String, CodingKey {
-        case store, events, directories, hr, lifecycle, entitlements, serve
+        case store, events, directories, hr, lifecycle, entitlements, serve, webhooks
         case massChangeGuard = "guard"
     }
 
@@ -32,6 +34,24 @@ public struct Configuration: Sendable, Decodable {
             case listen, schedule, admin
             case runTimeoutMinutes = "run_timeout_minutes"
             case livePollSeconds = "live_poll_seconds"
+        }
+    }
+
+    /// One webhook subscription.
+    public struct WebhookSection: Sendable, Decodable {
+        public var name: String
+        public var url: String
+        /// A file (or credential:NAME) with one `whsec_…` secret per line; two while rotating.
+        public var secretFile: String
+        public var types: [String]?
+        public var retryWindowHours: Double?
+        public var timeoutSeconds: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case name, url, types
+            case secretFile = "secret_file"
+            case retryWindowHours = "retry_window_hours"
+            case timeoutSeconds = "timeout_seconds"
         }
     }
 
@@ -501,6 +521,8 @@ enum ConfigurationKeys {
             "admin": .section(["socket": .scalar, "group": .scalar, "users": .list, "groups": .list]),
             "schedule": .section(["full": .section(["every_hours": .scalar, "at": .list]), "delta": .section(["every_seconds": .scalar])]),
         ]),
+        "webhooks": .listOf(.section(["name": .scalar, "url": .scalar, "secret_file": .scalar, "types": .list,
+                                      "retry_window_hours": .scalar, "timeout_seconds": .scalar])),
         "guard": .section(["max_deprovisions": .scalar, "max_deprovision_percent": .scalar, "max_shrink_percent": .scalar,
                            "minimum_count": .scalar, "max_joiners": .scalar, "max_joiner_percent": .scalar, "first_run": .scalar]),
         "lifecycle": .section(["prehire_days": .scalar, "deprovision_after_days": .scalar, "purge_after_days": .scalar,

@@ -7,6 +7,8 @@ import Yams
 /// The configuration after checking: everything a run needs, with paths made absolute.
 public struct ResolvedConfiguration: Sendable {
     public var file: String
+    /// Webhook subscriptions (`webhooks:`), names unique.
+    public var webhooks: [WebhookSettings] = []
     public var storePath: String
     public var eventSource: String
     /// In the order of the file; names are unique.
@@ -46,6 +48,20 @@ public struct ResolvedEntitlements: Sendable {
     /// and whatever is nested in them) and the built-in admin groups by their well-known SIDs
     /// (Administrators, Account/Server/Print/Backup Operators).
     public static let protectedGroupsFilter = "(&(objectClass=group)(|(adminCount=1)(objectSid=S-1-5-32-544)(objectSid=S-1-5-32-548)(objectSid=S-1-5-32-549)(objectSid=S-1-5-32-550)(objectSid=S-1-5-32-551)))"
+}
+
+/// A webhook subscription: where, signed with which secrets, for which event types.
+public struct WebhookSettings: Sendable, Hashable {
+    public var name: String
+    public var url: String
+    /// Read at each delivery (a rotated secret needs no restart).
+    public var secretFile: String
+    /// Event type prefixes (empty: every type).
+    public var types: [String]
+    /// A failing event is retried this long, then dead-lettered.
+    public var retryWindow: Double
+    /// Each delivery's whole request, connecting included.
+    public var timeout: Double
 }
 
 /// How `rollcall serve` runs.

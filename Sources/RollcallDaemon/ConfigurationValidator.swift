@@ -111,13 +111,42 @@ struct ConfigurationValidator {
         let entitlements = try (raw.entitlements ?? defaultWatch).map { section throws(ConfigurationError) in
             try entitlementSettings(section, directories: directories)
         }.flatMap { $0.policy.birthright.isEmpty && $0.policy.separation.isEmpty && $0.policy.privileged == nil ? nil : $0 }
-        return ResolvedConfiguration(file: file, storePath: absolute(raw.store.path), eventSource: raw.events.source,
+        let webhooks = try webhookSettings(raw.webhooks ?? [])
+        return ResolvedConfiguration(file: file, webhooks: webhooks, storePath: absolute(raw.store.path), eventSource: raw.events.source,
                                      directories: directories, hrSources: sources,
                                      lifecycle: LifecyclePolicy(prehireDays: prehire, deprovisionAfterDays: grace, purgeAfterDays: purge,
                                                                 terminationDateIs: meaning),
                                      tombstoneKeyFile: tombstoneKeyFile, guardPolicy: guardPolicy, conversion: conversion,
                                      missing: missing, disableWithinHours: disableWithin, serve: serve, timeZone: timeZone,
                                      entitlements: entitlements)
+    }
+
+    private func webhookSettings(_ sections: [Configuration.WebhookSection]) throws(ConfigurationError) -> [WebhookSettings] {
+        var names = Set<String>()
+        var result: [WebhookSettings] = []
+        for (index, section) in sections.enumerated() {
+            let key = "webhooks[\(index)]"
+            let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+            guard !section.name.isEmpty, section.name.count <= 64, section.name.unicodeScalars.allSatisfy(allowed.contains) else {
+                throw fail("\(key).name", "must be 1 to 64 letters, digits, dots, dashes or underscores")
+            }
+            guard names.insert(section.name).inserted else { throw fail("\(key).name", "\(section.name) is used twice") }
+            guard let url = URL(string: section.url), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+                  url.host?.isEmpty == false else {
+                throw fail("\(key).url", "must be an http:// or https:// URL")
+            }
+            if scheme == "http", let host = url.host, !ConfigurationValidator.isLoopback(host) {
+                throw fail("\(key).url", "must be https:// (http:// only to a loopback address): the events carry personal data")
+            }
+            let hours = section.retryWindowHours ?? 72
+            guard hours > 0 else { throw fail("\(key).retry_window_hours", "must be positive") }
+            let timeout = section.timeoutSeconds ?? 10
+            guard timeout > 0, timeout <= 300 else { throw fail("\(key).timeout_seconds", "must be between 0 and 300") }
+            result.append(WebhookSettings(name: section.name, url: section.url,
+                                          secretFile: try secretFile(section.secretFile, key: "\(key).secret_file"),
+                                          types: section.types ?? [], retryWindow: hours * 3600, timeout: timeout))
+        }
+        return result
     }
 
     private func serveSettings(_ section: Configuration.ServeSection?) throws(ConfigurationError) -> ServeSettings {

@@ -332,6 +332,28 @@ enum Schema {
                 t.column("revoked_at", .text)
             }
         }
+        migrator.registerMigration("v21-webhooks") { db in
+            // Each webhook subscription's delivery state: the last event delivered (or given up),
+            // the event being retried, and whether the receiver said 410 Gone.
+            try db.create(table: "webhook") { t in
+                t.primaryKey("name", .text)
+                t.column("cursor", .integer).notNull()
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("failing_since", .text)
+                t.column("next_attempt_at", .text)
+                t.column("last_error", .text)
+                t.column("disabled_at", .text)
+                t.column("disabled_reason", .text)
+            }
+            // Events given up after the retry window.
+            try db.create(table: "webhook_dead_letter") { t in
+                t.column("name", .text).notNull().indexed()
+                t.column("seq", .integer).notNull()
+                t.column("at", .text).notNull()
+                t.column("reason", .text).notNull()
+                t.primaryKey(["name", "seq"])
+            }
+        }
         return migrator
     }
 }

@@ -13,7 +13,7 @@ struct Rollcall: AsyncParsableCommand {
         subcommands: [ServeCommand.self, StatusCommand.self, ReconcileCommand.self, PlanCommand.self, ExplainCommand.self, EventsCommand.self, IdentityCommand.self,
                       RunsCommand.self, ReportCommand.self, ApproveCommand.self, RejectCommand.self, LinkCommand.self,
                       DisableCommand.self, EnableCommand.self, AuditCommand.self, BackupCommand.self, ConfigCommand.self,
-                      ConsumerCommand.self]
+                      ConsumerCommand.self, WebhookCommand.self]
     )
 }
 

@@ -58,6 +58,7 @@ public struct Daemon: Sendable {
             .init(service: Scheduler(state: state, notifier: notifier, logger: logger)),
             .init(service: LiveListener(state: state, logger: logger)),
             .init(service: OutboxWatcher(state: state, logger: logger)),
+            .init(service: WebhookDispatcher(state: state, logger: logger)),
         ]
         if let socket = adminSocket {
             services.append(.init(service: AdminSocket(path: socket, state: state, logger: logger)))

@@ -1,0 +1,157 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import RollcallCore
+import RollcallFeed
+import RollcallStore
+import ServiceLifecycle
+
+/// Delivers events to each `webhooks:` subscription, one at a time in sequence order, with
+/// Standard Webhooks headers (`webhook-id` = the event id, `webhook-timestamp`,
+/// `webhook-signature`). The delivery state is in the store (`webhook` table), so a restart loses
+/// and reorders nothing: an event is sent until the receiver answers 2xx (at least once). A failure
+/// is retried with exponential backoff and jitter (1 s doubling to 1 h) for the subscription's
+/// retry window, then dead-lettered and the next event follows; 410 Gone disables the
+/// subscription until `rollcall webhook replay`. Only the configured URL is asked: redirects are
+/// not followed.
+struct WebhookDispatcher: Service {
+    let state: DaemonState
+    let logger: Logger
+    let backoff = Backoff(attempts: Int.max, initialDelaySeconds: 1, maxDelaySeconds: 3600)
+
+    enum Delivery {
+        case delivered
+        case gone
+        case failed(String)
+    }
+
+    func run() async throws {
+        let names = state.configuration.webhooks.map(\.name)
+        guard !names.isEmpty else {
+            try? await gracefulShutdown()
+            return
+        }
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.timeout = HTTPClient.Configuration.Timeout(connect: .seconds(5))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        await withTaskGroup(of: Void.self) { group in
+            for name in names {
+                group.addTask { await self.dispatch(name, client: client) }
+            }
+        }
+        try? await client.shutdown()
+        logger.notice("webhook dispatcher stopped")
+    }
+
+    private func pause(_ seconds: Double) async -> Bool {
+        do {
+            try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(max(0.05, seconds))) }
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    private func dispatch(_ name: String, client: HTTPClient) async {
+        var logger = self.logger
+        logger[metadataKey: "webhook"] = "\(name)"
+        var store: Store?
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            // A subscription removed by a reload stops; one changed is used as it is now.
+            guard let hook = state.configuration.webhooks.first(where: { $0.name == name }) else { return }
+            do {
+                let open = try store ?? Store.open(path: state.configuration.storePath)
+                store = open
+                let current = try open.webhookState(name)
+                if current.disabledAt != nil {
+                    guard await pause(5) else { return }
+                    continue
+                }
+                if let next = current.nextAttemptAt.flatMap(Self.date), next > Date() {
+                    guard await pause(min(5, next.timeIntervalSinceNow)) else { return }
+                    continue
+                }
+                let page = try open.feed(after: current.cursor, limit: 1, types: hook.types, subject: nil)
+                Gauge(label: "rollcall_webhook_lag", dimensions: [("webhook", name)])
+                    .record(Double(max(0, (try? open.newestSequence()) ?? 0) - current.cursor))
+                guard let event = page.events.first else {
+                    if page.through > current.cursor { try open.webhookDelivered(name, through: page.through) }
+                    await state.outbox.wait(after: page.through, timeout: .seconds(5))
+                    continue
+                }
+                let outcome = await deliver(event, to: hook, client: client)
+                Counter(label: "rollcall_webhook_deliveries_total", dimensions: [("webhook", name), ("outcome", Self.label(outcome))]).increment()
+                switch outcome {
+                case .delivered:
+                    try open.webhookDelivered(name, through: event.rollcallseq)
+                case .gone:
+                    logger.warning("the receiver answered 410 Gone: webhook disabled until rollcall webhook replay")
+                    try open.webhookDisable(name, reason: "the receiver answered 410 Gone", at: Date())
+                case .failed(let error):
+                    let now = Date()
+                    let since = current.failingSince.flatMap(Self.date) ?? now
+                    let giveUp = now.timeIntervalSince(since) >= hook.retryWindow
+                    let delay = backoff.delay(beforeAttempt: current.attempts + 2, random: Double.random(in: 0...1))
+                    if giveUp {
+                        logger.error("webhook delivery given up after its retry window; the event is dead-lettered",
+                                     metadata: ["event.seq": "\(event.rollcallseq)", "webhook.error": "\(error)"])
+                    } else {
+                        logger.notice("webhook delivery failed; trying again", metadata: [
+                            "event.seq": "\(event.rollcallseq)", "webhook.error": "\(error)", "retry.delay_seconds": "\(Int(delay))"])
+                    }
+                    try open.webhookFailed(name, sequence: event.rollcallseq, error: error, at: now,
+                                           next: now.addingTimeInterval(delay), giveUp: giveUp)
+                }
+            } catch {
+                store = nil
+                logger.error("webhook dispatcher could not use the store", metadata: ["store.error": "\(ReconcileJob.oneLine(error))"])
+                guard await pause(5) else { return }
+            }
+        }
+    }
+
+    /// One POST. Errors are described by fixed texts and status codes only: nothing the client
+    /// library or the receiver says is passed on (it could carry a header or a credential).
+    private func deliver(_ event: CloudEvent, to hook: WebhookSettings, client: HTTPClient) async -> Delivery {
+        guard let text = try? String(contentsOfFile: hook.secretFile, encoding: .utf8), let secrets = WebhookSignature.secrets(text) else {
+            return .failed("the secret file cannot be read or holds no whsec_ secret")
+        }
+        guard let body = try? event.jsonLine() else { return .failed("the event cannot be rendered") }
+        let timestamp = Int64(Date().timeIntervalSince1970)
+        var request = HTTPClientRequest(url: hook.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/cloudevents+json")
+        request.headers.add(name: "User-Agent", value: "rollcall")
+        request.headers.add(name: "webhook-id", value: event.id)
+        request.headers.add(name: "webhook-timestamp", value: String(timestamp))
+        request.headers.add(name: "webhook-signature", value: WebhookSignature.signature(id: event.id, timestamp: timestamp, body: body, secrets: secrets))
+        request.body = .bytes(ByteBuffer(string: body))
+        do {
+            let response = try await client.execute(request, timeout: .milliseconds(Int64(hook.timeout * 1000)))
+            _ = try? await response.body.collect(upTo: 65_536)
+            let code = Int(response.status.code)
+            if (200..<300).contains(code) { return .delivered }
+            if code == 410 { return .gone }
+            return .failed("HTTP \(code)" + ((300..<400).contains(code) ? " (redirects are not followed)" : ""))
+        } catch {
+            return .failed("no answer: could not connect, or no complete answer within \(Int(hook.timeout)) s")
+        }
+    }
+
+    static func label(_ outcome: Delivery) -> String {
+        switch outcome {
+        case .delivered: "delivered"
+        case .gone: "gone"
+        case .failed: "failed"
+        }
+    }
+
+    static func date(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text)
+    }
+}
