@@ -65,6 +65,15 @@ struct StatusCommand: AsyncParsableCommand {
                   + (directory.cookieAt.map { "delta cookie from \($0)" } ?? "no delta cookie"))
         }
         print("persons stored: \(store.persons); events: \(store.events)")
+        if let opened = try? Store.open(path: configuration.storePath), let newest = try? opened.newestSequence() {
+            for consumer in (try? opened.consumers()) ?? [] where !consumer.isRevoked {
+                print("consumer \(consumer.name): cursor \(consumer.cursor), \(max(0, newest - consumer.cursor)) behind")
+            }
+            for hook in (try? opened.webhookStates()) ?? [] {
+                print("webhook \(hook.name): cursor \(hook.cursor), \(max(0, newest - hook.cursor)) behind"
+                      + (hook.disabledAt != nil ? ", DISABLED" : "") + (hook.deadLetters > 0 ? ", \(hook.deadLetters) dead letters" : ""))
+            }
+        }
         if store.heldDecisions > 0 {
             print("HELD: \(store.heldDecisions) decisions wait for approval (oldest \(store.oldestHeldAt ?? "?")): rollcall runs --held")
         }

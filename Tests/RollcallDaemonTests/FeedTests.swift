@@ -70,6 +70,15 @@ import Testing
         #expect(rest.headers["content-type"] == "application/x-ndjson")
         let lines = rest.body.split(separator: "\n")
         #expect(lines.count == 1 && rest.headers["rollcall-next-after"] == "3", "\(rest)")
+        // Every event served, read by the cloudevents SDK and checked against the CloudEvents schema.
+        let everything = try await Self.request(base + "/v1/events?after=0", token: token, accept: "application/x-ndjson")
+        let ndjson = world.directory.appendingPathComponent("served.ndjson")
+        try everything.body.write(to: ndjson, atomically: true, encoding: .utf8)
+        let schema = RepositoryRoot.url.appendingPathComponent("../shared/testdata/external/cloudevents-spec/cloudevents.json").standardizedFileURL.path
+        let validated = try await Shell.run(RepositoryRoot.url.appendingPathComponent(".venv/bin/python").path,
+                                            [RepositoryRoot.url.appendingPathComponent("scripts/validate-events").path, ndjson.path]
+                                                + (FileManager.default.fileExists(atPath: schema) ? [schema] : []))
+        #expect(validated.status == 0 && validated.output.contains("3 events valid"), "\(validated.output)\(validated.error)")
         let thin = try await Self.request(base + "/v1/events?after=0&view=thin", token: token)
         #expect((try Self.json(thin.body) as? [[String: Any]])?.allSatisfy { $0["data"] == nil && $0["type"] != nil } == true)
         #expect(try await Self.request(base + "/v1/events?limit=0", token: token).status == 400)
@@ -93,6 +102,14 @@ import Testing
         #expect(try await Self.request(base + "/v1/consumers/app/ack", token: token, method: "POST", body: "{\"sequence\": 99}").status == 400)
         let list = try await Shell.run(CLITests.binary, ["consumer", "list", "--config", config])
         #expect(list.output.contains("app: active, cursor 2, 1 behind"), "\(list.output)")
+        let status = try await Shell.run(CLITests.binary, ["status", "--config", config])
+        #expect(status.output.contains("consumer app: cursor 2, 1 behind"), "\(status.output)")
+        var lag = ""
+        for _ in 0..<60 where !lag.contains("rollcall_consumer_lag{consumer=\"app\"} 1") {
+            lag = try await ServeTests.curl(base + "/metrics").body
+            if !lag.contains("rollcall_consumer_lag{consumer=\"app\"} 1") { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(lag.contains("rollcall_consumer_lag{consumer=\"app\"} 1"), "\(lag)")
 
         // A long-poll answers as soon as an event is committed: here a new hire in the HR file.
         async let polled = Self.request(base + "/v1/events?after=3&wait=30", token: token)
