@@ -76,6 +76,8 @@ public struct ServeSettings: Sendable, Hashable {
     public var deltaEvery: Double = 60
     /// A run longer than this counts as hung.
     public var runTimeout: Double = 3600
+    /// A feed long-poll (`wait=`) waits at most this long.
+    public var longPollMaxSeconds: Int = 60
     /// Active Directory's DirSync/uSNChanged delta is polled this often for live changes.
     public var livePollSeconds: Double = 5
     /// The admin socket's path (nil: none). Default /run/rollcall/admin.sock, in the unit's

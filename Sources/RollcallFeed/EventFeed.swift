@@ -14,12 +14,29 @@ public struct EventFeed: Sendable {
     public var maxWait: Duration = .seconds(60)
     public static let maxLimit = 1000
 
-    public init(storePath: String, signal: OutboxSignal) {
+    public init(storePath: String, signal: OutboxSignal, maxWait: Duration = .seconds(60)) {
         self.storePath = storePath
         self.signal = signal
+        self.maxWait = maxWait
     }
 
     func routes(_ router: Router<BasicRequestContext>) {
+        // Any other method on the feed's paths: 405 with the methods there are.
+        let allowed: [(String, HTTPRequest.Method)] = [("/v1/events", .get), ("/v1/events/stream", .get),
+                                                        ("/v1/consumers/{name}/ack", .post), ("/v1/openapi.yaml", .get)]
+        for (path, method) in allowed {
+            let methods = [HTTPRequest.Method.get, .post, .put, .patch, .delete, .trace, .options, .connect] + [HTTPRequest.Method("QUERY")].compactMap { $0 }
+            for other in methods where other != method {
+                router.on(RouterPath(path), method: other) { _, _ in
+                    var response = Problem(.methodNotAllowed, "method not allowed", "\(path) answers \(method.rawValue) only.").response
+                    response.headers[.allow] = method.rawValue
+                    return response
+                }
+            }
+        }
+        router.get("/v1/openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+        }
         router.get("/v1/events") { request, _ in
             do {
                 return try await events(request)
@@ -77,7 +94,8 @@ public struct EventFeed: Sendable {
         }
         let after = try integer("after", default: consumer.cursor, range: 0...Int64.max)
         let limit = Int(try integer("limit", default: 100, range: 1...Int64(Self.maxLimit)))
-        let wait = try integer("wait", default: 0, range: 0...Int64(maxWait.components.seconds))
+        // Up to 60 s as documented; capped by the server's own limit (serve.long_poll_max_seconds).
+        let wait = min(try integer("wait", default: 0, range: 0...60), maxWait.components.seconds)
         let subject = query["subject"].map(String.init)
         let view = query["view"].map(String.init) ?? "full"
         guard view == "full" || view == "thin" else { throw Problem(.badRequest, "bad view", "view must be full or thin.") }

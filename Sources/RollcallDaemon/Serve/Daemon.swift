@@ -46,7 +46,8 @@ public struct Daemon: Sendable {
         let serve = configuration.serve
         let application = Application(
             router: FeedRouter.build(health: state, registry: registry,
-                                     feed: EventFeed(storePath: configuration.storePath, signal: state.outbox)),
+                                     feed: EventFeed(storePath: configuration.storePath, signal: state.outbox,
+                                                     maxWait: .seconds(serve.longPollMaxSeconds))),
             configuration: ApplicationConfiguration(address: .hostname(serve.host, port: serve.port), serverName: "rollcall"),
             onServerRunning: { channel in
                 logger.notice("rollcall serve is ready", metadata: ["http.address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
