@@ -31,9 +31,12 @@ public struct Configuration: Sendable, Decodable {
         public var livePollSeconds: Double?
         /// The longest a feed long-poll waits (proxies with shorter idle timeouts want less).
         public var longPollMaxSeconds: Int?
+        /// Feed requests per second per consumer.
+        public var feedRequestsPerSecond: Double?
 
         enum CodingKeys: String, CodingKey {
             case listen, schedule, admin
+            case feedRequestsPerSecond = "feed_requests_per_second"
             case longPollMaxSeconds = "long_poll_max_seconds"
             case runTimeoutMinutes = "run_timeout_minutes"
             case livePollSeconds = "live_poll_seconds"
@@ -520,7 +523,7 @@ enum ConfigurationKeys {
             "delta": .scalar, "full_read_interval_hours": .scalar, "kind": .scalar, "domain_root": .scalar, "allow_empty": .scalar, "disabled_when": .scalar,
         ])),
         "serve": .section([
-            "listen": .scalar, "run_timeout_minutes": .scalar, "live_poll_seconds": .scalar, "long_poll_max_seconds": .scalar,
+            "listen": .scalar, "run_timeout_minutes": .scalar, "live_poll_seconds": .scalar, "long_poll_max_seconds": .scalar, "feed_requests_per_second": .scalar,
             "admin": .section(["socket": .scalar, "group": .scalar, "users": .list, "groups": .list]),
             "schedule": .section(["full": .section(["every_hours": .scalar, "at": .list]), "delta": .section(["every_seconds": .scalar])]),
         ]),

@@ -76,6 +76,8 @@ public struct ServeSettings: Sendable, Hashable {
     public var deltaEvery: Double = 60
     /// A run longer than this counts as hung.
     public var runTimeout: Double = 3600
+    /// Feed requests per second per consumer (`serve.feed_requests_per_second`).
+    public var feedRate: Double = 20
     /// A feed long-poll (`wait=`) waits at most this long.
     public var longPollMaxSeconds: Int = 60
     /// Active Directory's DirSync/uSNChanged delta is polled this often for live changes.

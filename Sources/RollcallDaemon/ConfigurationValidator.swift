@@ -189,6 +189,10 @@ struct ConfigurationValidator {
             guard minutes > 0 else { throw fail("serve.run_timeout_minutes", "must be positive") }
             settings.runTimeout = minutes * 60
         }
+        if let rate = section.feedRequestsPerSecond {
+            guard rate > 0 else { throw fail("serve.feed_requests_per_second", "must be positive") }
+            settings.feedRate = rate
+        }
         if let seconds = section.longPollMaxSeconds {
             guard (1...60).contains(seconds) else { throw fail("serve.long_poll_max_seconds", "must be between 1 and 60") }
             settings.longPollMaxSeconds = seconds

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import RollcallCore
 import RollcallStore
+import Synchronization
 
 /// The change feed over HTTP: `GET /v1/events` (a batch of CloudEvents after a cursor, optionally
 /// a long-poll) and `POST /v1/consumers/NAME/ack` (a consumer's cursor), each for a consumer
@@ -12,12 +13,15 @@ public struct EventFeed: Sendable {
     public var signal: OutboxSignal
     /// A long-poll waits at most this long (`wait=` is capped to it).
     public var maxWait: Duration = .seconds(60)
+    /// Requests per second per consumer (a burst of twice as many); beyond: 429 with Retry-After.
+    public var limiter: RateLimiter?
     public static let maxLimit = 1000
 
-    public init(storePath: String, signal: OutboxSignal, maxWait: Duration = .seconds(60)) {
+    public init(storePath: String, signal: OutboxSignal, maxWait: Duration = .seconds(60), limiter: RateLimiter? = nil) {
         self.storePath = storePath
         self.signal = signal
         self.maxWait = maxWait
+        self.limiter = limiter
     }
 
     func routes(_ router: Router<BasicRequestContext>) {
@@ -68,6 +72,12 @@ public struct EventFeed: Sendable {
         let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
         guard let consumer = try store.consumer(token: token) else {
             throw Problem(.unauthorized, "unknown or revoked token", "The bearer token is not an active consumer's.")
+        }
+        if let limiter, let wait = limiter.take(consumer.name) {
+            var problem = Problem(.tooManyRequests, "too many requests",
+                                  "Consumer \(consumer.name) may make \(Int(limiter.rate)) requests per second; long-poll with wait= instead of polling.")
+            problem.retryAfter = Int(wait.rounded(.up))
+            throw problem
         }
         return consumer
     }
@@ -228,11 +238,38 @@ public struct EventFeed: Sendable {
     }
 }
 
+/// A token bucket per key: `rate` per second, up to `2 × rate` at once.
+public final class RateLimiter: Sendable {
+    public let rate: Double
+    private let buckets = Mutex<[String: (tokens: Double, at: ContinuousClock.Instant)]>([:])
+
+    public init(rate: Double) {
+        self.rate = rate
+    }
+
+    /// nil when the request may go; else the seconds until it may.
+    public func take(_ key: String, now: ContinuousClock.Instant = .now) -> Double? {
+        buckets.withLock { buckets in
+            let burst = max(1, rate * 2)
+            var bucket = buckets[key] ?? (burst, now)
+            let elapsed = now - bucket.at
+            bucket.tokens = min(burst, bucket.tokens + rate * (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+            bucket.at = now
+            defer { buckets[key] = bucket }
+            guard bucket.tokens >= 1 else { return (1 - bucket.tokens) / rate }
+            bucket.tokens -= 1
+            return nil
+        }
+    }
+}
+
 /// An RFC 9457 problem: status, a short title, a detail for the person reading it.
 struct Problem: Error {
     var status: HTTPResponse.Status
     var title: String
     var detail: String
+    /// Seconds, for 429.
+    var retryAfter: Int?
 
     init(_ status: HTTPResponse.Status, _ title: String, _ detail: String) {
         self.status = status
@@ -245,6 +282,7 @@ struct Problem: Error {
                                                "status": .int(Int(status.code)), "detail": .string(detail)]))
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"rollcall\"" }
+        if let retryAfter { headers[.retryAfter] = String(max(1, retryAfter)) }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 }

@@ -64,6 +64,7 @@ paths:
         "400": {$ref: "#/components/responses/Problem"}
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
+        "429": {$ref: "#/components/responses/TooManyRequests"}
   /v1/events/stream:
     get:
       operationId: streamEvents
@@ -100,6 +101,7 @@ paths:
         "400": {$ref: "#/components/responses/Problem"}
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
+        "429": {$ref: "#/components/responses/TooManyRequests"}
   /v1/consumers/{name}/ack:
     post:
       operationId: acknowledge
@@ -133,6 +135,7 @@ paths:
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
         "409": {$ref: "#/components/responses/Problem"}
+        "429": {$ref: "#/components/responses/TooManyRequests"}
   /v1/openapi.yaml:
     get:
       operationId: openAPIDocument
@@ -153,6 +156,15 @@ components:
   responses:
     Problem:
       description: An RFC 9457 problem.
+      content:
+        application/problem+json:
+          schema: {$ref: "#/components/schemas/Problem"}
+    TooManyRequests:
+      description: More requests per second than the consumer may make (serve.feed_requests_per_second).
+      headers:
+        Retry-After:
+          required: true
+          schema: {type: string, pattern: "^[0-9]+$"}
       content:
         application/problem+json:
           schema: {$ref: "#/components/schemas/Problem"}

@@ -141,6 +141,15 @@ import Testing
         #expect(ended.status == 0 && ended.output.hasSuffix("event: revoked\ndata: {\"consumer\":\"app\",\"reason\":\"revoked\"}\n\n"),
                 "\(ended.status) \(ended.output)")
         #expect(Date().timeIntervalSince(revokedAt) < 5)
+        // Polling too fast: 429 with Retry-After (the default is 20 requests per second, bursts of 40).
+        let statuses = try await withThrowingTaskGroup(of: Answer.self) { group in
+            for _ in 0..<60 { group.addTask { try await Self.request(base + "/v1/events?after=4", token: limitedToken) } }
+            return try await group.reduce(into: [Answer]()) { $0.append($1) }
+        }
+        let limited429 = statuses.filter { $0.status == 429 }
+        #expect(!limited429.isEmpty && limited429.allSatisfy { Int($0.headers["retry-after"] ?? "") ?? 0 >= 1 }, "\(statuses.map(\.status))")
+        #expect(statuses.allSatisfy { $0.status == 200 || $0.status == 429 })
+        try await Task.sleep(for: .seconds(2))
         // Revoked: refused at once.
         #expect(try await Self.request(base + "/v1/events", token: token).status == 401)
         #expect(try await Self.request(base + "/v1/events/stream", token: token).status == 401)

@@ -1,4 +1,5 @@
 import Foundation
+import RollcallFeed
 import RollcallTestSupport
 import Testing
 
@@ -13,12 +14,24 @@ import Testing
         #expect(embedded.contains(source), "run scripts/gen-openapi")
     }
 
+    /// The token bucket: a burst of twice the rate, then one per 1/rate seconds, per consumer.
+    @Test func theRateLimiterAllowsABurstThenTheRate() {
+        let limiter = RateLimiter(rate: 2)
+        let start = ContinuousClock.now
+        #expect((0..<4).allSatisfy { _ in limiter.take("a", now: start) == nil })
+        let wait = limiter.take("a", now: start)
+        #expect(wait != nil && abs((wait ?? 0) - 0.5) < 0.01)
+        #expect(limiter.take("b", now: start) == nil)
+        #expect(limiter.take("a", now: start + .milliseconds(600)) == nil)
+        #expect(limiter.take("a", now: start + .milliseconds(600)) != nil)
+    }
+
     @Test func schemathesisFindsNothingAgainstTheRunningDaemon() async throws {
         let world = try await ReconcileJobTests.world(people: 2, rows: (1...3).map { ReconcileJobTests.row($0) }.joined())
         let config = world.directory.appendingPathComponent("rollcall.yaml").path
         let notify = try NotifySocket()
         let (daemon, port, upToReady) = try ServeTests.start(world, notify: notify,
-                                                             serve: "schedule: {delta: {every_seconds: 3600}}, long_poll_max_seconds: 1")
+                                                             serve: "schedule: {delta: {every_seconds: 3600}}, long_poll_max_seconds: 1, feed_requests_per_second: 1000")
         defer { daemon.signal(SIGKILL); daemon.wait(timeout: 5) }
         let fullApplied: (String) -> Bool = { $0.hasPrefix("STATUS=last run: full applied") }
         #expect(upToReady.contains(where: fullApplied) || notify.messages(timeout: 60, until: fullApplied) != nil, "\(daemon.errorOutput)")

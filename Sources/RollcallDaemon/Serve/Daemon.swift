@@ -47,7 +47,7 @@ public struct Daemon: Sendable {
         let application = Application(
             router: FeedRouter.build(health: state, registry: registry,
                                      feed: EventFeed(storePath: configuration.storePath, signal: state.outbox,
-                                                     maxWait: .seconds(serve.longPollMaxSeconds))),
+                                                     maxWait: .seconds(serve.longPollMaxSeconds), limiter: RateLimiter(rate: serve.feedRate))),
             configuration: ApplicationConfiguration(address: .hostname(serve.host, port: serve.port), serverName: "rollcall"),
             onServerRunning: { channel in
                 logger.notice("rollcall serve is ready", metadata: ["http.address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
