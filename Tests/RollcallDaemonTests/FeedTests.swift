@@ -154,4 +154,34 @@ import Testing
         #expect(try await Self.request(base + "/v1/events", token: token).status == 401)
         #expect(try await Self.request(base + "/v1/events/stream", token: token).status == 401)
     }
+
+    /// scripts/example-consumer, the consumer docs/events.md shows, pulls (acknowledging as it
+    /// goes, so a second run continues) and streams against the daemon.
+    @Test func theDocumentedExampleConsumerWorks() async throws {
+        let world = try await ReconcileJobTests.world(people: 2, rows: (1...3).map { ReconcileJobTests.row($0) }.joined())
+        let config = world.directory.appendingPathComponent("rollcall.yaml").path
+        let notify = try NotifySocket()
+        let (daemon, port, upToReady) = try ServeTests.start(world, notify: notify, serve: "schedule: {delta: {every_seconds: 3600}}")
+        defer { daemon.signal(SIGKILL); daemon.wait(timeout: 5) }
+        let fullApplied: (String) -> Bool = { $0.hasPrefix("STATUS=last run: full applied") }
+        #expect(upToReady.contains(where: fullApplied) || notify.messages(timeout: 60, until: fullApplied) != nil, "\(daemon.errorOutput)")
+        let token = try await Shell.run(CLITests.binary, ["consumer", "add", "demo", "--config", config]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let script = RepositoryRoot.url.appendingPathComponent("scripts/example-consumer").path
+        let base = "http://127.0.0.1:\(port)"
+        let pulled = try await Shell.run("/usr/bin/timeout", ["30", "/usr/bin/python3", script, "pull", base, token, "demo", "--until", "3"])
+        #expect(pulled.status == 0, "\(pulled.error)")
+        #expect(pulled.output.split(separator: "\n").map(String.init)
+                == ["1 dev.rollcall.account.linked E1", "2 dev.rollcall.account.linked E2", "3 dev.rollcall.identity.joiner E3"], "\(pulled.output)")
+        // Acknowledged: the next pull waits for event 4, which a new hire brings.
+        try world.writeHR((1...4).map { ReconcileJobTests.row($0) }.joined())
+        let again = try await Shell.run("/usr/bin/timeout", ["30", "/usr/bin/python3", script, "pull", base, token, "demo", "--until", "4"])
+        #expect(again.output == "4 dev.rollcall.identity.joiner E4\n", "\(again.output)\(again.error)")
+        // Another consumer streams from its own cursor (none yet): everything, then stops at 4.
+        let watcher = try await Shell.run(CLITests.binary, ["consumer", "add", "watcher", "--config", config]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let streamed = try await Shell.run("/usr/bin/timeout", ["30", "/usr/bin/python3", script, "stream", base, watcher, "--until", "4"])
+        #expect(streamed.status == 0 && streamed.output.split(separator: "\n").count == 4, "\(streamed.output)\(streamed.error)")
+        #expect(streamed.output.hasSuffix("4 dev.rollcall.identity.joiner E4\n"), "\(streamed.output)")
+    }
 }
