@@ -9,7 +9,8 @@ import Synchronization
 /// a long-poll) and `POST /v1/consumers/NAME/ack` (a consumer's cursor), each for a consumer
 /// holding a bearer token (`rollcall consumer add`). Errors are RFC 9457 problem+json.
 public struct EventFeed: Sendable {
-    public var storePath: String
+    /// Opened once by the daemon: a request does not open the store again.
+    public var store: Store
     public var signal: OutboxSignal
     /// A long-poll waits at most this long (`wait=` is capped to it).
     public var maxWait: Duration = .seconds(60)
@@ -17,8 +18,8 @@ public struct EventFeed: Sendable {
     public var limiter: RateLimiter?
     public static let maxLimit = 1000
 
-    public init(storePath: String, signal: OutboxSignal, maxWait: Duration = .seconds(60), limiter: RateLimiter? = nil) {
-        self.storePath = storePath
+    public init(store: Store, signal: OutboxSignal, maxWait: Duration = .seconds(60), limiter: RateLimiter? = nil) {
+        self.store = store
         self.signal = signal
         self.maxWait = maxWait
         self.limiter = limiter
@@ -125,7 +126,6 @@ public struct EventFeed: Sendable {
     }
 
     private func events(_ request: Request) async throws -> Response {
-        let store = try Store.open(path: storePath)
         let consumer = try self.consumer(request, store: store)
         let q = try query(request, consumer: consumer)
         let (after, limit, types, subject, wait) = (q.after, q.limit, q.types, q.subject, q.wait)
@@ -150,7 +150,6 @@ public struct EventFeed: Sendable {
     /// comment line every `heartbeat` seconds while idle; `event: revoked` and the end when the
     /// consumer is revoked.
     private func stream(_ request: Request) async throws -> Response {
-        let store = try Store.open(path: storePath)
         let consumer = try self.consumer(request, store: store)
         var asked = try query(request, consumer: consumer)
         if let name = HTTPField.Name("Last-Event-ID"), let last = request.headers[name] {
@@ -192,7 +191,6 @@ public struct EventFeed: Sendable {
     }
 
     private func ack(_ request: Request, name: String) async throws -> Response {
-        let store = try Store.open(path: storePath)
         let consumer = try self.consumer(request, store: store)
         guard consumer.name == name else {
             throw Problem(.forbidden, "another consumer's cursor", "The token is \(consumer.name)'s; it cannot move \(name)'s cursor.")

@@ -39,14 +39,14 @@ public struct Daemon: Sendable {
         }
         let state = DaemonState(configuration: configuration)
         // The store is created or migrated before anything listens.
-        _ = try Store.open(path: configuration.storePath)
+        let store = try Store.open(path: configuration.storePath)
         state.markStoreOpen()
         let notifier = SystemdNotifier()
         let logger = self.logger
         let serve = configuration.serve
         let application = Application(
             router: FeedRouter.build(health: state, registry: registry,
-                                     feed: EventFeed(storePath: configuration.storePath, signal: state.outbox,
+                                     feed: EventFeed(store: store, signal: state.outbox,
                                                      maxWait: .seconds(serve.longPollMaxSeconds), limiter: RateLimiter(rate: serve.feedRate))),
             configuration: ApplicationConfiguration(address: .hostname(serve.host, port: serve.port), serverName: "rollcall"),
             onServerRunning: { channel in

@@ -45,9 +45,6 @@ public final class LiveState: Sendable {
         kept.withLock { $0 = (generation, state) }
     }
 
-    /// Whether a state is kept (tests, status).
-    public var isKept: Bool { kept.withLock { $0 != nil } }
-
     /// The kept state (tests compare it with the store's).
     public var state: StoredState? { kept.withLock { $0?.state } }
 }

@@ -76,7 +76,7 @@ struct WebhookDispatcher: Service {
                 }
                 let page = try open.feed(after: current.cursor, limit: 1, types: hook.types, subject: nil)
                 Gauge(label: "rollcall_webhook_lag", dimensions: [("webhook", name)])
-                    .record(Double(max(0, (try? open.newestSequence()) ?? 0) - current.cursor))
+                    .record(Double(max(0, state.outbox.newest - current.cursor)))
                 guard let event = page.events.first else {
                     if page.through > current.cursor { try open.webhookDelivered(name, through: page.through) }
                     await state.outbox.wait(after: page.through, timeout: .seconds(5))
