@@ -246,6 +246,13 @@ public struct Configuration: Sendable, Decodable {
     public struct EventsSection: Sendable, Decodable {
         /// CloudEvents `source` of every event this instance emits (a URI reference).
         public var source: String
+        /// Days an event stays in the outbox (default 90).
+        public var retentionDays: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case source
+            case retentionDays = "retention_days"
+        }
     }
 
     public struct DirectorySection: Sendable, Decodable {
@@ -509,7 +516,7 @@ enum ConfigurationKeys {
 
     static let root: Shape = .section([
         "store": .section(["path": .scalar]),
-        "events": .section(["source": .scalar]),
+        "events": .section(["source": .scalar, "retention_days": .scalar]),
         "directories": .listOf(.section([
             "name": .scalar, "hr_authoritative": .freeMapping, "on_orphan": .scalar, "on_unlinked": .scalar, "on_unmatched": .scalar,
             "correlation": .sectionOrListOf(["hr_field": .scalar, "directory_attribute": .scalar]),

@@ -30,6 +30,8 @@ public struct ResolvedConfiguration: Sendable {
     /// `lifecycle.time_zone`: "today" is the date in this zone.
     public var timeZone: TimeZone = TimeZone(identifier: "UTC") ?? .current
     public var entitlements: ResolvedEntitlements?
+    /// `events.retention_days`: events older than this leave the outbox after each applied run.
+    public var eventRetentionDays = 90
 }
 
 /// Entitlement rules and where their groups are read.

@@ -23,6 +23,10 @@ struct ConfigurationValidator {
         guard !raw.events.source.isEmpty, !raw.events.source.contains(" ") else {
             throw fail("events.source", "must be a non-empty URI reference without spaces, e.g. urn:rollcall:prod")
         }
+        let retentionDays = raw.events.retentionDays ?? 90
+        guard (1...36_500).contains(retentionDays) else {
+            throw fail("events.retention_days", "must be a number of days from 1 to 36500")
+        }
         let sources = try hrSources(raw.hr.sources)
         guard !raw.directories.isEmpty else { throw fail("directories", "must list at least one directory") }
         var directories: [ResolvedDirectory] = []
@@ -118,7 +122,7 @@ struct ConfigurationValidator {
                                                                 terminationDateIs: meaning),
                                      tombstoneKeyFile: tombstoneKeyFile, guardPolicy: guardPolicy, conversion: conversion,
                                      missing: missing, disableWithinHours: disableWithin, serve: serve, timeZone: timeZone,
-                                     entitlements: entitlements)
+                                     entitlements: entitlements, eventRetentionDays: retentionDays)
     }
 
     private func webhookSettings(_ sections: [Configuration.WebhookSection]) throws(ConfigurationError) -> [WebhookSettings] {

@@ -281,6 +281,17 @@ public struct ReconcileJob: Sendable {
             outcome.lastSeq = applied.lastSeq
             outcome.newlyHeld = applied.newlyHeld
             logger.info("run applied", metadata: ["run.id": "\(applied.runID)", "run.events": "\(plan.events.count)"])
+            // Retention: events past `events.retention_days` leave the outbox (its own transaction:
+            // the run stands whether or not this succeeds).
+            do {
+                let pruned = try store.pruneOutbox(retentionDays: configuration.eventRetentionDays, now: now())
+                if pruned > 0 {
+                    logger.info("events past retention removed from the outbox", metadata: [
+                        "outbox.pruned": "\(pruned)", "events.retention_days": "\(configuration.eventRetentionDays)"])
+                }
+            } catch {
+                logger.error("could not remove events past retention", metadata: ["store.error": "\(ReconcileJob.oneLine(error))"])
+            }
             if !held.isEmpty {
                 logger.warning("decisions held back by the mass-change guard", metadata: [
                     "run.id": "\(applied.runID)", "guard.held": "\(held.count)", "guard.newly_held": "\(applied.newlyHeld)",

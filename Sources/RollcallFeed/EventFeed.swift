@@ -47,6 +47,8 @@ public struct EventFeed: Sendable {
                 return try await events(request)
             } catch let problem as Problem {
                 return problem.response
+            } catch let gone as FeedGone {
+                return Problem.gone(gone).response
             }
         }
         router.get("/v1/events/stream") { request, _ in
@@ -54,6 +56,8 @@ public struct EventFeed: Sendable {
                 return try await stream(request)
             } catch let problem as Problem {
                 return problem.response
+            } catch let gone as FeedGone {
+                return Problem.gone(gone).response
             }
         }
         router.post("/v1/consumers/{name}/ack") { request, context in
@@ -159,6 +163,8 @@ public struct EventFeed: Sendable {
             asked.after = sequence
         }
         let q = asked
+        // Events after the start removed by retention: 410 now, not a stream that skips them.
+        if let oldest = try store.oldestSequence(), q.after < oldest - 1 { throw FeedGone(after: q.after, oldest: oldest) }
         let signal = self.signal
         let name = consumer.name
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store"]
@@ -268,6 +274,8 @@ struct Problem: Error {
     var detail: String
     /// Seconds, for 429.
     var retryAfter: Int?
+    /// Extension members (RFC 9457 section 3.2).
+    var extra: [String: JSONValue] = [:]
 
     init(_ status: HTTPResponse.Status, _ title: String, _ detail: String) {
         self.status = status
@@ -275,9 +283,22 @@ struct Problem: Error {
         self.detail = detail
     }
 
+    /// 410: the events after the cursor are no longer kept; `oldest_sequence` says where the outbox begins.
+    static func gone(_ gone: FeedGone) -> Problem {
+        var problem = Problem(.gone, "events removed by retention",
+                              "Events \(gone.after + 1) to \(gone.oldest - 1) are past events.retention_days and no longer kept; "
+                                + "the oldest is \(gone.oldest). Resynchronise, then continue with after=\(gone.oldest - 1).")
+        problem.extra["oldest_sequence"] = .int(Int(gone.oldest))
+        return problem
+    }
+
     var response: Response {
-        let body = CanonicalJSON.text(.object(["type": .string("about:blank"), "title": .string(title),
-                                               "status": .int(Int(status.code)), "detail": .string(detail)]))
+        var members: [String: JSONValue] = extra
+        members["type"] = .string("about:blank")
+        members["title"] = .string(title)
+        members["status"] = .int(Int(status.code))
+        members["detail"] = .string(detail)
+        let body = CanonicalJSON.text(.object(members))
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"rollcall\"" }
         if let retryAfter { headers[.retryAfter] = String(max(1, retryAfter)) }

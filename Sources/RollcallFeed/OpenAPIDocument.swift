@@ -64,6 +64,7 @@ paths:
         "400": {$ref: "#/components/responses/Problem"}
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
+        "410": {$ref: "#/components/responses/Gone"}
         "429": {$ref: "#/components/responses/TooManyRequests"}
   /v1/events/stream:
     get:
@@ -101,6 +102,7 @@ paths:
         "400": {$ref: "#/components/responses/Problem"}
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
+        "410": {$ref: "#/components/responses/Gone"}
         "429": {$ref: "#/components/responses/TooManyRequests"}
   /v1/consumers/{name}/ack:
     post:
@@ -159,6 +161,20 @@ components:
       content:
         application/problem+json:
           schema: {$ref: "#/components/schemas/Problem"}
+    Gone:
+      description: >-
+        Events after the cursor were removed by retention (events.retention_days); oldest_sequence is
+        the oldest event kept. Resynchronise, then continue with after=oldest_sequence-1 (or
+        `rollcall consumer rewind NAME --to oldest_sequence-1`).
+      content:
+        application/problem+json:
+          schema:
+            allOf:
+              - {$ref: "#/components/schemas/Problem"}
+              - type: object
+                required: [oldest_sequence]
+                properties:
+                  oldest_sequence: {type: integer, minimum: 1}
     TooManyRequests:
       description: More requests per second than the consumer may make (serve.feed_requests_per_second).
       headers:

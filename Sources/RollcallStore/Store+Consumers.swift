@@ -4,6 +4,19 @@ import GRDB
 import RollcallCore
 
 /// A downstream consumer of the change feed.
+/// Events after a cursor were removed by retention: the consumer must decide where to go on
+/// (`rollcall consumer rewind NAME --to OLDEST-1`, or resynchronise).
+public struct FeedGone: Error, Sendable {
+    public var after: Int64
+    /// The oldest sequence number still served.
+    public var oldest: Int64
+
+    public init(after: Int64, oldest: Int64) {
+        self.after = after
+        self.oldest = oldest
+    }
+}
+
 public struct Consumer: Sendable, Codable, Hashable {
     public var name: String
     /// Event type prefixes it may read (empty: every type).
@@ -43,8 +56,10 @@ extension Store {
                 throw StoreError(path: path, reason: "a consumer named \(name) exists (rollcall consumer list)")
             }
             let time = Timestamp.string(date)
-            try db.execute(sql: "INSERT INTO consumer (name, token_hash, types, created_at) VALUES (?, ?, ?, ?)",
-                           arguments: [name, Store.tokenHash(token), typesJSON, time])
+            // A new consumer starts at the oldest event still kept (everything, when nothing was pruned).
+            let start = max(0, (try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM outbox") ?? 1) - 1)
+            try db.execute(sql: "INSERT INTO consumer (name, token_hash, types, cursor, created_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [name, Store.tokenHash(token), typesJSON, start, time])
             try AuditChain.append([AuditDraft(action: "consumer.added", subject: "consumer \(name)",
                                               detail: .object(["types": .array(types.map { .string($0) })]))],
                                   actor: actor, runID: nil, at: time, db: db)
@@ -73,6 +88,9 @@ extension Store {
             let newest = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0
             guard sequence >= 0, sequence <= newest else {
                 throw StoreError(path: path, reason: "sequence \(sequence) is not between 0 and the newest event, \(newest)")
+            }
+            if let oldest = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM outbox"), sequence < oldest - 1 {
+                throw StoreError(path: path, reason: "events before \(oldest) were removed by retention; the earliest cursor is \(oldest - 1)")
             }
             guard rewind || sequence >= consumer.cursor else {
                 throw StoreError(path: path, reason: "the cursor of \(name) is at \(consumer.cursor); it never moves backwards (rollcall consumer rewind)")
@@ -116,11 +134,22 @@ extension Store {
         try writer.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0 }
     }
 
+    /// The oldest event still in the outbox (nil: none). Sequence numbers start at 1 and have no
+    /// gaps, so everything before it was removed by retention (`pruneOutbox`).
+    public func oldestSequence() throws -> Int64? {
+        try writer.read { db in try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM outbox") }
+    }
+
     /// Up to `limit` events after `after` whose type starts with one of `types` (all when empty)
     /// and, when given, about `subject`; with the sequence number the page ends at (the newest
     /// sequence looked at, so that a consumer filtering types still moves on past others).
+    /// Throws `FeedGone` when events after `after` were removed by retention: reading on would
+    /// skip them silently.
     public func feed(after: Int64, limit: Int, types: [String], subject: String?) throws -> (events: [CloudEvent], through: Int64) {
         try writer.read { db in
+            if let oldest = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM outbox"), after < oldest - 1 {
+                throw FeedGone(after: after, oldest: oldest)
+            }
             var sql = "SELECT * FROM outbox WHERE seq > ?"
             var arguments: [any DatabaseValueConvertible] = [after]
             if let subject {
@@ -141,6 +170,29 @@ extension Store {
             let newest = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0
             let through = events.count == limit ? (events.last?.rollcallseq ?? after) : max(after, newest)
             return (events, through)
+        }
+    }
+
+    /// Removes events older than `retentionDays` (by their time) from the outbox, always keeping
+    /// the newest (it carries the sequence the next event continues from). Audited as
+    /// `outbox.pruned` with the range removed. Returns how many were removed.
+    @discardableResult
+    public func pruneOutbox(retentionDays: Int, now: Date = Date(), by actor: String = "rollcall") throws -> Int {
+        let cutoff = Timestamp.string(now.addingTimeInterval(-Double(retentionDays) * 86_400))
+        return try writer.write { db in
+            guard let oldest = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM outbox"),
+                  let newest = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM outbox") else { return 0 }
+            // Events are written in time order: the first one young enough ends the range. The scan
+            // from the oldest costs what is removed, not the whole outbox.
+            let keepFrom = try Int64.fetchOne(db, sql: "SELECT seq FROM outbox WHERE time >= ? ORDER BY seq LIMIT 1", arguments: [cutoff]) ?? newest
+            guard keepFrom > oldest else { return 0 }
+            try db.execute(sql: "DELETE FROM outbox WHERE seq < ?", arguments: [keepFrom])
+            let removed = db.changesCount
+            try AuditChain.append([AuditDraft(action: "outbox.pruned", subject: "outbox", detail: .object([
+                "from": .int(Int(oldest)), "through": .int(Int(keepFrom - 1)), "events": .int(removed),
+                "retention_days": .int(retentionDays),
+            ]))], actor: actor, runID: nil, at: Timestamp.string(now), db: db)
+            return removed
         }
     }
 

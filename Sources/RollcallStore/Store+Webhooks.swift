@@ -60,6 +60,17 @@ extension Store {
         }
     }
 
+    /// Events that can no longer be delivered (removed by retention): the cursor moves past them
+    /// and the reason stays as the last error, for `rollcall webhook list`.
+    public func webhookSkipped(_ name: String, through sequence: Int64, reason: String) throws {
+        try writer.write { db in
+            try db.execute(sql: """
+                UPDATE webhook SET cursor = MAX(cursor, ?), attempts = 0, failing_since = NULL, next_attempt_at = NULL, last_error = ?
+                WHERE name = ?
+                """, arguments: [sequence, reason, name])
+        }
+    }
+
     /// A failed attempt at `sequence`: retried at `next`, or, past the window, given up (dead-lettered).
     public func webhookFailed(_ name: String, sequence: Int64, error: String, at date: Date, next: Date?, giveUp: Bool) throws {
         try writer.write { db in
@@ -92,8 +103,10 @@ extension Store {
     public func webhookReplay(_ name: String, from sequence: Int64, by actor: String, at date: Date = Date()) throws {
         try writer.write { db in
             let newest = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0
-            guard sequence >= 1, sequence <= newest + 1 else {
-                throw StoreError(path: path, reason: "--from must be between 1 and \(newest + 1)")
+            let oldest = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM outbox") ?? 1
+            guard sequence >= oldest, sequence <= newest + 1 else {
+                let removed = oldest > 1 ? " (events before \(oldest) were removed by retention)" : ""
+                throw StoreError(path: path, reason: "--from must be between \(oldest) and \(newest + 1)\(removed)")
             }
             try db.execute(sql: "INSERT OR IGNORE INTO webhook (name, cursor) VALUES (?, ?)", arguments: [name, sequence - 1])
             try db.execute(sql: """

@@ -307,6 +307,15 @@ import Testing
         #expect(problem.description.contains(reason), "\(problem)")
     }
 
+    /// `events.retention_days`: 90 unless set, whole days from 1.
+    @Test func eventRetention() throws {
+        #expect(try load(Self.valid).eventRetentionDays == 90)
+        let set = Self.valid.replacingOccurrences(of: "  source: urn:rollcall:test\n", with: "  source: urn:rollcall:test\n  retention_days: 14\n")
+        #expect(try load(set).eventRetentionDays == 14)
+        let zero = try #require(error(set.replacingOccurrences(of: "retention_days: 14", with: "retention_days: 0")))
+        #expect(zero.key == "events.retention_days" && zero.description.contains("from 1 to 36500"), "\(zero)")
+    }
+
     @Test func anEmptyListOfDirectoriesIsAnError() throws {
         let problem = try #require(error("store: {path: a}\nevents: {source: urn:x}\ndirectories: []\nhr: {sources: [{path: hr.csv, fields: {employee_id: id}}]}\n"))
         #expect(problem.key == "directories")

@@ -1,4 +1,5 @@
 import Foundation
+import RollcallStore
 import RollcallTestSupport
 import Testing
 
@@ -31,6 +32,13 @@ import Testing
     }
 
     static func json(_ text: String) throws -> Any { try JSONSerialization.jsonObject(with: Data(text.utf8)) }
+
+    /// A decoded JSON value as text again (for searching it).
+    enum CanonicalJSONText {
+        static func of(_ value: Any) -> String {
+            (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        }
+    }
 
     @Test func consumersPullEventsAfterTheirCursor() async throws {
         let world = try await ReconcileJobTests.world(people: 2, rows: (1...3).map { ReconcileJobTests.row($0) }.joined())
@@ -153,6 +161,69 @@ import Testing
         // Revoked: refused at once.
         #expect(try await Self.request(base + "/v1/events", token: token).status == 401)
         #expect(try await Self.request(base + "/v1/events/stream", token: token).status == 401)
+    }
+
+    /// Over HTTP, events about a purged person are their tombstones (nothing of the person in
+    /// pull or stream but the purge event itself); a cursor older than the outbox's retention gets
+    /// 410 with the oldest sequence kept, in pull and stream.
+    @Test func purgedPersonsAreTombstonesAndPrunedEventsAreGone() async throws {
+        let key = FileManager.default.temporaryDirectory.appendingPathComponent("tombstone-\(UUID().uuidString).key")
+        try Data((0..<32).map { UInt8($0 * 7 % 251) }).write(to: key)
+        let world = try await ReconcileJobTests.world(people: 3, rows: ReconcileJobTests.row(1) + ReconcileJobTests.row(2, end: "2026-01-09")
+                                                        + ReconcileJobTests.row(3), extra: """
+            lifecycle: {deprovision_after_days: 30, purge_after_days: 60, tombstone_key_file: \(key.path)}
+
+            """)
+        let day: (Int) -> @Sendable () -> Date = { days in { Date(timeIntervalSince1970: 1_767_225_600 + Double(days) * 86_400) } }  // 2026-01-01 + days
+        _ = try await world.run(now: day(0))
+        _ = try await world.run(now: day(9))
+        try await world.slapd.modify("dn: uid=p2,ou=people,dc=example,dc=test\nchangetype: delete\n")
+        _ = try await world.run(now: day(39))
+        #expect(try await world.run(now: day(69)).summary.purged == 1)
+        // Kept for ever while the daemon starts (its first run is today, long after these days).
+        let config = world.directory.appendingPathComponent("rollcall.yaml").path
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try text.replacingOccurrences(of: "events: {source: \"urn:rollcall:test\"}", with: "events: {source: \"urn:rollcall:test\", retention_days: 36500}")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let notify = try NotifySocket()
+        let (daemon, port, upToReady) = try ServeTests.start(world, notify: notify, serve: "schedule: {delta: {every_seconds: 3600}}")
+        defer { daemon.signal(SIGKILL); daemon.wait(timeout: 5) }
+        let fullApplied: (String) -> Bool = { $0.hasPrefix("STATUS=last run: ") && $0.contains(" applied at ") }  // full or delta
+        #expect(upToReady.contains(where: fullApplied) || notify.messages(timeout: 60, until: fullApplied) != nil, "\(daemon.errorOutput)")
+        let token = try await Shell.run(CLITests.binary, ["consumer", "add", "app", "--config", config]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let base = "http://127.0.0.1:\(port)"
+
+        let pulled = try await Self.request(base + "/v1/events?after=0&limit=1000", token: token, accept: "application/x-ndjson")
+        let events = try pulled.body.split(separator: "\n").map { try #require(try Self.json(String($0)) as? [String: Any]) }
+        let tombstones = events.filter { ($0["subject"] as? String)?.hasPrefix("tombstone:") == true }
+        #expect(tombstones.count >= 3, "\(pulled.body)")
+        #expect(tombstones.allSatisfy { ($0["data"] as? [String: Any])?["purged"] as? Bool == true })
+        // E2 is named by the purge event only; E2's name is nowhere.
+        let naming = events.filter { CanonicalJSONText.of($0).contains("\"E2\"") }
+        #expect(naming.map { $0["type"] as? String } == ["dev.rollcall.identity.purged"], "\(naming)")
+        #expect(!pulled.body.contains("Given2") && !pulled.body.contains("Family2"))
+        let streamed = try await Shell.run("/usr/bin/curl", ["-s", "-N", "--max-time", "3", "-H", "Authorization: Bearer \(token)",
+                                                             "-H", "Last-Event-ID: 0", base + "/v1/events/stream?heartbeat=1"])
+        #expect(streamed.output.contains("tombstone:") && !streamed.output.contains("Given2"), "\(streamed.output)")
+        #expect(streamed.output.components(separatedBy: "\nid: ").count - 1 + (streamed.output.hasPrefix("id: ") ? 1 : 0) == events.count)
+
+        // Retention removes what the daemon's run left older than 30 days: the old cursor is gone.
+        let store = try Store.open(path: world.configuration.storePath)
+        #expect(try store.pruneOutbox(retentionDays: 30) > 0)
+        let oldest = try #require(try store.oldestSequence())
+        let gone = try await Self.request(base + "/v1/events?after=0", token: token)
+        #expect(gone.status == 410 && gone.headers["content-type"] == "application/problem+json", "\(gone)")
+        let problem = try #require(try Self.json(gone.body) as? [String: Any])
+        #expect(problem["oldest_sequence"] as? Int == Int(oldest) && problem["status"] as? Int == 410, "\(problem)")
+        let goneStream = try await Self.request(base + "/v1/events/stream", token: token)   // from the cursor, 0
+        #expect(goneStream.status == 410, "\(goneStream)")
+        #expect(try await Self.request(base + "/v1/events?after=\(oldest - 1)", token: token).status == 200)
+        // The consumer moves on by rewinding to the oldest kept; a new consumer starts there.
+        let rewound = try await Shell.run(CLITests.binary, ["consumer", "rewind", "app", "--to", "\(oldest - 1)", "--config", config])
+        #expect(rewound.status == 0, "\(rewound.error)")
+        #expect(try await Self.request(base + "/v1/events", token: token).status == 200)
+        _ = try await Shell.run(CLITests.binary, ["consumer", "add", "late", "--config", config])
+        #expect(try store.consumers().first { $0.name == "late" }?.cursor == oldest - 1)
     }
 
     /// scripts/example-consumer, the consumer docs/events.md shows, pulls (acknowledging as it

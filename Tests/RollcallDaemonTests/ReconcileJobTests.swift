@@ -168,6 +168,52 @@ import Testing
         #expect(try world.store().loadState().persons.keys.sorted() == ["E1", "E3"])
     }
 
+    /// `events.retention_days`: after an applied run, events older than the retention leave the
+    /// outbox (the newest always stays, so sequence numbers go on without reuse); audited; a
+    /// consumer whose cursor is before the oldest kept gets `FeedGone`, a new one starts there.
+    @Test func eventsPastRetentionLeaveTheOutbox() async throws {
+        var world = try await Self.world(people: 2, rows: Self.row(1) + Self.row(2))
+        var configuration = world.configuration
+        configuration.eventRetentionDays = 30
+        world = World(slapd: world.slapd, directory: world.directory, configuration: configuration)
+        let day: (Int) -> @Sendable () -> Date = { days in { Date(timeIntervalSince1970: 1_767_225_600 + Double(days) * 86_400) } }  // 2026-01-01 + days
+        _ = try await world.run(now: day(0))
+        let first = try world.store().newestSequence()
+        #expect(first >= 2)
+        _ = try world.store().addConsumer("early", types: [], by: "test")
+        try world.writeHR(Self.row(1) + Self.row(2) + Self.row(3))
+        _ = try await world.run(now: day(20))                              // a joiner, 20 days later
+        #expect(try world.store().oldestSequence() == 1)                  // nothing is 30 days old yet
+        try world.writeHR(Self.row(1) + Self.row(2) + Self.row(3) + Self.row(4))
+        _ = try await world.run(now: day(40))                              // day 0's events are 40 days old
+        let store = try world.store()
+        #expect(try store.oldestSequence() == first + 1)
+        #expect(try world.events() == ["identity.joiner E3", "identity.joiner E4"])
+        var pruned: [JSONValue] = []
+        try store.exportAudit { if $0.action == "outbox.pruned", let detail = $0.detail { pruned.append(detail) } }
+        #expect(pruned == [.object(["from": .int(1), "through": .int(Int(first)), "events": .int(Int(first)), "retention_days": .int(30)])])
+        #expect(try store.verifyAudit().ok)
+        // The early consumer's cursor (0) is before what is kept: FeedGone names the oldest.
+        #expect(throws: FeedGone.self) { try store.feed(after: 0, limit: 10, types: [], subject: nil) }
+        do {
+            _ = try store.feed(after: 0, limit: 10, types: [], subject: nil)
+        } catch let gone as FeedGone {
+            #expect(gone.oldest == first + 1)
+        }
+        #expect(try store.feed(after: first, limit: 10, types: [], subject: nil).events.count == 2)
+        // Rewinding before the oldest is refused; a new consumer starts at the oldest kept.
+        #expect(throws: StoreError.self) { try store.moveCursor("early", to: 0, rewind: true, by: "test") }
+        _ = try store.addConsumer("late", types: [], by: "test")
+        #expect(try store.consumers().first { $0.name == "late" }?.cursor == first)
+        // Nothing new for a year: everything but the newest goes; the next event continues the sequence.
+        let newest = try store.newestSequence()
+        #expect(try store.pruneOutbox(retentionDays: 30, now: day(400)()) == 1)
+        #expect(try store.oldestSequence() == newest)
+        try world.writeHR(Self.row(1) + Self.row(2) + Self.row(3) + Self.row(4) + Self.row(5))
+        _ = try await world.run(now: day(401))
+        #expect(try store.feed(after: newest, limit: 10, types: [], subject: nil).events.map(\.rollcallseq) == [newest + 1])
+    }
+
     /// A changed configuration file is in the audit log at the next run (its digest), once.
     @Test func configurationChangesAreAudited() async throws {
         let world = try await Self.world(people: 2, rows: Self.row(1) + Self.row(2))

@@ -105,6 +105,19 @@ struct WebhookDispatcher: Service {
                     try open.webhookFailed(name, sequence: event.rollcallseq, error: error, at: now,
                                            next: now.addingTimeInterval(delay), giveUp: giveUp)
                 }
+            } catch let gone as FeedGone {
+                // Not running for longer than the retention (events.retention_days): the events
+                // are gone; say so loudly, count them, and go on from the oldest kept.
+                logger.critical("events were removed by retention before this webhook received them", metadata: [
+                    "webhook.lost_from": "\(gone.after + 1)", "webhook.lost_through": "\(gone.oldest - 1)"])
+                Counter(label: "rollcall_webhook_events_lost_total", dimensions: [("webhook", name)]).increment(by: Int(gone.oldest - 1 - gone.after))
+                do {
+                    try store?.webhookSkipped(name, through: gone.oldest - 1,
+                                              reason: "events \(gone.after + 1) to \(gone.oldest - 1) removed by retention before delivery")
+                } catch {
+                    logger.error("webhook dispatcher could not use the store", metadata: ["store.error": "\(ReconcileJob.oneLine(error))"])
+                    guard await pause(5) else { return }
+                }
             } catch {
                 store = nil
                 logger.error("webhook dispatcher could not use the store", metadata: ["store.error": "\(ReconcileJob.oneLine(error))"])
