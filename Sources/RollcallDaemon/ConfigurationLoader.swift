@@ -2,6 +2,7 @@ import Foundation
 import RollcallCore
 import RollcallDirectory
 import RollcallHR
+import RollcallStore
 import Yams
 
 /// The configuration after checking: everything a run needs, with paths made absolute.
@@ -64,6 +65,38 @@ public struct WebhookSettings: Sendable, Hashable {
     public var retryWindow: Double
     /// Each delivery's whole request, connecting included.
     public var timeout: Double
+}
+
+extension WebhookSettings {
+    /// `rollcall webhook add`'s subscription checked like a `webhooks:` entry (a relative secret
+    /// file resolved against `directory`); errors name the option.
+    public static func checked(_ hook: StoredWebhook, relativeTo directory: URL) throws(ConfigurationError) -> (WebhookSettings, StoredWebhook) {
+        let validator = ConfigurationValidator(file: "rollcall webhook add", base: directory)
+        let section = Configuration.WebhookSection(name: hook.name, url: hook.url, secretFile: hook.secretFile, types: hook.types,
+                                                   retryWindowHours: hook.retryWindowHours, timeoutSeconds: hook.timeoutSeconds)
+        let settings = try validator.webhook(section) { field in field == "name" ? "NAME" : "--" + field.replacingOccurrences(of: "_", with: "-") }
+        var stored = hook
+        // Kept as given when it is a credential (the daemon's $CREDENTIALS_DIRECTORY is not the CLI's).
+        if !hook.secretFile.hasPrefix("credential:") { stored.secretFile = settings.secretFile }
+        return (settings, stored)
+    }
+
+    /// A stored subscription as the daemon uses it: credential:NAME read from its $CREDENTIALS_DIRECTORY.
+    public init(stored hook: StoredWebhook) {
+        var file = hook.secretFile
+        if file.hasPrefix("credential:"), let directory = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"] {
+            file = URL(fileURLWithPath: directory).appendingPathComponent(String(file.dropFirst("credential:".count))).path
+        }
+        self.init(name: hook.name, url: hook.url, secretFile: file, types: hook.types, retryWindow: hook.retryWindowHours * 3600,
+                  timeout: hook.timeoutSeconds)
+    }
+
+    /// Every subscription in force: the configuration's, then those `webhook add` stored (a stored
+    /// one whose name the configuration also uses is shadowed by it).
+    public static func all(_ configuration: ResolvedConfiguration, stored: [StoredWebhook]) -> [WebhookSettings] {
+        let configured = Set(configuration.webhooks.map(\.name))
+        return configuration.webhooks + stored.filter { !configured.contains($0.name) }.map(WebhookSettings.init(stored:))
+    }
 }
 
 /// How `rollcall serve` runs.

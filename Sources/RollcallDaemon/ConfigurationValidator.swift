@@ -129,28 +129,33 @@ struct ConfigurationValidator {
         var names = Set<String>()
         var result: [WebhookSettings] = []
         for (index, section) in sections.enumerated() {
-            let key = "webhooks[\(index)]"
-            let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-            guard !section.name.isEmpty, section.name.count <= 64, section.name.unicodeScalars.allSatisfy(allowed.contains) else {
-                throw fail("\(key).name", "must be 1 to 64 letters, digits, dots, dashes or underscores")
-            }
-            guard names.insert(section.name).inserted else { throw fail("\(key).name", "\(section.name) is used twice") }
-            guard let url = URL(string: section.url), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
-                  url.host?.isEmpty == false else {
-                throw fail("\(key).url", "must be an http:// or https:// URL")
-            }
-            if scheme == "http", let host = url.host, !ConfigurationValidator.isLoopback(host) {
-                throw fail("\(key).url", "must be https:// (http:// only to a loopback address): the events carry personal data")
-            }
-            let hours = section.retryWindowHours ?? 72
-            guard hours > 0 else { throw fail("\(key).retry_window_hours", "must be positive") }
-            let timeout = section.timeoutSeconds ?? 10
-            guard timeout > 0, timeout <= 300 else { throw fail("\(key).timeout_seconds", "must be between 0 and 300") }
-            result.append(WebhookSettings(name: section.name, url: section.url,
-                                          secretFile: try secretFile(section.secretFile, key: "\(key).secret_file"),
-                                          types: section.types ?? [], retryWindow: hours * 3600, timeout: timeout))
+            let hook = try webhook(section) { "webhooks[\(index)].\($0)" }
+            guard names.insert(section.name).inserted else { throw fail("webhooks[\(index)].name", "\(section.name) is used twice") }
+            result.append(hook)
         }
         return result
+    }
+
+    /// One subscription checked (a `webhooks:` entry, or `rollcall webhook add`'s options); `key`
+    /// names a field where the caller has it.
+    func webhook(_ section: Configuration.WebhookSection, key: (String) -> String) throws(ConfigurationError) -> WebhookSettings {
+        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        guard !section.name.isEmpty, section.name.count <= 64, section.name.unicodeScalars.allSatisfy(allowed.contains) else {
+            throw fail(key("name"), "must be 1 to 64 letters, digits, dots, dashes or underscores")
+        }
+        guard let url = URL(string: section.url), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+              url.host?.isEmpty == false else {
+            throw fail(key("url"), "must be an http:// or https:// URL")
+        }
+        if scheme == "http", let host = url.host, !ConfigurationValidator.isLoopback(host) {
+            throw fail(key("url"), "must be https:// (http:// only to a loopback address): the events carry personal data")
+        }
+        let hours = section.retryWindowHours ?? 72
+        guard hours > 0, hours <= 24 * 365 else { throw fail(key("retry_window_hours"), "must be more than 0 and at most 8760") }
+        let timeout = section.timeoutSeconds ?? 10
+        guard timeout > 0, timeout <= 300 else { throw fail(key("timeout_seconds"), "must be between 0 and 300") }
+        return WebhookSettings(name: section.name, url: section.url, secretFile: try secretFile(section.secretFile, key: key("secret_file")),
+                               types: section.types ?? [], retryWindow: hours * 3600, timeout: timeout)
     }
 
     private func serveSettings(_ section: Configuration.ServeSection?) throws(ConfigurationError) -> ServeSettings {

@@ -354,6 +354,20 @@ enum Schema {
                 t.primaryKey(["name", "seq"])
             }
         }
+        migrator.registerMigration("v22-webhook-subscriptions") { db in
+            // Subscriptions added by `rollcall webhook add` (those in the configuration are not
+            // stored): the secret stays in its file, only the file's path (or credential:NAME) is here.
+            try db.create(table: "webhook_subscription") { t in
+                t.primaryKey("name", .text)
+                t.column("url", .text).notNull()
+                t.column("secret_file", .text).notNull()
+                t.column("types", .text).notNull()  // JSON array of type prefixes; [] = every type
+                t.column("retry_window_hours", .double).notNull()
+                t.column("timeout_seconds", .double).notNull()
+                t.column("created_at", .text).notNull()
+                t.column("created_by", .text).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -31,7 +31,85 @@ public struct WebhookState: Sendable, Codable, Hashable {
     }
 }
 
+/// A subscription added with `rollcall webhook add` (kept in the store, beside the configuration's).
+public struct StoredWebhook: Sendable, Codable, Hashable {
+    public var name: String
+    public var url: String
+    /// A path, or credential:NAME (resolved by the daemon in its $CREDENTIALS_DIRECTORY).
+    public var secretFile: String
+    public var types: [String]
+    public var retryWindowHours: Double
+    public var timeoutSeconds: Double
+    public var createdAt: String
+    public var createdBy: String
+
+    public init(name: String, url: String, secretFile: String, types: [String], retryWindowHours: Double, timeoutSeconds: Double,
+                createdAt: String = "", createdBy: String = "") {
+        self.name = name
+        self.url = url
+        self.secretFile = secretFile
+        self.types = types
+        self.retryWindowHours = retryWindowHours
+        self.timeoutSeconds = timeoutSeconds
+        self.createdAt = createdAt
+        self.createdBy = createdBy
+    }
+}
+
 extension Store {
+    /// Adds a subscription, delivering the events after `startAfter` (nil: after the newest, i.e.
+    /// from now on). Its state starts now, so nothing committed before the daemon sees it is
+    /// missed. Audited (without the secret, which stays in its file).
+    public func addWebhook(_ hook: StoredWebhook, startAfter: Int64?, by actor: String, at date: Date = Date()) throws {
+        try writer.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM webhook_subscription WHERE name = ?", arguments: [hook.name]) == true {
+                throw StoreError(path: path, reason: "a webhook named \(hook.name) exists (rollcall webhook list)")
+            }
+            let newest = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0
+            let oldest = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM outbox") ?? 1
+            let cursor = startAfter ?? newest
+            guard cursor >= oldest - 1, cursor <= newest else {
+                throw StoreError(path: path, reason: "--from must be between \(oldest) and \(newest + 1)")
+            }
+            let time = Timestamp.string(date)
+            let types = CanonicalJSON.text(.array(hook.types.map { .string($0) }))
+            try db.execute(sql: """
+                INSERT INTO webhook_subscription (name, url, secret_file, types, retry_window_hours, timeout_seconds, created_at, created_by)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [hook.name, hook.url, hook.secretFile, types, hook.retryWindowHours, hook.timeoutSeconds, time, actor])
+            try db.execute(sql: "DELETE FROM webhook WHERE name = ?", arguments: [hook.name])
+            try db.execute(sql: "INSERT INTO webhook (name, cursor) VALUES (?, ?)", arguments: [hook.name, cursor])
+            try AuditChain.append([AuditDraft(action: "webhook.added", subject: "webhook \(hook.name)", detail: .object([
+                "url": .string(hook.url), "types": .array(hook.types.map { .string($0) }), "from": .int(Int(cursor + 1)),
+            ]))], actor: actor, runID: nil, at: time, db: db)
+        }
+    }
+
+    /// Removes a subscription `webhook add` made: deliveries stop within seconds; its dead letters
+    /// stay for `webhook list`. Audited.
+    public func removeWebhook(_ name: String, by actor: String, at date: Date = Date()) throws {
+        try writer.write { db in
+            try db.execute(sql: "DELETE FROM webhook_subscription WHERE name = ?", arguments: [name])
+            guard db.changesCount == 1 else { throw StoreError(path: path, reason: "no webhook named \(name) was added with rollcall webhook add") }
+            try db.execute(sql: "DELETE FROM webhook WHERE name = ?", arguments: [name])
+            let time = Timestamp.string(date)
+            try AuditChain.append([AuditDraft(action: "webhook.removed", subject: "webhook \(name)", detail: .object([:]))],
+                                  actor: actor, runID: nil, at: time, db: db)
+        }
+    }
+
+    /// The subscriptions `webhook add` made, by name.
+    public func storedWebhooks() throws -> [StoredWebhook] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM webhook_subscription ORDER BY name").map { row in
+                let types = (try? JSONDecoder().decode([String].self, from: Data((row["types"] as String).utf8))) ?? []
+                return StoredWebhook(name: row["name"], url: row["url"], secretFile: row["secret_file"], types: types,
+                                     retryWindowHours: row["retry_window_hours"], timeoutSeconds: row["timeout_seconds"],
+                                     createdAt: row["created_at"], createdBy: row["created_by"])
+            }
+        }
+    }
+
     /// The subscription's state; a subscription seen for the first time starts after the newest
     /// event (a new receiver gets what happens from now on; `webhook replay` sends history).
     public func webhookState(_ name: String) throws -> WebhookState {

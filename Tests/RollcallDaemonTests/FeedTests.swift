@@ -139,6 +139,15 @@ import Testing
         #expect(frames.first?.hasPrefix("id: 3\nevent: dev.rollcall.identity.joiner\ndata: {") == true, "\(sse.output)")
         #expect(frames.contains { $0.hasPrefix("id: 4\n") } && frames.contains(": heartbeat"), "\(sse.output)")
         #expect(!frames.contains { $0.hasPrefix("id: 1\n") || $0.hasPrefix("id: 2\n") })
+        // The streamed events, too, read by the cloudevents SDK and checked against the schema.
+        let streamedEvents = frames.compactMap { frame in frame.split(separator: "\n").first { $0.hasPrefix("data: ") }?.dropFirst(6) }
+        #expect(streamedEvents.count == 2)
+        let streamFile = world.directory.appendingPathComponent("streamed.ndjson")
+        try streamedEvents.map { $0 + "\n" }.joined().write(to: streamFile, atomically: true, encoding: .utf8)
+        let streamValid = try await Shell.run(RepositoryRoot.url.appendingPathComponent(".venv/bin/python").path,
+                                              [RepositoryRoot.url.appendingPathComponent("scripts/validate-events").path, streamFile.path]
+                                                + (FileManager.default.fileExists(atPath: schema) ? [schema] : []))
+        #expect(streamValid.status == 0 && streamValid.output.contains("2 events valid"), "\(streamValid.output)\(streamValid.error)")
         // A revoked consumer's stream says so and ends.
         async let streaming = Shell.run("/usr/bin/curl", ["-s", "-N", "--max-time", "20", "-H", "Authorization: Bearer \(token)",
                                                           base + "/v1/events/stream?after=4&heartbeat=1"])

@@ -1,4 +1,5 @@
 import Foundation
+import RollcallStore
 import RollcallTestSupport
 import Testing
 
@@ -17,6 +18,9 @@ import Testing
             let spec = folder.appendingPathComponent("spec.json")
             var body = extra
             body["secret"] = secret
+            // Each body checked against the CloudEvents JSON schema too, when ../shared has it.
+            let schema = RepositoryRoot.url.appendingPathComponent("../shared/testdata/external/cloudevents-spec/cloudevents.json").standardizedFileURL.path
+            if FileManager.default.fileExists(atPath: schema) { body["schema"] = schema }
             try JSONSerialization.data(withJSONObject: body).write(to: spec)
             process = try BackgroundProcess(RepositoryRoot.url.appendingPathComponent(".venv/bin/python").path,
                                             [RepositoryRoot.url.appendingPathComponent("scripts/webhook-receiver").path, spec.path])
@@ -38,6 +42,7 @@ import Testing
             var seq: Int?
             var type: String?
             var verified: Bool
+            var refused: [String]?
             var error: String?
             var status: Int
         }
@@ -57,6 +62,53 @@ import Testing
             }
             return deliveries()
         }
+    }
+
+    /// `rollcall webhook add`: kept in the store, checked like configuration, picked up by the
+    /// running daemon without a restart (history with --from), listed, and `remove` stops it.
+    @Test func subscriptionsAddedAndRemovedWhileTheDaemonRuns() async throws {
+        let secret = Self.secret()
+        let receiver = try await Receiver(secret: secret)
+        let secretFile = FileManager.default.temporaryDirectory.appendingPathComponent("whsec-\(UUID().uuidString)").path
+        try (secret + "\n").write(toFile: secretFile, atomically: true, encoding: .utf8)
+        let world = try await ReconcileJobTests.world(people: 2, rows: (1...4).map { ReconcileJobTests.row($0) }.joined())
+        let config = world.directory.appendingPathComponent("rollcall.yaml").path
+        let notify = try NotifySocket()
+        let (daemon, _, _) = try ServeTests.start(world, notify: notify, serve: "schedule: {delta: {every_seconds: 3600}}")
+        defer { daemon.signal(SIGKILL); daemon.wait(timeout: 5) }
+        #expect(notify.messages(timeout: 60, until: { $0.hasPrefix("STATUS=last run: full applied") }) != nil, "\(daemon.errorOutput)")
+        let url = "http://127.0.0.1:\(receiver.port)/hook"
+
+        // Checked like a webhooks: entry, errors naming the option.
+        let plain = try await Shell.run(CLITests.binary, ["webhook", "add", "app", "--url", "http://hooks.example.com/x", "--secret-file", secretFile, "--config", config])
+        #expect(plain.status != 0 && plain.error.contains("--url must be https://"), "\(plain.error)")
+        let noSecret = try await Shell.run(CLITests.binary, ["webhook", "add", "app", "--url", url, "--secret-file", "/nonexistent/s", "--config", config])
+        #expect(noSecret.status != 0 && noSecret.error.contains("--secret-file /nonexistent/s does not exist"), "\(noSecret.error)")
+
+        // Events 1 to 4 (2 links, 2 joiners): the joiners delivered from --from 1 by the daemon already running.
+        let added = try await Shell.run(CLITests.binary, ["webhook", "add", "app", "--url", url, "--secret-file", secretFile,
+                                                          "--types", "dev.rollcall.identity.", "--from", "1", "--config", config])
+        #expect(added.status == 0 && added.output.contains("webhook app added"), "\(added.error)")
+        let twice = try await Shell.run(CLITests.binary, ["webhook", "add", "app", "--url", url, "--secret-file", secretFile, "--config", config])
+        #expect(twice.status != 0 && twice.error.contains("a webhook named app exists"), "\(twice.error)")
+        let delivered = try await receiver.wait { Set($0).isSuperset(of: 3...4) }
+        #expect(delivered.compactMap(\.seq) == [3, 4], "\(delivered.map { "\($0.seq ?? -1)" })")
+        #expect(delivered.allSatisfy { $0.verified && $0.error == nil && $0.type == "dev.rollcall.identity.joiner" },
+                "\(delivered.map { $0.error ?? "" })")
+        let listed = try await Shell.run(CLITests.binary, ["webhook", "list", "--config", config])
+        #expect(listed.output.contains("app: \(url), cursor 4, 0 behind"), "\(listed.output)")
+        var audit: [String] = []
+        try Store.open(path: world.configuration.storePath).exportAudit { if $0.action.hasPrefix("webhook.") { audit.append($0.action) } }
+        #expect(audit == ["webhook.added"])
+
+        // Removed: the next joiner is not delivered.
+        let removed = try await Shell.run(CLITests.binary, ["webhook", "remove", "app", "--config", config])
+        #expect(removed.status == 0, "\(removed.error)")
+        try world.writeHR((1...5).map { ReconcileJobTests.row($0) }.joined())
+        #expect(notify.messages(timeout: 30, until: { $0.contains("(run 2, 1 events)") }) != nil)
+        try await Task.sleep(for: .seconds(2))
+        #expect(receiver.deliveries().count == 2)
+        #expect(try await Shell.run(CLITests.binary, ["webhook", "remove", "app", "--config", config]).status != 0)
     }
 
     static func secret() -> String {
@@ -105,6 +157,8 @@ import Testing
         #expect(accepted.count <= 9)
         // Every delivery verified by standardwebhooks and read by the cloudevents SDK; retries after 500s.
         #expect(all.allSatisfy { $0.verified && $0.error == nil }, "\(all.filter { !$0.verified || $0.error != nil }.map { $0.error ?? "unverified" })")
+        // And standardwebhooks refuses each delivery tampered with, under another secret, or replayed late.
+        #expect(all.allSatisfy { $0.refused == ["tampered", "wrong_secret", "old"] }, "\(all.map { $0.refused ?? [] })")
         #expect(all.prefix(2).allSatisfy { $0.status == 500 && $0.seq == 1 })
         #expect(Set(all.compactMap(\.webhook_id)).count == Set(accepted).count)
 

@@ -7,6 +7,7 @@ import RollcallCore
 import RollcallFeed
 import RollcallStore
 import ServiceLifecycle
+import Synchronization
 
 /// Delivers events to each `webhooks:` subscription, one at a time in sequence order, with
 /// Standard Webhooks headers (`webhook-id` = the event id, `webhook-timestamp`,
@@ -16,6 +17,13 @@ import ServiceLifecycle
 /// retry window, then dead-lettered and the next event follows; 410 Gone disables the
 /// subscription until `rollcall webhook replay`. Only the configured URL is asked: redirects are
 /// not followed.
+/// The subscriptions with a delivery task.
+final class RunningNames: Sendable {
+    private let names = Mutex<Set<String>>([])
+    func insert(_ name: String) -> Bool { names.withLock { $0.insert(name).inserted } }
+    func remove(_ name: String) { _ = names.withLock { $0.remove(name) } }
+}
+
 struct WebhookDispatcher: Service {
     let state: DaemonState
     let logger: Logger
@@ -27,20 +35,33 @@ struct WebhookDispatcher: Service {
         case failed(String)
     }
 
+    /// The subscriptions in force: the configuration's (as reloaded) and those `webhook add` stored.
+    private func subscriptions(_ store: Store?) -> [WebhookSettings] {
+        WebhookSettings.all(state.configuration, stored: (try? store?.storedWebhooks()) ?? [])
+    }
+
+    /// One delivery task per subscription; every 5 s the list is read again, so a subscription
+    /// added or removed with `rollcall webhook` (or by a reload) starts or stops without a restart.
     func run() async throws {
-        let names = state.configuration.webhooks.map(\.name)
-        guard !names.isEmpty else {
-            try? await gracefulShutdown()
-            return
-        }
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         configuration.timeout = HTTPClient.Configuration.Timeout(connect: .seconds(5))
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let running = RunningNames()
         await withTaskGroup(of: Void.self) { group in
-            for name in names {
-                group.addTask { await self.dispatch(name, client: client) }
+            var store: Store?
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                if store == nil { store = try? Store.open(path: state.configuration.storePath) }
+                for hook in subscriptions(store) where running.insert(hook.name) {
+                    logger.info("webhook deliveries start", metadata: ["webhook": "\(hook.name)"])
+                    group.addTask {
+                        await self.dispatch(hook.name, client: client)
+                        running.remove(hook.name)  // a subscription added again starts again
+                    }
+                }
+                guard await pause(5) else { break }
             }
+            await group.waitForAll()
         }
         try? await client.shutdown()
         logger.notice("webhook dispatcher stopped")
@@ -61,10 +82,13 @@ struct WebhookDispatcher: Service {
         var store: Store?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             // A subscription removed by a reload stops; one changed is used as it is now.
-            guard let hook = state.configuration.webhooks.first(where: { $0.name == name }) else { return }
             do {
                 let open = try store ?? Store.open(path: state.configuration.storePath)
                 store = open
+                guard let hook = subscriptions(open).first(where: { $0.name == name }) else {
+                    logger.info("webhook deliveries stop: the subscription was removed")
+                    return
+                }
                 let current = try open.webhookState(name)
                 if current.disabledAt != nil {
                     guard await pause(5) else { return }
