@@ -71,6 +71,9 @@ let package = Package(
             dependencies: [
                 "RollcallCore", "RollcallDirectory", "RollcallHR", "RollcallStore", "RollcallFeed",
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

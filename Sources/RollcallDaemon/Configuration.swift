@@ -20,6 +20,18 @@ public struct Configuration: Sendable, Decodable {
         case massChangeGuard = "guard"
     }
 
+    public struct ServeTLSSection: Sendable, Decodable {
+        public var certFile: String
+        public var keyFile: String
+        public var minVersion: String?
+
+        enum CodingKeys: String, CodingKey {
+            case certFile = "cert_file"
+            case keyFile = "key_file"
+            case minVersion = "min_version"
+        }
+    }
+
     public struct ServeSection: Sendable, Decodable {
         /// ADDRESS:PORT of the HTTP server (health, readiness, metrics). Default 127.0.0.1:8642.
         public var listen: String?
@@ -33,9 +45,14 @@ public struct Configuration: Sendable, Decodable {
         public var longPollMaxSeconds: Int?
         /// Feed requests per second per consumer.
         public var feedRequestsPerSecond: Double?
+        /// HTTPS on `listen`: a certificate chain and its key (PEM files).
+        public var tls: ServeTLSSection?
+        /// Plain HTTP on an address other than loopback (behind a proxy that terminates TLS).
+        public var allowInsecure: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case listen, schedule, admin
+            case listen, schedule, admin, tls
+            case allowInsecure = "allow_insecure"
             case feedRequestsPerSecond = "feed_requests_per_second"
             case longPollMaxSeconds = "long_poll_max_seconds"
             case runTimeoutMinutes = "run_timeout_minutes"
@@ -530,7 +547,8 @@ enum ConfigurationKeys {
             "delta": .scalar, "full_read_interval_hours": .scalar, "kind": .scalar, "domain_root": .scalar, "allow_empty": .scalar, "disabled_when": .scalar,
         ])),
         "serve": .section([
-            "listen": .scalar, "run_timeout_minutes": .scalar, "live_poll_seconds": .scalar, "long_poll_max_seconds": .scalar, "feed_requests_per_second": .scalar,
+            "listen": .scalar, "allow_insecure": .scalar, "tls": .section(["cert_file": .scalar, "key_file": .scalar, "min_version": .scalar]),
+            "run_timeout_minutes": .scalar, "live_poll_seconds": .scalar, "long_poll_max_seconds": .scalar, "feed_requests_per_second": .scalar,
             "admin": .section(["socket": .scalar, "group": .scalar, "users": .list, "groups": .list]),
             "schedule": .section(["full": .section(["every_hours": .scalar, "at": .list]), "delta": .section(["every_seconds": .scalar])]),
         ]),

@@ -99,6 +99,14 @@ extension WebhookSettings {
     }
 }
 
+/// The listener's certificate chain and key (PEM paths) and the lowest TLS version it accepts.
+public struct ServeTLS: Sendable, Hashable {
+    public var certFile: String
+    public var keyFile: String
+    /// "1.2" (default) or "1.3".
+    public var minVersion: String = "1.2"
+}
+
 /// How `rollcall serve` runs.
 public struct ServeSettings: Sendable, Hashable {
     public var host = "127.0.0.1"
@@ -127,6 +135,8 @@ public struct ServeSettings: Sendable, Hashable {
     /// groups (default: the socket's group).
     public var adminUsers: [String] = []
     public var adminGroups: [String] = ["rollcall-admin"]
+    /// HTTPS for the listener (`serve.tls`); nil: plain HTTP (loopback, or `allow_insecure`).
+    public var tls: ServeTLS?
 
     public init() {}
 }

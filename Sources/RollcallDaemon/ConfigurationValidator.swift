@@ -206,6 +206,14 @@ struct ConfigurationValidator {
             guard (1...60).contains(seconds) else { throw fail("serve.long_poll_max_seconds", "must be between 1 and 60") }
             settings.longPollMaxSeconds = seconds
         }
+        if let tls = section.tls {
+            let version = tls.minVersion ?? "1.2"
+            guard ["1.2", "1.3"].contains(version) else { throw fail("serve.tls.min_version", "must be \"1.2\" or \"1.3\"") }
+            settings.tls = ServeTLS(certFile: try readableFile(tls.certFile, key: "serve.tls.cert_file"),
+                                    keyFile: try secretFile(tls.keyFile, key: "serve.tls.key_file"), minVersion: version)
+        } else if !ConfigurationValidator.isLoopback(settings.host) && section.allowInsecure != true {
+            throw fail("serve.listen", "\(settings.host) is not a loopback address: the feed's bearer tokens and events would cross the network in clear text; configure serve.tls (cert_file, key_file), or set serve.allow_insecure: true behind a proxy that terminates TLS")
+        }
         if let seconds = section.livePollSeconds {
             guard seconds >= 1 else { throw fail("serve.live_poll_seconds", "must be at least 1") }
             settings.livePollSeconds = seconds
@@ -668,8 +676,17 @@ struct ConfigurationValidator {
         return resolved
     }
 
+    /// localhost, an IPv4 address in 127.0.0.0/8 or ::1 (a name such as 127.evil.example is not).
     static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        if bare.lowercased() == "localhost" { return true }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, bare, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, bare, &v6) == 1 {
+            return withUnsafeBytes(of: &v6) { bytes in bytes.prefix(15).allSatisfy { $0 == 0 } && bytes[15] == 1 }
+        }
+        return false
     }
 
     private func enumValue<T: RawRepresentable & CaseIterable>(_ text: String, key: String, _ type: T.Type) throws(ConfigurationError) -> T

@@ -30,7 +30,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.load()
-        let daemon = DaemonProbe.ask(host: configuration.serve.host, port: configuration.serve.port)
+        let daemon = await DaemonProbe.ask(configuration.serve)
         let store: StoreStatus
         do {
             store = try Store.open(path: configuration.storePath).status()

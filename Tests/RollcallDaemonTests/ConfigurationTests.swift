@@ -307,6 +307,32 @@ import Testing
         #expect(problem.description.contains(reason), "\(problem)")
     }
 
+    /// `serve.tls` and where the feed may listen: plain HTTP on loopback only (or allow_insecure
+    /// behind a proxy); a name that merely starts with 127. is not loopback.
+    @Test(arguments: [
+        ("serve: {listen: \"127.0.0.1:8642\"}", nil, nil),
+        ("serve: {listen: \"[::1]:8642\"}", nil, nil),
+        ("serve: {listen: \"0.0.0.0:8642\"}", "serve.listen", "is not a loopback address"),
+        ("serve: {listen: \"127.evil.example:8642\"}", "serve.listen", "is not a loopback address"),
+        ("serve: {listen: \"0.0.0.0:8642\", allow_insecure: true}", nil, nil),
+        ("serve: {listen: \"0.0.0.0:8642\", tls: {cert_file: ldap.pw, key_file: ldap.pw}}", nil, nil),
+        ("serve: {tls: {cert_file: ldap.pw, key_file: nope.key}}", "serve.tls.key_file", "does not exist"),
+        ("serve: {tls: {cert_file: ldap.pw, key_file: ldap.pw, min_version: \"1.1\"}}", "serve.tls.min_version", "must be"),
+        ("webhooks: [{name: a, url: \"http://127.evil.example/x\", secret_file: ldap.pw}]", "webhooks[0].url", "must be https://"),
+        ("webhooks: [{name: a, url: \"http://127.0.0.9/x\", secret_file: ldap.pw}]", nil, nil),
+    ] as [(String, String?, String?)])
+    func listenerSettings(section: String, key: String?, reason: String?) throws {
+        let text = Self.valid + section + "\n"
+        guard let key, let reason else {
+            let resolved = try load(text)
+            if section.contains("tls:") { #expect(resolved.serve.tls?.minVersion == "1.2") }
+            return
+        }
+        let problem = try #require(error(text))
+        #expect(problem.key == key, "\(problem)")
+        #expect(problem.description.contains(reason), "\(problem)")
+    }
+
     /// `events.retention_days`: 90 unless set, whole days from 1.
     @Test func eventRetention() throws {
         #expect(try load(Self.valid).eventRetentionDays == 90)

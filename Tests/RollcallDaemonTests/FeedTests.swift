@@ -235,6 +235,39 @@ import Testing
         #expect(try store.consumers().first { $0.name == "late" }?.cursor == oldest - 1)
     }
 
+    /// `serve.tls`: the feed over HTTPS with the configured certificate (verified by curl against
+    /// its CA), TLS 1.2 at least, no plain HTTP on the port; `rollcall status` still finds it.
+    @Test func theFeedOverTLS() async throws {
+        let world = try await ReconcileJobTests.world(people: 2, rows: (1...3).map { ReconcileJobTests.row($0) }.joined())
+        let config = world.directory.appendingPathComponent("rollcall.yaml").path
+        // The test slapd's server certificate (IP:127.0.0.1, signed by its CA) serves here too.
+        let tls = world.slapd.directory.appendingPathComponent("tls")
+        let key = world.directory.appendingPathComponent("feed.key")
+        try FileManager.default.copyItem(at: tls.appendingPathComponent("server.key"), to: key)
+        let notify = try NotifySocket()
+        let (daemon, port, upToReady) = try ServeTests.start(world, notify: notify, serve: """
+            schedule: {delta: {every_seconds: 3600}}, tls: {cert_file: \(tls.appendingPathComponent("server.pem").path), key_file: \(key.path)}
+            """)
+        defer { daemon.signal(SIGKILL); daemon.wait(timeout: 5) }
+        let fullApplied: (String) -> Bool = { $0.hasPrefix("STATUS=last run: full applied") }
+        #expect(upToReady.contains(where: fullApplied) || notify.messages(timeout: 60, until: fullApplied) != nil, "\(daemon.errorOutput)")
+        let token = try await Shell.run(CLITests.binary, ["consumer", "add", "app", "--config", config]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let ca = tls.appendingPathComponent("ca.pem").path
+        let https = "https://127.0.0.1:\(port)"
+        let pulled = try await Shell.run("/usr/bin/curl", ["-s", "--fail", "--cacert", ca, "-H", "Authorization: Bearer \(token)", https + "/v1/events?after=0"])
+        #expect(pulled.status == 0, "\(pulled.error)")
+        #expect((try Self.json(pulled.output) as? [[String: Any]])?.count == 3, "\(pulled.output)")
+        // The certificate is checked by the client: without the CA, curl refuses it.
+        #expect(try await Shell.run("/usr/bin/curl", ["-s", https + "/healthz"]).status == 60)
+        // No TLS below 1.2, no plain HTTP.
+        let old = try await Shell.run("/usr/bin/curl", ["-s", "--cacert", ca, "--tlsv1.0", "--tls-max", "1.1", https + "/healthz"])
+        #expect(old.status != 0)
+        let plain = try await Shell.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", "http://127.0.0.1:\(port)/healthz"])
+        #expect(plain.output != "200")
+        let status = try await Shell.run(CLITests.binary, ["status", "--config", config])
+        #expect(status.output.contains("daemon: running on 127.0.0.1:\(port), ready"), "\(status.output)")
+    }
+
     /// scripts/example-consumer, the consumer docs/events.md shows, pulls (acknowledging as it
     /// goes, so a second run continues) and streams against the daemon.
     @Test func theDocumentedExampleConsumerWorks() async throws {

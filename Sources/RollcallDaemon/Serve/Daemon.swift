@@ -1,6 +1,9 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
+import NIOSSL
 import Prometheus
 import RollcallFeed
 import RollcallStore
@@ -48,6 +51,7 @@ public struct Daemon: Sendable {
             router: FeedRouter.build(health: state, registry: registry,
                                      feed: EventFeed(store: store, signal: state.outbox,
                                                      maxWait: .seconds(serve.longPollMaxSeconds), limiter: RateLimiter(rate: serve.feedRate))),
+            server: try Self.server(serve.tls),
             configuration: ApplicationConfiguration(address: .hostname(serve.host, port: serve.port), serverName: "rollcall"),
             onServerRunning: { channel in
                 logger.notice("rollcall serve is ready", metadata: ["http.address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
@@ -73,6 +77,31 @@ public struct Daemon: Sendable {
         var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = .seconds(90)
         try await ServiceGroup(configuration: group).run()
+    }
+
+    /// HTTP/1.1, over TLS when `serve.tls` is set (its files read now; a renewed certificate needs
+    /// a restart). A file that is not PEM fails the start naming the key; the library's own error
+    /// text is not passed on.
+    static func server(_ tls: ServeTLS?) throws -> HTTPServerBuilder {
+        guard let tls else { return .http1() }
+        let chain: [NIOSSLCertificate]
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(tls.certFile)
+        } catch {
+            throw ConfigurationError(file: "serve.tls", key: "serve.tls.cert_file", reason: "\(tls.certFile) holds no PEM certificate")
+        }
+        guard !chain.isEmpty else {
+            throw ConfigurationError(file: "serve.tls", key: "serve.tls.cert_file", reason: "\(tls.certFile) holds no PEM certificate")
+        }
+        let key: NIOSSLPrivateKey
+        do {
+            key = try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)
+        } catch {
+            throw ConfigurationError(file: "serve.tls", key: "serve.tls.key_file", reason: "\(tls.keyFile) holds no PEM private key (unencrypted)")
+        }
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = tls.minVersion == "1.3" ? .tlsv13 : .tlsv12
+        return try .tls(.http1(), tlsConfiguration: configuration)
     }
 
     /// The admin socket's directory must exist, and no other daemon may be listening there.

@@ -1,4 +1,7 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
+import NIOSSL
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,6 +13,37 @@ public enum DaemonProbe {
         public var ready: Bool
         /// The body of /readyz (the last run, the start time), or why nothing answered.
         public var detail: String
+    }
+
+    /// The daemon's listener as configured: HTTPS when `serve.tls` is set, else plain HTTP.
+    public static func ask(_ serve: ServeSettings, timeout: Double = 2) async -> Answer {
+        guard serve.tls != nil else { return ask(host: serve.host, port: serve.port, timeout: timeout) }
+        return await askTLS(host: serve.host, port: serve.port, timeout: timeout)
+    }
+
+    /// GET /readyz over TLS. The certificate is not verified: the probe sends nothing (no token)
+    /// and reads only what /readyz tells anyone, and the configured name need not be the address
+    /// dialled here.
+    static func askTLS(host: String, port: Int, timeout: Double) async -> Answer {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .none
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.redirectConfiguration = .disallow
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let dialled = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
+        let bracketed = dialled.contains(":") ? "[\(dialled)]" : dialled
+        let answer: Answer
+        do {
+            let response = try await client.execute(HTTPClientRequest(url: "https://\(bracketed):\(port)/readyz"),
+                                                    timeout: .milliseconds(Int64(timeout * 1000)))
+            let body = try await response.body.collect(upTo: 65_536)
+            answer = Answer(running: true, ready: response.status.code == 200,
+                            detail: String(buffer: body).trimmingCharacters(in: .whitespacesAndNewlines))
+        } catch {
+            answer = Answer(running: false, ready: false, detail: "nothing answers HTTPS on \(host):\(port)")
+        }
+        try? await client.shutdown()
+        return answer
     }
 
     /// A plain HTTP/1.0 GET over a loopback TCP socket, with a timeout: no client library needed
