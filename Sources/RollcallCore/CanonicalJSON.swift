@@ -70,7 +70,8 @@ public enum CanonicalJSON {
         }
     }
 
-    static func writeString(_ text: String, into out: inout [UInt8]) {
+    /// `text` as a JSON string (quoted, escaped) appended to `out`.
+    public static func writeString(_ text: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Most values need no escaping: copy them in one go.
         if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {

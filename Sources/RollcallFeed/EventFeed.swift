@@ -125,28 +125,31 @@ public struct EventFeed: Sendable {
         return Query(after: after, limit: limit, wait: wait, subject: subject, thin: view == "thin", types: types, heartbeat: heartbeat)
     }
 
-    private func render(_ event: CloudEvent, thin: Bool) throws -> String {
-        thin ? try Thin(event).jsonLine() : try event.jsonLine()
-    }
-
     private func events(_ request: Request) async throws -> Response {
         let consumer = try self.consumer(request, store: store)
         let q = try query(request, consumer: consumer)
         let (after, limit, types, subject, wait) = (q.after, q.limit, q.types, q.subject, q.wait)
-        var page = try store.feed(after: after, limit: limit, types: types, subject: subject)
+        var page = try store.feedLines(after: after, limit: limit, types: types, subject: subject, thin: q.thin)
         if page.events.isEmpty && wait > 0 {
             // Long-poll: answer as soon as anything is committed after the page's end.
             signal.publish(page.through)
             await signal.wait(after: page.through, timeout: .seconds(wait))
-            page = try store.feed(after: after, limit: limit, types: types, subject: subject)
+            page = try store.feedLines(after: after, limit: limit, types: types, subject: subject, thin: q.thin)
         }
         let ndjson = request.headers[.accept]?.contains("application/x-ndjson") == true
-        let rendered = try page.events.map { try render($0, thin: q.thin) }
-        let body = ndjson ? rendered.map { $0 + "\n" }.joined() : "[" + rendered.joined(separator: ",") + "]"
+        var body = ByteBuffer()
+        body.reserveCapacity(page.events.reduce(2) { $0 + $1.json.utf8.count + 1 })
+        if !ndjson { body.writeStaticString("[") }
+        for (index, event) in page.events.enumerated() {
+            if !ndjson && index > 0 { body.writeStaticString(",") }
+            body.writeString(event.json)
+            if ndjson { body.writeStaticString("\n") }
+        }
+        if !ndjson { body.writeStaticString("]") }
         var headers: HTTPFields = [.contentType: ndjson ? "application/x-ndjson" : "application/cloudevents-batch+json"]
         if let next = HTTPField.Name("Rollcall-Next-After") { headers[next] = String(page.through) }
         headers[.cacheControl] = "no-store"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
     }
 
     /// Server-Sent Events: every event after the start (`Last-Event-ID`, else `after`, else the
@@ -176,13 +179,20 @@ public struct EventFeed: Sendable {
                     try await writer.write(ByteBuffer(string: "event: revoked\ndata: {\"consumer\":\"\(name)\",\"reason\":\"revoked\"}\n\n"))
                     break
                 }
-                let page = try store.feed(after: after, limit: q.limit, types: q.types, subject: q.subject)
+                let page = try store.feedLines(after: after, limit: q.limit, types: q.types, subject: q.subject, thin: q.thin)
                 if !page.events.isEmpty {
-                    var text = ""
+                    var text = ByteBuffer()
+                    text.reserveCapacity(page.events.reduce(0) { $0 + $1.json.utf8.count + $1.type.utf8.count + 40 })
                     for event in page.events {
-                        text += "id: \(event.rollcallseq)\nevent: \(event.type)\ndata: \(try render(event, thin: q.thin))\n\n"
+                        text.writeStaticString("id: ")
+                        text.writeString(String(event.seq))
+                        text.writeStaticString("\nevent: ")
+                        text.writeString(event.type)
+                        text.writeStaticString("\ndata: ")
+                        text.writeString(event.json)
+                        text.writeStaticString("\n\n")
                     }
-                    try await writer.write(ByteBuffer(string: text))
+                    try await writer.write(text)
                 }
                 after = page.through
                 if page.events.count < q.limit {
@@ -214,31 +224,6 @@ public struct EventFeed: Sendable {
         }
         let text = "{\"consumer\":\"\(moved.name)\",\"cursor\":\(moved.cursor)}"
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
-    }
-
-    /// A thin event: every CloudEvents attribute, no data.
-    struct Thin: Encodable {
-        var event: CloudEvent
-        init(_ event: CloudEvent) { self.event = event }
-
-        enum Keys: String, CodingKey { case specversion, id, source, type, subject, time, rollcallseq }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: Keys.self)
-            try container.encode(event.specversion, forKey: .specversion)
-            try container.encode(event.id, forKey: .id)
-            try container.encode(event.source, forKey: .source)
-            try container.encode(event.type, forKey: .type)
-            try container.encode(event.subject, forKey: .subject)
-            try container.encode(event.time, forKey: .time)
-            try container.encode(event.rollcallseq, forKey: .rollcallseq)
-        }
-
-        func jsonLine() throws -> String {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            return String(decoding: try encoder.encode(self), as: UTF8.self)
-        }
     }
 }
 

@@ -17,6 +17,27 @@ import Synchronization
 /// retry window, then dead-lettered and the next event follows; 410 Gone disables the
 /// subscription until `rollcall webhook replay`. Only the configured URL is asked: redirects are
 /// not followed.
+/// `rollcall_webhook_deliveries_total{webhook, outcome}`, made once per subscription.
+struct OutcomeCounters {
+    let delivered: Counter
+    let gone: Counter
+    let failed: Counter
+
+    init(_ name: String) {
+        delivered = Counter(label: "rollcall_webhook_deliveries_total", dimensions: [("webhook", name), ("outcome", "delivered")])
+        gone = Counter(label: "rollcall_webhook_deliveries_total", dimensions: [("webhook", name), ("outcome", "gone")])
+        failed = Counter(label: "rollcall_webhook_deliveries_total", dimensions: [("webhook", name), ("outcome", "failed")])
+    }
+
+    func count(_ outcome: WebhookDispatcher.Delivery) {
+        switch outcome {
+        case .delivered: delivered.increment()
+        case .gone: gone.increment()
+        case .failed: failed.increment()
+        }
+    }
+}
+
 /// The subscriptions with a delivery task.
 final class RunningNames: Sendable {
     private let names = Mutex<Set<String>>([])
@@ -80,6 +101,8 @@ struct WebhookDispatcher: Service {
         var logger = self.logger
         logger[metadataKey: "webhook"] = "\(name)"
         var store: Store?
+        let lag = Gauge(label: "rollcall_webhook_lag", dimensions: [("webhook", name)])
+        let counters = OutcomeCounters(name)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             // A subscription removed by a reload stops; one changed is used as it is now.
             do {
@@ -98,36 +121,46 @@ struct WebhookDispatcher: Service {
                     guard await pause(min(5, next.timeIntervalSinceNow)) else { return }
                     continue
                 }
-                let page = try open.feed(after: current.cursor, limit: 1, types: hook.types, subject: nil)
-                Gauge(label: "rollcall_webhook_lag", dimensions: [("webhook", name)])
-                    .record(Double(max(0, state.outbox.newest - current.cursor)))
-                guard let event = page.events.first else {
+                // A page at a time; the cursor is stored after each delivery (a restart resends at
+                // most the one in flight).
+                let page = try open.feedLines(after: current.cursor, limit: 100, types: hook.types, subject: nil, thin: false)
+                lag.record(Double(max(0, state.outbox.newest - current.cursor)))
+                guard !page.events.isEmpty else {
                     if page.through > current.cursor { try open.webhookDelivered(name, through: page.through) }
                     await state.outbox.wait(after: page.through, timeout: .seconds(5))
                     continue
                 }
-                let outcome = await deliver(event, to: hook, client: client)
-                Counter(label: "rollcall_webhook_deliveries_total", dimensions: [("webhook", name), ("outcome", Self.label(outcome))]).increment()
-                switch outcome {
-                case .delivered:
-                    try open.webhookDelivered(name, through: event.rollcallseq)
-                case .gone:
-                    logger.warning("the receiver answered 410 Gone: webhook disabled until rollcall webhook replay")
-                    try open.webhookDisable(name, reason: "the receiver answered 410 Gone", at: Date())
-                case .failed(let error):
-                    let now = Date()
-                    let since = current.failingSince.flatMap(Self.date) ?? now
-                    let giveUp = now.timeIntervalSince(since) >= hook.retryWindow
-                    let delay = backoff.delay(beforeAttempt: current.attempts + 2, random: Double.random(in: 0...1))
-                    if giveUp {
-                        logger.error("webhook delivery given up after its retry window; the event is dead-lettered",
-                                     metadata: ["event.seq": "\(event.rollcallseq)", "webhook.error": "\(error)"])
-                    } else {
-                        logger.notice("webhook delivery failed; trying again", metadata: [
-                            "event.seq": "\(event.rollcallseq)", "webhook.error": "\(error)", "retry.delay_seconds": "\(Int(delay))"])
+                var attempts = current.attempts
+                var failingSince = current.failingSince
+                for event in page.events {
+                    guard !Task.isShuttingDownGracefully && !Task.isCancelled else { break }
+                    let outcome = await deliver(event, to: hook, client: client)
+                    counters.count(outcome)
+                    if case .delivered = outcome {
+                        try open.webhookDelivered(name, through: event.seq)
+                        attempts = 0
+                        failingSince = nil
+                        continue
                     }
-                    try open.webhookFailed(name, sequence: event.rollcallseq, error: error, at: now,
-                                           next: now.addingTimeInterval(delay), giveUp: giveUp)
+                    if case .failed(let error) = outcome {
+                        let now = Date()
+                        let since = failingSince.flatMap(Self.date) ?? now
+                        let giveUp = now.timeIntervalSince(since) >= hook.retryWindow
+                        let delay = backoff.delay(beforeAttempt: attempts + 2, random: Double.random(in: 0...1))
+                        if giveUp {
+                            logger.error("webhook delivery given up after its retry window; the event is dead-lettered",
+                                         metadata: ["event.seq": "\(event.seq)", "webhook.error": "\(error)"])
+                        } else {
+                            logger.notice("webhook delivery failed; trying again", metadata: [
+                                "event.seq": "\(event.seq)", "webhook.error": "\(error)", "retry.delay_seconds": "\(Int(delay))"])
+                        }
+                        try open.webhookFailed(name, sequence: event.seq, error: error, at: now,
+                                               next: now.addingTimeInterval(delay), giveUp: giveUp)
+                    } else {
+                        logger.warning("the receiver answered 410 Gone: webhook disabled until rollcall webhook replay")
+                        try open.webhookDisable(name, reason: "the receiver answered 410 Gone", at: Date())
+                    }
+                    break  // the state changed: read it again before the next event
                 }
             } catch let gone as FeedGone {
                 // Not running for longer than the retention (events.retention_days): the events
@@ -152,11 +185,11 @@ struct WebhookDispatcher: Service {
 
     /// One POST. Errors are described by fixed texts and status codes only: nothing the client
     /// library or the receiver says is passed on (it could carry a header or a credential).
-    private func deliver(_ event: CloudEvent, to hook: WebhookSettings, client: HTTPClient) async -> Delivery {
+    private func deliver(_ event: FeedEvent, to hook: WebhookSettings, client: HTTPClient) async -> Delivery {
         guard let text = try? String(contentsOfFile: hook.secretFile, encoding: .utf8), let secrets = WebhookSignature.secrets(text) else {
             return .failed("the secret file cannot be read or holds no whsec_ secret")
         }
-        guard let body = try? event.jsonLine() else { return .failed("the event cannot be rendered") }
+        let body = event.json
         let timestamp = Int64(Date().timeIntervalSince1970)
         var request = HTTPClientRequest(url: hook.url)
         request.method = .POST
@@ -175,14 +208,6 @@ struct WebhookDispatcher: Service {
             return .failed("HTTP \(code)" + ((300..<400).contains(code) ? " (redirects are not followed)" : ""))
         } catch {
             return .failed("no answer: could not connect, or no complete answer within \(Int(hook.timeout)) s")
-        }
-    }
-
-    static func label(_ outcome: Delivery) -> String {
-        switch outcome {
-        case .delivered: "delivered"
-        case .gone: "gone"
-        case .failed: "failed"
         }
     }
 
