@@ -20,6 +20,7 @@ test: deps
 # Benchmark figures for docs/benchmarks.md.
 bench: deps
 	scripts/bench 10000 100000
+	scripts/bench-feed 1000000 50000
 
 # Binary (release, Swift runtime linked in), units, sysusers, tmpfiles, example configuration, man
 # page, completions and docs under $(DESTDIR)$(PREFIX).

@@ -9,14 +9,6 @@ import RollcallStore
 import ServiceLifecycle
 import Synchronization
 
-/// Delivers events to each `webhooks:` subscription, one at a time in sequence order, with
-/// Standard Webhooks headers (`webhook-id` = the event id, `webhook-timestamp`,
-/// `webhook-signature`). The delivery state is in the store (`webhook` table), so a restart loses
-/// and reorders nothing: an event is sent until the receiver answers 2xx (at least once). A failure
-/// is retried with exponential backoff and jitter (1 s doubling to 1 h) for the subscription's
-/// retry window, then dead-lettered and the next event follows; 410 Gone disables the
-/// subscription until `rollcall webhook replay`. Only the configured URL is asked: redirects are
-/// not followed.
 /// `rollcall_webhook_deliveries_total{webhook, outcome}`, made once per subscription.
 struct OutcomeCounters {
     let delivered: Counter
@@ -45,9 +37,33 @@ final class RunningNames: Sendable {
     func remove(_ name: String) { _ = names.withLock { $0.remove(name) } }
 }
 
+/// Each secret file read at most once a second: a rotated secret is used within a second,
+/// without a file read per delivery.
+final class SecretCache: Sendable {
+    private let entries = Mutex<[String: (secrets: [Data]?, at: ContinuousClock.Instant)]>([:])
+
+    func secrets(_ path: String) -> [Data]? {
+        let now = ContinuousClock.now
+        if let entry = entries.withLock({ $0[path] }), now - entry.at < .seconds(1) { return entry.secrets }
+        let secrets = (try? String(contentsOfFile: path, encoding: .utf8)).flatMap(WebhookSignature.secrets)
+        entries.withLock { $0[path] = (secrets, now) }
+        return secrets
+    }
+}
+
+/// Delivers events to each `webhooks:` subscription, one at a time in sequence order, with
+/// Standard Webhooks headers (`webhook-id` = the event id, `webhook-timestamp`,
+/// `webhook-signature`). The delivery state is in the store (`webhook` table; the cursor written
+/// at least every 100 ms), so a restart loses and reorders nothing: an event is sent until the
+/// receiver answers 2xx (at least once). A failure
+/// is retried with exponential backoff and jitter (1 s doubling to 1 h) for the subscription's
+/// retry window, then dead-lettered and the next event follows; 410 Gone disables the
+/// subscription until `rollcall webhook replay`. Only the configured URL is asked: redirects are
+/// not followed.
 struct WebhookDispatcher: Service {
     let state: DaemonState
     let logger: Logger
+    let secretCache = SecretCache()
     let backoff = Backoff(attempts: Int.max, initialDelaySeconds: 1, maxDelaySeconds: 3600)
 
     enum Delivery {
@@ -121,8 +137,7 @@ struct WebhookDispatcher: Service {
                     guard await pause(min(5, next.timeIntervalSinceNow)) else { return }
                     continue
                 }
-                // A page at a time; the cursor is stored after each delivery (a restart resends at
-                // most the one in flight).
+                // A page at a time, in order.
                 let page = try open.feedLines(after: current.cursor, limit: 100, types: hook.types, subject: nil, thin: false)
                 lag.record(Double(max(0, state.outbox.newest - current.cursor)))
                 guard !page.events.isEmpty else {
@@ -132,15 +147,30 @@ struct WebhookDispatcher: Service {
                 }
                 var attempts = current.attempts
                 var failingSince = current.failingSince
+                // Delivered but not yet stored: at most 100 ms' worth (a restart sends those again,
+                // in order; receivers de-duplicate by webhook-id), stored at once before any other
+                // change of state and at the end of the page.
+                var delivered: Int64?
+                var storedAt = ContinuousClock.now
+                defer { if let delivered { try? open.webhookDelivered(name, through: delivered) } }
                 for event in page.events {
                     guard !Task.isShuttingDownGracefully && !Task.isCancelled else { break }
                     let outcome = await deliver(event, to: hook, client: client)
                     counters.count(outcome)
                     if case .delivered = outcome {
-                        try open.webhookDelivered(name, through: event.seq)
+                        delivered = event.seq
                         attempts = 0
                         failingSince = nil
+                        if ContinuousClock.now - storedAt >= .milliseconds(100) {
+                            try open.webhookDelivered(name, through: event.seq)
+                            delivered = nil
+                            storedAt = .now
+                        }
                         continue
+                    }
+                    if let done = delivered {
+                        try open.webhookDelivered(name, through: done)
+                        delivered = nil
                     }
                     if case .failed(let error) = outcome {
                         let now = Date()
@@ -186,7 +216,7 @@ struct WebhookDispatcher: Service {
     /// One POST. Errors are described by fixed texts and status codes only: nothing the client
     /// library or the receiver says is passed on (it could carry a header or a credential).
     private func deliver(_ event: FeedEvent, to hook: WebhookSettings, client: HTTPClient) async -> Delivery {
-        guard let text = try? String(contentsOfFile: hook.secretFile, encoding: .utf8), let secrets = WebhookSignature.secrets(text) else {
+        guard let secrets = secretCache.secrets(hook.secretFile) else {
             return .failed("the secret file cannot be read or holds no whsec_ secret")
         }
         let body = event.json
