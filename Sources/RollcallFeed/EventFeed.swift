@@ -211,7 +211,12 @@ public struct EventFeed: Sendable {
         guard consumer.name == name else {
             throw Problem(.forbidden, "another consumer's cursor", "The token is \(consumer.name)'s; it cannot move \(name)'s cursor.")
         }
-        let body = try await request.body.collect(upTo: 4096)
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: 4096)
+        } catch {
+            throw Problem(.contentTooLarge, "body too large", "An acknowledgement is {\"sequence\": N}: at most 4096 bytes.")
+        }
         struct Ack: Decodable { var sequence: Int64 }
         guard let ack = try? JSONDecoder().decode(Ack.self, from: Data(buffer: body)) else {
             throw Problem(.badRequest, "bad body", "Send {\"sequence\": N}, N the last event processed.")

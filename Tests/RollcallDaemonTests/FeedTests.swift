@@ -89,6 +89,10 @@ import Testing
         #expect(validated.status == 0 && validated.output.contains("3 events valid"), "\(validated.output)\(validated.error)")
         let thin = try await Self.request(base + "/v1/events?after=0&view=thin", token: token)
         #expect((try Self.json(thin.body) as? [[String: Any]])?.allSatisfy { $0["data"] == nil && $0["type"] != nil } == true)
+        // One subject's events only.
+        let aboutE3 = try await Self.request(base + "/v1/events?after=0&subject=E3", token: token)
+        #expect((try Self.json(aboutE3.body) as? [[String: Any]])?.map { $0["subject"] as? String } == ["E3"], "\(aboutE3.body)")
+        #expect(aboutE3.headers["rollcall-next-after"] == "3")
         #expect(try await Self.request(base + "/v1/events?limit=0", token: token).status == 400)
         #expect(try await Self.request(base + "/v1/events?view=fat", token: token).status == 400)
 
@@ -107,6 +111,10 @@ import Testing
         #expect(try await Self.request(base + "/v1/consumers/app/ack", token: token, method: "POST", body: "{\"sequence\": 1}").status == 409)
         #expect(try await Self.request(base + "/v1/consumers/app/ack", token: limitedToken, method: "POST", body: "{\"sequence\": 3}").status == 403)
         #expect(try await Self.request(base + "/v1/consumers/app/ack", token: token, method: "POST", body: "three").status == 400)
+        // A body over 4 KiB is refused unread.
+        let big = try await Self.request(base + "/v1/consumers/app/ack", token: token, method: "POST",
+                                         body: "{\"sequence\": 2, \"pad\": \"" + String(repeating: "x", count: 5000) + "\"}")
+        #expect(big.status == 413 && big.headers["content-type"] == "application/problem+json", "\(big)")
         #expect(try await Self.request(base + "/v1/consumers/app/ack", token: token, method: "POST", body: "{\"sequence\": 99}").status == 400)
         let list = try await Shell.run(CLITests.binary, ["consumer", "list", "--config", config])
         #expect(list.output.contains("app: active, cursor 2, 1 behind"), "\(list.output)")
