@@ -139,10 +139,7 @@ struct ConfigurationValidator {
     /// One subscription checked (a `webhooks:` entry, or `rollcall webhook add`'s options); `key`
     /// names a field where the caller has it.
     func webhook(_ section: Configuration.WebhookSection, key: (String) -> String) throws(ConfigurationError) -> WebhookSettings {
-        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-        guard !section.name.isEmpty, section.name.count <= 64, section.name.unicodeScalars.allSatisfy(allowed.contains) else {
-            throw fail(key("name"), "must be 1 to 64 letters, digits, dots, dashes or underscores")
-        }
+        guard Name.isValid(section.name) else { throw fail(key("name"), "must be \(Name.rule)") }
         guard let url = URL(string: section.url), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
               url.host?.isEmpty == false else {
             throw fail(key("url"), "must be an http:// or https:// URL")
@@ -520,10 +517,7 @@ struct ConfigurationValidator {
         } else {
             throw fail("\(key).name", "is required when several are configured")
         }
-        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-        guard !name.isEmpty, name.count <= 64, name.unicodeScalars.allSatisfy(allowed.contains) else {
-            throw fail("\(key).name", "\"\(name)\" must be 1 to 64 letters, digits, dots, dashes or underscores")
-        }
+        guard Name.isValid(name) else { throw fail("\(key).name", "\"\(name)\" must be \(Name.rule)") }
         if let other = names.updateValue(key, forKey: name) {
             throw fail("\(key).name", "\(name) is already the name of \(other)")
         }
@@ -654,9 +648,8 @@ struct ConfigurationValidator {
         guard value.hasPrefix("credential:") else { return try readableFile(value, key: key) }
         guard checkFiles else { return value }
         let name = value.dropFirst("credential:".count).trimmingCharacters(in: .whitespaces)
-        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-        guard !name.isEmpty, name.unicodeScalars.allSatisfy(allowed.contains) else {
-            throw fail(key, "\"\(value)\" must be credential:NAME with a credential name of letters, digits, dots, dashes or underscores")
+        guard Name.isValid(name) else {
+            throw fail(key, "\"\(value)\" must be credential:NAME with a credential name of \(Name.rule)")
         }
         guard let directory = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else {
             throw fail(key, "names the systemd credential \(name), but $CREDENTIALS_DIRECTORY is not set: run under systemd with LoadCredential=\(name):FILE, or give a path")

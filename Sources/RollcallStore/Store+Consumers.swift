@@ -34,17 +34,11 @@ public struct Consumer: Sendable, Codable, Hashable {
 }
 
 extension Store {
-    /// A consumer's name: letters, digits, `.`, `_`, `-`, at most 64.
-    public static func isConsumerName(_ name: String) -> Bool {
-        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-        return !name.isEmpty && name.count <= 64 && name.unicodeScalars.allSatisfy(allowed.contains)
-    }
-
     /// Adds a consumer and returns its bearer token, the only time it is seen: only its SHA-256 is
     /// stored. Audited.
     public func addConsumer(_ name: String, types: [String], by actor: String, at date: Date = Date()) throws -> String {
-        guard Store.isConsumerName(name) else {
-            throw StoreError(path: path, reason: "consumer name \"\(name)\" must be 1 to 64 letters, digits, dots, dashes or underscores")
+        guard Name.isValid(name) else {
+            throw StoreError(path: path, reason: "consumer name \"\(name)\" must be \(Name.rule)")
         }
         var random = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }

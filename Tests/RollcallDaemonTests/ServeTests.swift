@@ -53,6 +53,21 @@ import Testing
         throw FixtureError("rollcall serve did not get ready: \(last?.errorOutput.suffix(2000) ?? "")")
     }
 
+    /// `start` with hourly deltas (so nothing else runs during a test), then waits for the first
+    /// run to be applied (full, or delta on a store that has runs). Returns the daemon and its port.
+    static func startAfterFirstRun(_ world: ReconcileJobTests.World, notify: NotifySocket,
+                                   serve: String = "") throws -> (daemon: BackgroundProcess, port: Int) {
+        let schedule = "schedule: {delta: {every_seconds: 3600}}"
+        let (daemon, port, seen) = try start(world, notify: notify, serve: serve.isEmpty ? schedule : schedule + ", " + serve)
+        let applied: (String) -> Bool = { $0.hasPrefix("STATUS=last run: ") && $0.contains(" applied at ") }
+        guard seen.contains(where: applied) || notify.messages(timeout: 60, until: applied) != nil else {
+            daemon.signal(SIGKILL)
+            daemon.wait(timeout: 5)
+            throw FixtureError("rollcall serve's first run was not applied: \(daemon.errorOutput.suffix(2000))")
+        }
+        return (daemon, port)
+    }
+
     @Test func notifyHealthMetricsReloadAndStop() async throws {
         let world = try await ReconcileJobTests.world(people: 3, rows: (1...3).map { ReconcileJobTests.row($0) }.joined())
         let notify = try NotifySocket()
