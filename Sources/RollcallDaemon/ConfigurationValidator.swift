@@ -49,7 +49,7 @@ struct ConfigurationValidator {
             guard let file = raw.lifecycle?.tombstoneKeyFile else {
                 throw fail("lifecycle.tombstone_key_file", "is required with purge_after_days: a file with at least 16 secret bytes that keys the tombstones' hashes")
             }
-            tombstoneKeyFile = try secretFile(file, key: "lifecycle.tombstone_key_file")
+            tombstoneKeyFile = try secretFile(file, key: "lifecycle.tombstone_key_file", content: .binary)
         } else if raw.lifecycle?.tombstoneKeyFile != nil {
             throw fail("lifecycle.tombstone_key_file", "is only used with purge_after_days")
         }
@@ -151,7 +151,7 @@ struct ConfigurationValidator {
         guard hours > 0, hours <= 24 * 365 else { throw fail(key("retry_window_hours"), "must be more than 0 and at most 8760") }
         let timeout = section.timeoutSeconds ?? 10
         guard timeout > 0, timeout <= 300 else { throw fail(key("timeout_seconds"), "must be between 0 and 300") }
-        return WebhookSettings(name: section.name, url: section.url, secretFile: try secretFile(section.secretFile, key: key("secret_file")),
+        return WebhookSettings(name: section.name, url: section.url, secretFile: try secretFile(section.secretFile, key: key("secret_file"), content: .lines),
                                types: section.types ?? [], retryWindow: hours * 3600, timeout: timeout)
     }
 
@@ -207,7 +207,7 @@ struct ConfigurationValidator {
             let version = tls.minVersion ?? "1.2"
             guard ["1.2", "1.3"].contains(version) else { throw fail("serve.tls.min_version", "must be \"1.2\" or \"1.3\"") }
             settings.tls = ServeTLS(certFile: try readableFile(tls.certFile, key: "serve.tls.cert_file"),
-                                    keyFile: try secretFile(tls.keyFile, key: "serve.tls.key_file"), minVersion: version)
+                                    keyFile: try secretFile(tls.keyFile, key: "serve.tls.key_file", content: .lines), minVersion: version)
         } else if !ConfigurationValidator.isLoopback(settings.host) && section.allowInsecure != true {
             throw fail("serve.listen", "\(settings.host) is not a loopback address: the feed's bearer tokens and events would cross the network in clear text; configure serve.tls (cert_file, key_file), or set serve.allow_insecure: true behind a proxy that terminates TLS")
         }
@@ -352,6 +352,8 @@ struct ConfigurationValidator {
                 throw fail("\(prefix).\(name)", "\(absolute(path)) does not exist or cannot be read")
             }
         }
+        // The client key is a secret (libldap reads it itself, each connection).
+        if let key = directory.tlsKeyFile { try checkSecret(absolute(key), key: "\(prefix).tls_key_file", content: .lines) }
         if (directory.tlsCertFile == nil) != (directory.tlsKeyFile == nil) {
             throw fail("\(prefix).tls_cert_file", "tls_cert_file and tls_key_file go together")
         }
@@ -644,8 +646,14 @@ struct ConfigurationValidator {
 
     /// A secret's file: a path, or `credential:NAME`, a systemd credential (`LoadCredential=NAME:...`
     /// in the unit) read from `$CREDENTIALS_DIRECTORY/NAME`, which only the service can read.
-    private func secretFile(_ value: String, key: String) throws(ConfigurationError) -> String {
-        guard value.hasPrefix("credential:") else { return try readableFile(value, key: key) }
+    /// With `checkFiles`, the secret is read once here (owner, mode and content checked, see
+    /// `SecretFile`) so that `config check` and the start say what is wrong, not the first run.
+    private func secretFile(_ value: String, key: String, content: SecretFile.Content = .line) throws(ConfigurationError) -> String {
+        guard value.hasPrefix("credential:") else {
+            let path = try readableFile(value, key: key)
+            try checkSecret(path, key: key, content: content)
+            return path
+        }
         guard checkFiles else { return value }
         let name = value.dropFirst("credential:".count).trimmingCharacters(in: .whitespaces)
         guard Name.isValid(name) else {
@@ -658,7 +666,17 @@ struct ConfigurationValidator {
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw fail(key, "the systemd credential \(name) (\(path)) does not exist or cannot be read")
         }
+        try checkSecret(path, key: key, content: content)
         return path
+    }
+
+    private func checkSecret(_ path: String, key: String, content: SecretFile.Content) throws(ConfigurationError) {
+        guard checkFiles else { return }
+        do {
+            _ = try SecretFile.read(path, content: content)
+        } catch {
+            throw fail(key, error.description)
+        }
     }
 
     private func readableFile(_ path: String, key: String) throws(ConfigurationError) -> String {

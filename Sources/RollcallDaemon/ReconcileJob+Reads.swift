@@ -11,8 +11,11 @@ extension ReconcileJob {
     /// The tombstones' key, read each run (never logged, never in a message).
     func tombstoneKey(report: RunReport) throws -> Pseudonymiser? {
         guard let file = configuration.tombstoneKeyFile else { return nil }
-        guard let key = SecretFile.contents(file) else {
-            throw ReconcileFailure(reason: "lifecycle.tombstone_key_file: \(file) cannot be read", report: report)
+        let key: [UInt8]
+        do {
+            key = try SecretFile.read(file, content: .binary)
+        } catch {
+            throw ReconcileFailure(reason: "lifecycle.tombstone_key_file: \(error)", report: report)
         }
         do {
             return try Pseudonymiser(key: key)
@@ -220,8 +223,11 @@ struct PhaseTimer {
 /// Reads a bind password from its file; the content never appears in errors.
 enum PasswordFile {
     static func read(_ path: String, key: String) throws -> [UInt8] {
-        guard let bytes = SecretFile.contents(path) else {
-            throw ConfigurationError(file: path, key: key, reason: "cannot be read")
+        let bytes: [UInt8]
+        do {
+            bytes = try SecretFile.read(path)
+        } catch {
+            throw ConfigurationError(file: path, key: key, reason: error.reason)
         }
         guard !bytes.isEmpty else { throw ConfigurationError(file: path, key: key, reason: "is empty") }
         return bytes

@@ -158,8 +158,11 @@ struct HTTPPageReader {
 
     /// A secret file's content up to a trailing newline; the content never appears in messages.
     static func secret(_ path: String, what: String) throws(HRSourceError) -> String {
-        guard let bytes = SecretFile.contents(path) else {
-            throw HRSourceError(source: path, reason: "the \(what) file cannot be read")
+        let bytes: [UInt8]
+        do {
+            bytes = try SecretFile.read(path)
+        } catch {
+            throw HRSourceError(source: path, reason: "the \(what) file \(error.reason)")
         }
         guard !bytes.isEmpty else { throw HRSourceError(source: path, reason: "the \(what) file is empty") }
         return String(decoding: bytes, as: UTF8.self)

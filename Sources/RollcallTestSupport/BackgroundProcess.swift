@@ -104,3 +104,16 @@ public final class NotifySocket: Sendable {
         return nil
     }
 }
+
+/// A secret file as Rollcall wants one: readable by its owner only (mode 0600).
+public enum SecretFixture {
+    public static func write(_ text: String, to path: String) throws {
+        try write(Data(text.utf8), to: path)
+    }
+
+    public static func write(_ data: Data, to path: String) throws {
+        FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        try data.write(to: URL(fileURLWithPath: path))
+    }
+}

@@ -3,6 +3,7 @@ import RollcallCore
 import RollcallDaemon
 import RollcallDirectory
 import RollcallHR
+import RollcallTestSupport
 import Testing
 
 @Suite struct ConfigurationTests {
@@ -11,7 +12,7 @@ import Testing
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try "secret".write(to: directory.appendingPathComponent("ldap.pw"), atomically: true, encoding: .utf8)
+        try SecretFixture.write("secret", to: directory.appendingPathComponent("ldap.pw").path)
     }
 
     static let valid = """
@@ -305,6 +306,68 @@ import Testing
         let problem = try #require(error(text))
         #expect(problem.key == key, "\(problem)")
         #expect(problem.description.contains(reason), "\(problem)")
+    }
+
+    /// Secret files as ssh treats private keys: readable by their owner only, and holding one
+    /// printable line (the tombstone key any bytes, a webhook's secrets several lines).
+    @Test func secretFilesMustBePrivateAndPlain() throws {
+        let password = directory.appendingPathComponent("ldap.pw").path
+        func refusal() -> String? { error(Self.valid).map { "\($0.key ?? "") \($0.reason)" } }
+        #expect(refusal() == nil)
+        for mode in [0o644, 0o640, 0o604, 0o620] {
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: password)
+            let text = try #require(refusal())
+            #expect(text.contains("directories[0].bind_password_file") && text.contains("(mode 0\(String(mode, radix: 8)))")
+                    && text.contains("chmod 600 \(password)"), "\(text)")
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o400], ofItemAtPath: password)
+        #expect(refusal() == nil)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: password)
+        // A line break inside, or a control character: refused, the secret not shown.
+        for (content, expected) in [("Zq9\nword\n", "line break inside"), ("Zq9\u{7}word", "control character"), ("Zq9\rword", "line break")] {
+            try SecretFixture.write(content, to: password)
+            let text = try #require(refusal())
+            #expect(text.contains(expected) && !text.contains("Zq9"), "\(text)")
+        }
+        // Trailing line breaks are not part of the secret.
+        try SecretFixture.write("password\r\n", to: password)
+        #expect(refusal() == nil)
+        // A tombstone key is bytes; a webhook secret file is lines.
+        let key = directory.appendingPathComponent("tombstone.key").path
+        try SecretFixture.write(Data([0, 1, 2, 10, 13, 200] + Array(repeating: 7, count: 40)), to: key)
+        let hook = directory.appendingPathComponent("hook.whsec").path
+        try SecretFixture.write("whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=\nwhsec_b3RoZXItc2VjcmV0LXNlY3JldA==\n", to: hook)
+        let more = """
+            lifecycle: {purge_after_days: 400, tombstone_key_file: tombstone.key}
+            webhooks: [{name: app, url: "https://hooks.example.com/x", secret_file: hook.whsec}]
+
+            """
+        #expect(error(Self.valid + more) == nil)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: hook)
+        #expect(error(Self.valid + more)?.key == "webhooks[0].secret_file")
+        // What a run reads is checked again (a file made readable after the start).
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: key)
+        #expect(throws: SecretFile.Refusal.self) { try SecretFile.read(key, content: .binary) }
+    }
+
+    /// Production: an admin without root, umask 022, writes the password file the usual way and
+    /// `rollcall config check` tells them what to do.
+    @Test func anUnprivilegedAdminIsToldToChmod() async throws {
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: directory.path)
+        let config = directory.appendingPathComponent("rollcall.yaml").path
+        try Self.valid.write(toFile: config, atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: directory.appendingPathComponent("ldap.pw").path)
+        let password = directory.appendingPathComponent("ldap.pw").path
+        func asNobody(_ command: String) async throws -> Shell.Result {
+            try await Shell.run("/usr/bin/setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "/bin/sh", "-c", "umask 022; " + command])
+        }
+        _ = try await asNobody("echo s3cret-pass > \(password)")
+        let checked = try await asNobody("\(CLITests.binary) config check --config \(config)")
+        #expect(checked.status != 0 && checked.error.contains("(mode 0644): chmod 600 \(password)"), "\(checked.output)\(checked.error)")
+        #expect(!checked.error.contains("s3cret-pass"))
+        _ = try await asNobody("chmod 600 \(password)")
+        let fixed = try await asNobody("\(CLITests.binary) config check --config \(config)")
+        #expect(!fixed.error.contains("bind_password_file"), "\(fixed.error)")
     }
 
     /// `serve.tls` and where the feed may listen: plain HTTP on loopback only (or allow_insecure

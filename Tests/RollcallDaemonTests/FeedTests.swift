@@ -183,7 +183,7 @@ import Testing
     /// 410 with the oldest sequence kept, in pull and stream.
     @Test func purgedPersonsAreTombstonesAndPrunedEventsAreGone() async throws {
         let key = FileManager.default.temporaryDirectory.appendingPathComponent("tombstone-\(UUID().uuidString).key")
-        try Data((0..<32).map { UInt8($0 * 7 % 251) }).write(to: key)
+        try SecretFixture.write(Data((0..<32).map { UInt8($0 * 7 % 251) }), to: key.path)
         let world = try await ReconcileJobTests.world(people: 3, rows: ReconcileJobTests.row(1) + ReconcileJobTests.row(2, end: "2026-01-09")
                                                         + ReconcileJobTests.row(3), extra: """
             lifecycle: {deprovision_after_days: 30, purge_after_days: 60, tombstone_key_file: \(key.path)}
@@ -247,7 +247,7 @@ import Testing
         // The test slapd's server certificate (IP:127.0.0.1, signed by its CA) serves here too.
         let tls = world.slapd.directory.appendingPathComponent("tls")
         let key = world.directory.appendingPathComponent("feed.key")
-        try FileManager.default.copyItem(at: tls.appendingPathComponent("server.key"), to: key)
+        try SecretFixture.write(Data(contentsOf: tls.appendingPathComponent("server.key")), to: key.path)
         let notify = try NotifySocket()
         let (daemon, port) = try ServeTests.startAfterFirstRun(world, notify: notify, serve: """
             tls: {cert_file: \(tls.appendingPathComponent("server.pem").path), key_file: \(key.path)}

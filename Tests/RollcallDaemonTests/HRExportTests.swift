@@ -15,7 +15,7 @@ struct HRExportTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("hr-export-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let secret = folder.appendingPathComponent("secret").path
-        try "x".write(toFile: secret, atomically: true, encoding: .utf8)
+        try SecretFixture.write("x", to: secret)
         let data = try #require(RepositoryPaths.externalTestData("faros-airbyte-hr-fixtures")).appendingPathComponent(fixture).path
         var text = try String(contentsOf: RepositoryPaths.root.appendingPathComponent("etc/examples/\(example).yaml"), encoding: .utf8)
         for path in ["/etc/rollcall/ad-password", "/etc/rollcall/ad-ca.pem", "/etc/rollcall/ldap-password", "/etc/rollcall/ldap-ca.pem"] {
@@ -112,7 +112,7 @@ struct HRExportTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("wd-http-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let token = folder.appendingPathComponent("token").path
-        try "wd-token\n".write(toFile: token, atomically: true, encoding: .utf8)
+        try SecretFixture.write("wd-token\n", to: token)
         var text = try String(contentsOf: RepositoryPaths.root.appendingPathComponent("etc/examples/workday.yaml"), encoding: .utf8)
         for path in ["/etc/rollcall/ad-password", "/etc/rollcall/ad-ca.pem"] { text = text.replacingOccurrences(of: path, with: token) }
         text = text.replacingOccurrences(of: "      path: /var/lib/rollcall/hr/workday-report.json\n",

@@ -121,7 +121,7 @@ import Testing
     /// an HMAC of the HR id under the configured key (checked here with Python's hmac).
     @Test func aLeaverIsPurgedAfterRetentionAndTheFeedKeepsOnlyTheTombstone() async throws {
         let key = FileManager.default.temporaryDirectory.appendingPathComponent("tombstone-\(UUID().uuidString).key")
-        try Data((0..<32).map { UInt8($0 * 7 % 251) }).write(to: key)
+        try SecretFixture.write(Data((0..<32).map { UInt8($0 * 7 % 251) }), to: key.path)
         // E2's last day worked is 2026-01-09: gone from the 10th.
         let world = try await Self.world(people: 3, rows: Self.row(1) + Self.row(2, end: "2026-01-09") + Self.row(3), extra: """
             lifecycle: {deprovision_after_days: 30, purge_after_days: 60, tombstone_key_file: \(key.path)}

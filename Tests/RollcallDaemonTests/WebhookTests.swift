@@ -70,7 +70,7 @@ import Testing
         let secret = Self.secret()
         let receiver = try await Receiver(secret: secret)
         let secretFile = FileManager.default.temporaryDirectory.appendingPathComponent("whsec-\(UUID().uuidString)").path
-        try (secret + "\n").write(toFile: secretFile, atomically: true, encoding: .utf8)
+        try SecretFixture.write(secret + "\n", to: secretFile)
         let world = try await ReconcileJobTests.world(people: 2, rows: (1...4).map { ReconcileJobTests.row($0) }.joined())
         let config = world.directory.appendingPathComponent("rollcall.yaml").path
         let notify = try NotifySocket()
@@ -120,7 +120,7 @@ import Testing
         let gone = try await Receiver(secret: secret, spec: ["gone_after": 1])
         let secretFile = FileManager.default.temporaryDirectory.appendingPathComponent("whsec-\(UUID().uuidString)").path
         // Two secrets, as while rotating: the receiver knows only the second; it verifies either way.
-        try (Self.secret() + "\n" + secret + "\n").write(toFile: secretFile, atomically: true, encoding: .utf8)
+        try SecretFixture.write(Self.secret() + "\n" + secret + "\n", to: secretFile)
         let closed = Loopback.freePort() ?? 9
         let hooks = """
             webhooks:

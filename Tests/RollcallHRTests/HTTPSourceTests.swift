@@ -12,7 +12,7 @@ import Testing
 
     static func secretFile(_ text: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("secret-\(UUID().uuidString)").path
-        try (text + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try SecretFixture.write(text + "\n", to: path)
         return path
     }
 

@@ -5,6 +5,7 @@ import HummingbirdTLS
 import Logging
 import NIOSSL
 import Prometheus
+import RollcallCore
 import RollcallFeed
 import RollcallStore
 import ServiceLifecycle
@@ -95,7 +96,9 @@ public struct Daemon: Sendable {
         }
         let key: NIOSSLPrivateKey
         do {
-            key = try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)
+            key = try NIOSSLPrivateKey(bytes: try SecretFile.read(tls.keyFile, content: .lines), format: .pem)
+        } catch let refusal as SecretFile.Refusal {
+            throw ConfigurationError(file: "serve.tls", key: "serve.tls.key_file", reason: refusal.description)
         } catch {
             throw ConfigurationError(file: "serve.tls", key: "serve.tls.key_file", reason: "\(tls.keyFile) holds no PEM private key (unencrypted)")
         }

@@ -45,7 +45,7 @@ final class SecretCache: Sendable {
     func secrets(_ path: String) -> [Data]? {
         let now = ContinuousClock.now
         if let entry = entries.withLock({ $0[path] }), now - entry.at < .seconds(1) { return entry.secrets }
-        let secrets = (try? String(contentsOfFile: path, encoding: .utf8)).flatMap(WebhookSignature.secrets)
+        let secrets = (try? SecretFile.read(path, content: .lines)).flatMap { WebhookSignature.secrets(String(decoding: $0, as: UTF8.self)) }
         entries.withLock { $0[path] = (secrets, now) }
         return secrets
     }
