@@ -117,7 +117,7 @@ public struct ReconcileJob: Sendable {
 
     /// Reads HR and every directory and plans, writing nothing.
     public func prepare(forceFull: Bool = false, initial: Bool = false) async throws -> Prepared {
-        let store = try Store.open(path: configuration.storePath)
+        let store = try Store.open(path: configuration.storePath, create: false)
         var report = RunReport()
         var phases = PhaseTimer(progress: progress)
         return try await prepare(store: store, started: now(), forceFull: forceFull, initial: initial, report: &report, phases: &phases)
@@ -203,7 +203,7 @@ public struct ReconcileJob: Sendable {
         let lock = dryRun ? nil : try RunLock.acquire(storePath: configuration.storePath, wait: lockWait)
         defer { lock?.release() }
         let started = now()
-        let store = try Store.open(path: configuration.storePath)
+        let store = try Store.open(path: configuration.storePath, create: !dryRun)
         var report = RunReport()
         var phases = PhaseTimer(progress: progress)
         do {

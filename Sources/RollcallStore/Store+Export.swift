@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GRDB
 import RollcallCore
 
@@ -76,12 +79,26 @@ extension Store {
     /// reconciles go on meanwhile), checked before it is reported done: integrity and audit chain.
     /// Refuses to overwrite a file.
     public func backup(to file: String) throws -> AuditVerification {
-        guard !FileManager.default.fileExists(atPath: file) else {
-            throw StoreError(path: file, reason: "already exists; a backup never overwrites a file")
+        // Created here, empty, owner-only, and only if nothing is there (O_EXCL: no race with
+        // another file of that name); VACUUM INTO then fills it. A failure removes it.
+        let descriptor = Glibc.open(file, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw StoreError(path: file, reason: errno == EEXIST ? "already exists; a backup never overwrites a file"
+                                                                 : "cannot be created (errno \(errno))")
         }
+        Glibc.close(descriptor)
+        do {
+            return try fillBackup(file)
+        } catch {
+            for suffix in ["", "-wal", "-shm", ".open-lock"] { unlink(file + suffix) }
+            throw error
+        }
+    }
+
+    private func fillBackup(_ file: String) throws -> AuditVerification {
         // VACUUM INTO reads one consistent snapshot itself; it must not run inside a transaction.
         try writer.unsafeRead { db in try db.execute(sql: "VACUUM INTO ?", arguments: [file]) }
-        let copy = try Store.open(path: file)
+        let copy = try Store.open(path: file, create: false)
         let integrity = try copy.writer.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") }
         guard integrity == ["ok"] else {
             throw StoreError(path: file, reason: "the copy fails its integrity check: \(integrity.prefix(3).joined(separator: "; "))")

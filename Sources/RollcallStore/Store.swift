@@ -13,11 +13,20 @@ public struct Store: Sendable {
     let writer: any DatabaseWriter
     public let path: String
 
-    /// Opens (creating if needed) the store and runs pending migrations.
-    public static func open(path: String) throws -> Store {
+    /// Opens the store and runs pending migrations; with `create` (commands that write) a missing
+    /// store is created, without it (commands that only read) a missing or older store is an error
+    /// and nothing is written. A store owned by another user is refused either way: SQLite creates
+    /// files beside it (-wal, -shm) that would then belong to this user and lock the service out.
+    public static func open(path: String, create: Bool = true) throws -> Store {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         guard FileManager.default.fileExists(atPath: directory) else {
             throw StoreError(path: path, reason: "the directory \(directory) does not exist")
+        }
+        var status = stat()
+        if stat(path, &status) == 0 {
+            try checkOwner(path, owner: status.st_uid)
+        } else if !create {
+            throw StoreError(path: path, reason: "there is no store here yet (the first `rollcall reconcile` or `rollcall serve` creates it); nothing was created")
         }
         do {
             var configuration = Configuration()
@@ -33,7 +42,11 @@ public struct Store: Sendable {
             return try withFileLock(path + ".open-lock") {
                 let pool = try DatabasePool(path: path, configuration: configuration)
                 try checkNotNewer(pool, path: path)
-                try Schema.migrator.migrate(pool)
+                if create {
+                    try Schema.migrator.migrate(pool)
+                } else if try pool.read({ db in try !Schema.migrator.hasCompletedMigrations(db) }) {
+                    throw StoreError(path: path, reason: "was written by an older Rollcall and needs its upgrade, which this command does not do: run `rollcall reconcile` or start the service")
+                }
                 return Store(writer: pool, path: path)
             }
         } catch let error as StoreError {
@@ -41,6 +54,16 @@ public struct Store: Sendable {
         } catch {
             throw StoreError(path: path, reason: "cannot open: \(error)")
         }
+    }
+
+    /// The store belongs to the user Rollcall runs as; anyone else (root included) is told to
+    /// run as its owner.
+    static func checkOwner(_ path: String, owner: uid_t) throws {
+        let me = geteuid()
+        guard owner != me else { return }
+        let name = getpwuid(owner).flatMap { String(validatingCString: $0.pointee.pw_name) } ?? "uid \(owner)"
+        throw StoreError(path: path, reason: "belongs to \(name) (uid \(owner)), not to this user (uid \(me)): run the command as its owner "
+                         + "(sudo -u \(name) rollcall ...), so that the files SQLite makes beside it stay \(name)'s")
     }
 
     /// Runs `body` holding an exclusive advisory lock (flock) on `file`, created if needed.

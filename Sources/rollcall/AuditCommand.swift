@@ -19,7 +19,7 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try options.load()
-            let store = try Store.open(path: configuration.storePath)
+            let store = try Store.open(path: configuration.storePath, create: false)
             let result = try store.verifyAudit()
             if let bad = result.firstBad {
                 throw CLIFailure(message: "audit entry \(bad) does not verify: \(result.problem ?? "unknown"); \(result.entries) entries before it verify")
@@ -36,6 +36,9 @@ struct AuditCommand: AsyncParsableCommand {
         @Option(help: "Only entries at or after this time (RFC 3339, e.g. 2026-11-01T00:00:00Z).")
         var since: String?
 
+        @Option(help: "Write to this new file (mode 0600) instead of standard output.")
+        var output: String?
+
         func run() async throws {
             let configuration = try options.load()
             var from: Date?
@@ -46,11 +49,17 @@ struct AuditCommand: AsyncParsableCommand {
                 }
                 from = date
             }
-            let store = try Store.open(path: configuration.storePath)
+            let store = try Store.open(path: configuration.storePath, create: false)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            try store.exportAudit(since: from) { record in
-                print(String(decoding: try encoder.encode(record), as: UTF8.self))
+            let out = try ExportOutput(output)
+            do {
+                try store.exportAudit(since: from) { record in
+                    try out.line(String(decoding: try encoder.encode(record), as: UTF8.self))
+                }
+            } catch {
+                out.discard()
+                throw error
             }
         }
     }

@@ -22,7 +22,7 @@ struct BackupCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.load()
-        let store = try Store.open(path: configuration.storePath)
+        let store = try Store.open(path: configuration.storePath, create: false)
         do {
             let audit = try store.backup(to: file)
             print("backup written to \(file): integrity ok, audit log verifies (\(audit.entries) entries)")

@@ -29,7 +29,7 @@ struct EventsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try options.load()
-            let store = try Store.open(path: configuration.storePath)
+            let store = try Store.open(path: configuration.storePath, create: false)
             for event in try store.events(after: after, limit: limit) {
                 print(try event.jsonLine())
             }
@@ -55,13 +55,25 @@ struct IdentityCommand: AsyncParsableCommand {
         @Argument(help: "The person's HR employee id (current or former).")
         var id: String
 
+        @Option(help: "Write to this new file (mode 0600) instead of standard output.")
+        var output: String?
+
         func run() async throws {
             let configuration = try options.load()
-            let store = try Store.open(path: configuration.storePath)
+            let store = try Store.open(path: configuration.storePath, create: false)
             guard let export = try store.identityExport(id) else {
                 throw CLIFailure(message: "no person with HR id \(id) is stored (a purged person's data is gone)")
             }
-            try printJSON(export)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            let text = String(decoding: try encoder.encode(export), as: UTF8.self)
+            let out = try ExportOutput(output)
+            do {
+                try out.line(text)
+            } catch {
+                out.discard()
+                throw error
+            }
         }
     }
 
@@ -75,7 +87,7 @@ struct IdentityCommand: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try options.load()
-            let store = try Store.open(path: configuration.storePath)
+            let store = try Store.open(path: configuration.storePath, create: false)
             guard let identity = try store.identity(id) else {
                 throw CLIFailure(message: "no person with HR id \(id) is stored")
             }
@@ -101,7 +113,7 @@ struct RunsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.load()
-        let store = try Store.open(path: configuration.storePath)
+        let store = try Store.open(path: configuration.storePath, create: false)
         if held {
             let pending = try store.heldDecisions(pendingOnly: true)
             if pending.isEmpty { print("no decisions are held back") }
@@ -146,7 +158,7 @@ struct ReportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.load()
-        let store = try Store.open(path: configuration.storePath)
+        let store = try Store.open(path: configuration.storePath, create: false)
         guard let record = try store.run(run) else {
             throw CLIFailure(message: run.map { "no run \($0)" } ?? "no run yet")
         }

@@ -45,7 +45,7 @@ struct PlanCommand: AsyncParsableCommand {
             print("a reconcile now would HOLD BACK \(prepared.verdict.held.map(\.rawValue).sorted().joined(separator: " and ")) decisions:")
             for reason in prepared.verdict.reasons { print("  \(reason)") }
         }
-        let pending = try Store.open(path: configuration.storePath).heldDecisions(pendingOnly: true)
+        let pending = try Store.open(path: configuration.storePath, create: false).heldDecisions(pendingOnly: true)
         if !pending.isEmpty {
             print("held back, waiting for rollcall approve RUN or reject RUN (still planned today?):")
             for record in pending {

@@ -15,6 +15,22 @@ struct Rollcall: AsyncParsableCommand {
                       DisableCommand.self, EnableCommand.self, AuditCommand.self, BackupCommand.self, ConfigCommand.self,
                       ConsumerCommand.self, WebhookCommand.self]
     )
+
+    /// Every file Rollcall creates (the store, its WAL and lock files, backups, exports written to a
+    /// file) is its owner's only, whoever runs it and whatever their umask.
+    static func main() async {
+        umask(0o077)
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options every command that touches the store shares.
@@ -84,4 +100,36 @@ func printJSON<T: Encodable>(_ value: T, pretty: Bool = true) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// Where an export goes: standard output, or with `--output FILE` a file Rollcall creates itself,
+/// mode 0600, never over an existing one (the export holds personal data; a shell redirect would
+/// make the file with the shell's umask).
+final class ExportOutput {
+    private let handle: FileHandle
+    private let path: String?
+
+    init(_ path: String?) throws {
+        guard let path else {
+            handle = .standardOutput
+            self.path = nil
+            return
+        }
+        let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw CLIFailure(message: errno == EEXIST ? "--output \(path) exists; an export never overwrites a file"
+                                                      : "--output \(path) cannot be created (errno \(errno))")
+        }
+        handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        self.path = path
+    }
+
+    func line(_ text: String) throws {
+        try handle.write(contentsOf: Data((text + "\n").utf8))
+    }
+
+    /// A failed export leaves no partial file.
+    func discard() {
+        if let path { unlink(path) }
+    }
 }

@@ -18,7 +18,9 @@ struct StatusCommand: AsyncParsableCommand {
     struct Output: Encodable {
         var daemon: DaemonProbe.Answer
         var adminSocket: AdminSocketStatus
-        var store: StoreStatus
+        var store: StoreStatus?
+        /// Why the store's part is missing (no store yet, another user's).
+        var storeError: String?
     }
 
     struct AdminSocketStatus: Encodable {
@@ -31,11 +33,14 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.load()
         let daemon = await DaemonProbe.ask(configuration.serve)
-        let store: StoreStatus
+        // The store's part needs its owner (or a store at all); the daemon's part does not.
+        var opened: StoreStatus?
+        var storeError: String?
         do {
-            store = try Store.open(path: configuration.storePath).status()
+            opened = try Store.open(path: configuration.storePath, create: false).status()
         } catch {
-            throw CLIFailure(message: "status: \(error)")
+            guard daemon.running else { throw CLIFailure(message: "status: \(error)") }
+            storeError = "\(error)"
         }
         let socket: AdminSocketStatus = switch AdminClient.probe(configuration.serve.adminSocket) {
         case .running: AdminSocketStatus(path: configuration.serve.adminSocket, state: "running")
@@ -43,7 +48,7 @@ struct StatusCommand: AsyncParsableCommand {
         case .denied(let why): AdminSocketStatus(path: configuration.serve.adminSocket, state: "denied", detail: why)
         }
         if json {
-            try printJSON(Output(daemon: daemon, adminSocket: socket, store: store))
+            try printJSON(Output(daemon: daemon, adminSocket: socket, store: opened, storeError: storeError))
             return
         }
         print(daemon.running ? "daemon: running on \(configuration.serve.host):\(configuration.serve.port), \(daemon.ready ? "ready" : "NOT READY")"
@@ -53,6 +58,10 @@ struct StatusCommand: AsyncParsableCommand {
         case "running": print("admin socket: \(socket.path ?? "") (commands go through the daemon)")
         case "denied": print("admin socket: \(socket.detail ?? "")")
         default: print("admin socket: none answering (\(socket.detail ?? "")); commands apply directly")
+        }
+        guard let store = opened else {
+            print("store: \(storeError ?? "")")
+            return
         }
         func describe(_ run: RunRecord?) -> String {
             guard let run else { return "none" }
@@ -65,7 +74,7 @@ struct StatusCommand: AsyncParsableCommand {
                   + (directory.cookieAt.map { "delta cookie from \($0)" } ?? "no delta cookie"))
         }
         print("persons stored: \(store.persons); events: \(store.events)")
-        if let opened = try? Store.open(path: configuration.storePath), let newest = try? opened.newestSequence() {
+        if let opened = try? Store.open(path: configuration.storePath, create: false), let newest = try? opened.newestSequence() {
             for consumer in (try? opened.consumers()) ?? [] where !consumer.isRevoked {
                 print("consumer \(consumer.name): cursor \(consumer.cursor), \(max(0, newest - consumer.cursor)) behind")
             }

@@ -289,6 +289,8 @@ import Testing
         let config = world.directory.appendingPathComponent("rollcall.yaml").path
         // Backups taken again and again during the first (big) reconcile.
         let reconcile = Task { try await rollcall(["reconcile", "--config", config]) }
+        // Backups start once the store exists (a backup of no store is an error, not a new store).
+        while !FileManager.default.fileExists(atPath: world.configuration.storePath) { try await Task.sleep(for: .milliseconds(5)) }
         var backups: [String] = []
         for index in 0..<6 {
             let file = world.directory.appendingPathComponent("backup-\(index).sqlite").path

@@ -343,11 +343,21 @@ import Testing
 
     @Test func aDryRunWritesNothing() async throws {
         let world = try await Self.world(people: 2, rows: Self.row(1) + Self.row(2))
+        // No store yet: a dry run says so and creates none.
+        do {
+            _ = try await world.run(dryRun: true)
+            Issue.record("a dry run without a store succeeded")
+        } catch let error as StoreError {
+            #expect(error.description.contains("there is no store here yet"), "\(error)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: world.configuration.storePath))
+        _ = try await world.run()
+        try world.writeHR(Self.row(1) + Self.row(2) + Self.row(3))
         let outcome = try await world.run(dryRun: true)
-        #expect(outcome.summary.events == 2)
+        #expect(outcome.summary.events == 1)
         #expect(outcome.runID == nil)
-        #expect(try world.events().isEmpty)
-        #expect(try world.store().runs().isEmpty)
+        #expect(try world.events().count == 2)
+        #expect(try world.store().runs().count == 1)
     }
 
     @Test func aDirectoryThatGoesAwayFailsTheRunWithoutEvents() async throws {

@@ -1,0 +1,81 @@
+import Foundation
+import RollcallTestSupport
+import Testing
+
+/// Files as production makes them (issue 12): Rollcall run by an unprivileged user with umask 022
+/// creates every file owner-only; commands that only read never create a store; a user who does
+/// not own the store is told to run as its owner instead of leaving files the service cannot open.
+@Suite struct FileSafetyTests {
+    /// A world the user `nobody` owns: its folder, configuration, HR file and a copy of the bind password.
+    static func nobodysWorld() async throws -> (world: ReconcileJobTests.World, config: String) {
+        let world = try await ReconcileJobTests.world(people: 2, rows: ReconcileJobTests.row(1) + ReconcileJobTests.row(2))
+        let config = world.directory.appendingPathComponent("rollcall.yaml").path
+        let password = world.directory.appendingPathComponent("ldap.pw").path
+        try SecretFixture.write(Data(contentsOf: URL(fileURLWithPath: world.slapd.syncPasswordFile)), to: password)
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try text.replacingOccurrences(of: world.slapd.syncPasswordFile, with: password).write(toFile: config, atomically: true, encoding: .utf8)
+        _ = try await Shell.run("/bin/chown", ["-R", "nobody:nogroup", world.directory.path])
+        return (world, config)
+    }
+
+    /// The CLI as nobody, umask 022, as an unprivileged admin's shell has it.
+    static func asNobody(_ arguments: [String]) async throws -> Shell.Result {
+        let quoted = arguments.map { "'" + $0 + "'" }.joined(separator: " ")
+        return try await Shell.run("/usr/bin/setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "/bin/sh", "-c",
+                                                        "umask 022; exec \(CLITests.binary) \(quoted)"])
+    }
+
+    static func mode(_ path: String) -> Int? {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue
+    }
+
+    @Test func everyFileIsOwnerOnlyWhateverTheUmask() async throws {
+        let (world, config) = try await Self.nobodysWorld()
+        let store = world.configuration.storePath
+        // Reading commands do not create a store.
+        for command in [["events", "list"], ["runs"], ["audit", "verify"], ["plan"], ["status"], ["identity", "show", "E1"]] {
+            let answer = try await Self.asNobody(command + ["--config", config])
+            #expect(answer.status != 0 && answer.error.contains("there is no store here yet") && answer.error.contains(store),
+                    "\(command): \(answer.error)")
+            #expect(!FileManager.default.fileExists(atPath: store), "\(command) created the store")
+        }
+        // Writing commands create owner-only files, whatever the umask.
+        let run = try await Self.asNobody(["reconcile", "--config", config])
+        #expect(run.status == 0, "\(run.error)")
+        let made = try FileManager.default.contentsOfDirectory(atPath: world.directory.path).filter { $0.hasPrefix("rollcall.sqlite") }
+        #expect(made.contains("rollcall.sqlite") && made.count >= 2, "\(made)")
+        for name in made {
+            #expect(Self.mode(world.directory.appendingPathComponent(name).path) == 0o600, "\(name): \(String(Self.mode(world.directory.appendingPathComponent(name).path) ?? 0, radix: 8))")
+        }
+        let backup = world.directory.appendingPathComponent("backup.sqlite").path
+        #expect(try await Self.asNobody(["backup", backup, "--config", config]).status == 0)
+        #expect(Self.mode(backup) == 0o600)
+        let audit = world.directory.appendingPathComponent("audit.ndjson").path
+        let exported = try await Self.asNobody(["audit", "export", "--output", audit, "--config", config])
+        #expect(exported.status == 0 && Self.mode(audit) == 0o600, "\(exported.error)")
+        #expect(try String(contentsOfFile: audit, encoding: .utf8).contains("\"action\":\"event\""))
+        let person = world.directory.appendingPathComponent("e1.json").path
+        #expect(try await Self.asNobody(["identity", "export", "E1", "--output", person, "--config", config]).status == 0)
+        let personText = try String(contentsOfFile: person, encoding: .utf8)
+        #expect(Self.mode(person) == 0o600 && personText.contains("\"E1\""))
+        // Never over an existing file (its mode could be anything).
+        let again = try await Self.asNobody(["identity", "export", "E1", "--output", person, "--config", config])
+        #expect(again.status != 0 && again.error.contains("never overwrites"), "\(again.error)")
+    }
+
+    @Test func anotherUserIsToldToRunAsTheStoresOwner() async throws {
+        let (world, config) = try await Self.nobodysWorld()
+        #expect(try await Self.asNobody(["reconcile", "--config", config]).status == 0)
+        // root, reading or writing: refused, naming the owner; nothing of root's left beside the store.
+        for command in [["reconcile"], ["events", "list"], ["consumer", "add", "x"]] {
+            let answer = try await Shell.run(CLITests.binary, command + ["--config", config])
+            #expect(answer.status != 0 && answer.error.contains("belongs to nobody") && answer.error.contains("sudo -u nobody rollcall"),
+                    "\(command): \(answer.error)")
+        }
+        let after = try FileManager.default.contentsOfDirectory(atPath: world.directory.path)
+        for name in after {
+            let owner = (try FileManager.default.attributesOfItem(atPath: world.directory.appendingPathComponent(name).path)[.ownerAccountName] as? String)
+            #expect(owner == "nobody", "\(name) is \(owner ?? "?")'s")
+        }
+    }
+}
