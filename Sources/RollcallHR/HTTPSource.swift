@@ -54,12 +54,13 @@ struct HTTPPageReader {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = HTTPClient.Configuration.Timeout(connect: .milliseconds(Int64(min(pull.timeoutSeconds, 10) * 1000)),
                                                                  read: .milliseconds(Int64(pull.timeoutSeconds * 1000)))
-        configuration.redirectConfiguration = .follow(max: 5, allowCycles: false)
-        if let caFile = pull.caFile {
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.trustRoots = .file(caFile)
-            configuration.tlsConfiguration = tls
-        }
+        // Redirects are not followed: the credentials go to the configured origin only (a 3xx
+        // fails the read, naming where it pointed).
+        configuration.redirectConfiguration = .disallow
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        if let caFile = pull.caFile { tls.trustRoots = .file(caFile) }
+        configuration.tlsConfiguration = tls
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let outcome: HTTPFeedRead
         do {
@@ -113,10 +114,15 @@ struct HTTPPageReader {
                 return done
             case .nextLink:
                 guard let next, !next.isEmpty else { return done }
-                guard let resolved = URL(string: next, relativeTo: URL(string: url))?.absoluteString else {
+                guard let resolved = URL(string: next, relativeTo: URL(string: url))?.absoluteURL else {
                     throw HRSourceError(source: pull.displayURL, reason: "page \(number) names a next page that is not a URL")
                 }
-                url = resolved
+                // The credentials go to the configured origin only.
+                guard Self.origin(resolved) == URL(string: pull.url).flatMap(Self.origin) else {
+                    throw HRSourceError(source: pull.displayURL, reason: "page \(number) names a next page on another origin "
+                                        + "(\(Self.origin(resolved) ?? "?")): refused, the credentials are sent to \(URL(string: pull.url).flatMap(Self.origin) ?? "?") only")
+                }
+                url = resolved.absoluteString
             case .offset(let offsetParameter, let limitParameter, let pageSize):
                 guard records >= pageSize else { return done }
                 offset += pageSize
@@ -124,6 +130,26 @@ struct HTTPPageReader {
             }
             number += 1
         }
+    }
+
+    /// `body`'s result, or nil when it has not finished within `seconds` (it is then cancelled).
+    static func withDeadline<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T? {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+    }
+
+    /// scheme://host:port, the port explicit (80/443 when the URL leaves it out), host lowercased.
+    static func origin(_ url: URL) -> String? {
+        guard let scheme = url.scheme?.lowercased(), let host = url.host?.lowercased() else { return nil }
+        let port = url.port ?? (scheme == "https" ? 443 : scheme == "http" ? 80 : -1)
+        return "\(scheme)://\(host):\(port)"
     }
 
     private func firstURL() throws(HRSourceError) -> String {
@@ -220,10 +246,26 @@ struct HTTPPageReader {
         if let etag = validators?.etag { request.headers.add(name: "If-None-Match", value: etag) }
         if let modified = validators?.lastModified { request.headers.add(name: "If-Modified-Since", value: modified) }
         do {
-            let response = try await client.execute(request, timeout: .milliseconds(Int64(pull.timeoutSeconds * 1000)))
-            let body = try await response.body.collect(upTo: Self.maxPageBytes)
+            // One deadline for the whole page: connecting, the head and the last byte of the body
+            // (a server that trickles its body does not hold the run).
+            let seconds = pull.timeoutSeconds
+            let prepared = request
+            // The client's own deadline (connect and head) comes first and says why (TLS, refused);
+            // this one, a second later, ends a body that never completes.
+            let answer = try await Self.withDeadline(seconds: seconds + 1) { () async throws -> (HTTPClientResponse, ByteBuffer) in
+                let response = try await client.execute(prepared, timeout: .milliseconds(Int64(seconds * 1000)))
+                return (response, try await response.body.collect(upTo: Self.maxPageBytes))
+            }
+            guard let (response, body) = answer else {
+                throw PageFailure(text: "page \(page): no complete answer within \(Int(seconds)) s", transient: true)
+            }
             let code = Int(response.status.code)
             if code == 304, validators != nil { return Fetched(notModified: true) }
+            if (300..<400).contains(code) {
+                let target = response.headers.first(name: "Location").flatMap { URL(string: $0, relativeTo: URL(string: url)) }.flatMap(Self.origin)
+                throw PageFailure(text: "page \(page): HTTP \(code) redirect to \(target ?? "elsewhere") not followed (credentials go to the configured URL only): configure the final URL",
+                                  transient: false)
+            }
             guard (200..<300).contains(code) else {
                 let hint = code == 401 || code == 403 ? "; check the credentials file and the account's rights" : ""
                 throw PageFailure(text: "page \(page): HTTP \(code) \(response.status.reasonPhrase)\(hint)",

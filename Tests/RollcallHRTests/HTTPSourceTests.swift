@@ -116,6 +116,52 @@ import Testing
         #expect(try server.requests().map(\.status) == [200, 500, 500])
     }
 
+    /// The credentials go to the configured origin only: a next link to another host or port, or
+    /// a redirect anywhere, fails the read; the other origin is never asked.
+    @Test func credentialsNeverLeaveTheConfiguredOrigin() async throws {
+        let elsewhere = try await HTTPFixture.start(["records": Self.records])
+        let origin = elsewhere.url("").replacingOccurrences(of: "127.0.0.1", with: "127.0.0.1")
+        for spec: [String: Any] in [["next_origin": origin], ["next_origin": origin.replacingOccurrences(of: "127.0.0.1", with: "localhost")]] {
+            var full = spec
+            full["records"] = Self.records
+            full["paging"] = "next_link"
+            full["page_size"] = 2
+            full["bearer"] = "s3cr3t-token"
+            let server = try await HTTPFixture.start(full)
+            let pull = HTTPPull(url: server.url("/report"), auth: .bearer(tokenFile: try Self.secretFile("s3cr3t-token")), retry: Self.quick,
+                                paging: .nextLink(path: "links.next"))
+            do {
+                _ = try await HRSource(settings: Self.source(pull)).read()
+                Issue.record("a next link to another origin was followed")
+            } catch {
+                #expect(error.description.contains("page 1 names a next page on another origin"), "\(error)")
+            }
+        }
+        let redirecting = try await HTTPFixture.start(["records": Self.records, "bearer": "s3cr3t-token", "redirect": elsewhere.url("/all")])
+        let pull = HTTPPull(url: redirecting.url("/all"), auth: .bearer(tokenFile: try Self.secretFile("s3cr3t-token")), retry: Self.quick)
+        do {
+            _ = try await HRSource(settings: Self.source(pull)).read()
+            Issue.record("a redirect was followed")
+        } catch {
+            #expect(error.description.contains("HTTP 302 redirect to http://127.0.0.1:") && error.description.contains("not followed"), "\(error)")
+        }
+        #expect(try elsewhere.requests().isEmpty)
+    }
+
+    /// A server that sends its body a byte at a time does not hold the read past its deadline.
+    @Test func aTricklingBodyMeetsThePageDeadline() async throws {
+        let server = try await HTTPFixture.start(["records": Self.records, "trickle_seconds": 0.2])
+        let pull = HTTPPull(url: server.url("/all"), timeoutSeconds: 2, retry: Backoff(attempts: 1, initialDelaySeconds: 0.01, maxDelaySeconds: 0.01))
+        let started = Date()
+        do {
+            _ = try await HRSource(settings: Self.source(pull)).read()
+            Issue.record("a trickled body was read")
+        } catch {
+            #expect(error.description.contains("no complete answer within 2 s"), "\(error)")
+        }
+        #expect(Date().timeIntervalSince(started) < 6)
+    }
+
     @Test func wrongCredentialsFailAtOnceAndTheSecretIsNotShown() async throws {
         let server = try await HTTPFixture.start(["records": Self.records, "bearer": "right-token"])
         let pull = HTTPPull(url: server.url("/all?api_key=query-secret"), auth: .bearer(tokenFile: try Self.secretFile("wrong-token")), retry: Self.quick)
@@ -146,6 +192,23 @@ import Testing
             #expect(error.description.contains("TLS failed"), "\(error)")
         }
         #expect(try server.requests().count == 1, "a TLS failure is not tried again")
+    }
+
+    /// A server that speaks TLS 1.1 at most is refused: 1.2 is the least HR data travels over.
+    @Test func tlsBelowOnePointTwoIsRefused() async throws {
+        let tls = try await Self.certificates()
+        let old = try await HTTPFixture.start(["records": Self.records, "tls": [tls.cert, tls.key], "tls_max": "1.1"])
+        let address = old.url("").replacingOccurrences(of: "https://", with: "")
+        let check = try await Shell.run("/bin/sh", ["-c", "openssl s_client -connect \(address) -tls1_1 -cipher DEFAULT@SECLEVEL=0 </dev/null"])
+        // This machine's OpenSSL can still speak 1.1 to it (else the test would prove nothing).
+        #expect(check.output.contains("Protocol  : TLSv1.1") || check.output.contains("TLSv1.1"), "\(check.output.suffix(800))\(check.error.suffix(400))")
+        let pull = HTTPPull(url: old.url("/all"), caFile: tls.ca, timeoutSeconds: 2, retry: Self.quick)
+        do {
+            _ = try await HRSource(settings: Self.source(pull)).read()
+            Issue.record("a TLS 1.1 server was read")
+        } catch {
+            #expect(error.description.contains("TLS failed"), "\(error)")
+        }
     }
 
     /// A CA and a server certificate for 127.0.0.1, made with openssl.
