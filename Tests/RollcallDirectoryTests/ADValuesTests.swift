@@ -4,6 +4,16 @@ import RollcallTestSupport
 import Testing
 
 @Suite struct ADValuesTests {
+    /// `member;range=LOW-HIGH` as a hostile or broken server might send it: errors, never a trap.
+    @Test func rangesFromAServerAreChecked() throws {
+        #expect(try LDAPConnection.nextRangeStart("0-1499", after: 0, place: "cn=g") == 1500)
+        #expect(try LDAPConnection.nextRangeStart("1500-*", after: 1500, place: "cn=g") == nil)
+        for hostile in ["0-9223372036854775807", "0-99999999999999999999999", "1500-2999", "0-", "-5", "5-3", "0-1-2", "x-y", ""] {
+            #expect(throws: LDAPError.self, "\(hostile)") { try LDAPConnection.nextRangeStart(Substring(hostile), after: 0, place: "cn=g") }
+        }
+        #expect(throws: LDAPError.self) { try LDAPConnection.nextRangeStart("9223372036854775807-*", after: 1500, place: "cn=g") }
+    }
+
     @Test func guidByteOrderIsMicrosofts() {
         // Bytes as AD sends them for 73d1a702-3078-43c3-8470-8792973e2c61.
         let bytes: [UInt8] = [0x02, 0xA7, 0xD1, 0x73, 0x78, 0x30, 0xC3, 0x43, 0x84, 0x70, 0x87, 0x92, 0x97, 0x3E, 0x2C, 0x61]
