@@ -346,7 +346,25 @@ public enum ConfigurationLoader {
                 let known = allowed.keys.sorted().joined(separator: ", ")
                 throw ConfigurationError(file: file, key: dotted, line: line, reason: "unknown key; expected one of: \(known)")
             }
+            if case .scalar = child { try checkNumber(value, key: dotted, file: file) }
             try audit(value, shape: child, path: dotted, file: file)
+        }
+    }
+
+    /// The largest number any setting takes (a timeout of 30 years in seconds, a count of a
+    /// billion): beyond it, or not finite, a value is refused at load, so that no conversion later
+    /// (seconds to milliseconds, days to seconds, to Int) can overflow and trap.
+    static let largestNumber = 1_000_000_000.0
+
+    private static func checkNumber(_ node: Node, key: String, file: String) throws(ConfigurationError) {
+        guard case .scalar(let scalar) = node, scalar.style == .plain else { return }
+        // Only what YAML reads as a number (a quoted "123" is text, a name stays a name).
+        let text = scalar.string.lowercased()
+        let looksNumeric = text.first.map { "0123456789+-.".contains($0) } == true || [".inf", "-.inf", "+.inf", ".nan"].contains(text)
+        guard looksNumeric, let number = node.float ?? node.int.map(Double.init) else { return }
+        guard number.isFinite, abs(number) <= largestNumber else {
+            throw ConfigurationError(file: file, key: key, line: node.mark.map { $0.line },
+                                     reason: "\(scalar.string) is out of range: numbers here are finite and at most \(Int(largestNumber))")
         }
     }
 

@@ -288,6 +288,11 @@ struct ConfigurationValidator {
         if ldap.security == .none && passwordFile != nil && !local && directory.allowInsecure != true {
             throw fail("\(key).security", "a password bind over plain ldap:// sends the password in clear text; use starttls or ldaps, or set \(key).allow_insecure: true")
         }
+        // Anonymous, too: every entry would cross the network in clear text from a server nothing
+        // proves is the directory (a forged one could make accounts vanish).
+        if ldap.security == .none && passwordFile == nil && !local && directory.allowInsecure != true {
+            throw fail("\(key).security", "an anonymous bind over plain ldap:// reads every entry in clear text from a server nothing authenticates; use starttls or ldaps, or set \(key).allow_insecure: true")
+        }
         let delta = try enumValue(directory.delta ?? "none", key: "\(key).delta", DeltaMode.self)
         if delta == .syncrepl && kind != .openldap {
             throw fail("\(key).delta", "syncrepl is OpenLDAP's; Active Directory uses dirsync or usn")

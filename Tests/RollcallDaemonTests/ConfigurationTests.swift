@@ -105,6 +105,8 @@ import Testing
         ("  bind_password_file: ldap.pw", "  bind_password: hunter2", "directories[0].bind_password", "never written in the configuration"),
         ("  security: starttls", "  security: tls", "directories[0].security", "\"tls\" is not one of"),
         ("  security: starttls", "  security: none", "directories[0].security", "allow_insecure"),
+        ("  security: starttls\n    bind_dn: cn=rollcall,dc=example,dc=test\n    bind_password_file: ldap.pw", "  security: none",
+         "directories[0].security", "an anonymous bind over plain ldap:// reads every entry in clear text"),
         ("  security: starttls", "  security: starttls\n    on_unlinked: ask", "directories[0].on_unlinked", "\"ask\" is not one of: link, report"),
         ("  security: starttls", "  security: starttls\n    on_unmatched: skip", "directories[0].on_unmatched", "\"skip\" is not one of: joiner, ignore"),
         ("  hr_field: employee_id", "  hr_field: badge", "directories[0].correlation.hr_field", "is not one of"),
@@ -394,6 +396,21 @@ import Testing
         let problem = try #require(error(text))
         #expect(problem.key == key, "\(problem)")
         #expect(problem.description.contains(reason), "\(problem)")
+    }
+
+    /// Numbers that would overflow a conversion later (seconds to milliseconds, to Int) are refused
+    /// at load, naming the key and line; a quoted number is text and left to its key's own check.
+    @Test(arguments: [
+        ("    security: starttls\n", "    security: starttls\n    operation_timeout_seconds: 1e300\n", "directories[0].operation_timeout_seconds"),
+        ("    security: starttls\n", "    security: starttls\n    page_size: 99999999999999\n", "directories[0].page_size"),
+        ("    security: starttls\n", "    security: starttls\n    retry: {max_delay_seconds: .inf}\n", "directories[0].retry.max_delay_seconds"),
+        ("    security: starttls\n", "    security: starttls\n    full_read_interval_hours: .nan\n", "directories[0].full_read_interval_hours"),
+        ("source: urn:rollcall:test\n", "source: urn:rollcall:test\n  retention_days: -9e15\n", "events.retention_days"),
+    ] as [(String, String, String)])
+    func hugeNumbersAreRefusedAtLoad(replace: String, with: String, key: String) throws {
+        #expect(Self.valid.contains(replace), "test setup: \(replace)")
+        let problem = try #require(error(Self.valid.replacingOccurrences(of: replace, with: with)))
+        #expect(problem.key == key && problem.reason.contains("out of range") && problem.line != nil, "\(problem)")
     }
 
     /// `events.retention_days`: 90 unless set, whole days from 1.
