@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Synchronization
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -132,17 +133,43 @@ struct HTTPPageReader {
         }
     }
 
-    /// `body`'s result, or nil when it has not finished within `seconds` (it is then cancelled).
-    static func withDeadline<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T? {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
-                return nil
-            }
-            defer { group.cancelAll() }
-            return try await group.next() ?? nil
+    /// A fixed text for a transport failure: the client library's own text is not passed on.
+    static func describe(_ error: any Error, timeout: Double) -> String {
+        if error is NIOTooManyBytesError { return "a page is larger than \(maxPageBytes / 1024 / 1024) MiB" }
+        guard let client = error as? HTTPClientError else { return "the request failed (\(type(of: error)))" }
+        switch client {
+        case .readTimeout: return "no complete answer within \(Int(timeout)) s (the server stopped sending)"
+        case .connectTimeout, .deadlineExceeded: return "no answer within \(Int(timeout)) s"
+        case .remoteConnectionClosed, .cancelled: return "the server closed the connection"
+        case .bodyLengthMismatch: return "the answer's body is not as long as it said"
+        default: return "the request failed (HTTP client error)"
         }
+    }
+
+    /// `body`'s result, or nil when it has not finished within `seconds`: it is then cancelled and
+    /// not waited for (a client that is slow to notice its cancellation does not hold the caller).
+    static func withDeadline<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T? {
+        let once = Once()
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T?, any Error>) in
+            let work = Task {
+                let result: Result<T?, any Error>
+                do { result = .success(try await body()) } catch { result = .failure(error) }
+                if once.claim() { continuation.resume(with: result) }
+            }
+            Task {
+                try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+                if once.claim() {
+                    work.cancel()
+                    continuation.resume(returning: nil)
+                }
+            }
+        }
+    }
+
+    /// True for the first caller only.
+    final class Once: Sendable {
+        private let claimed = Mutex(false)
+        func claim() -> Bool { claimed.withLock { was in defer { was = true }; return !was } }
     }
 
     /// scheme://host:port, the port explicit (80/443 when the URL leaves it out), host lowercased.
@@ -283,7 +310,7 @@ struct HTTPPageReader {
                     || error == .unsupportedScheme(URL(string: url)?.scheme ?? "") {
             throw PageFailure(text: "page \(page): \(error)", transient: false)
         } catch {
-            throw PageFailure(text: "page \(page): \(error)", transient: true)
+            throw PageFailure(text: "page \(page): \(Self.describe(error, timeout: pull.timeoutSeconds))", transient: true)
         }
     }
 }

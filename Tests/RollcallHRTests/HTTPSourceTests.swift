@@ -157,7 +157,7 @@ import Testing
             _ = try await HRSource(settings: Self.source(pull)).read()
             Issue.record("a trickled body was read")
         } catch {
-            #expect(error.description.contains("no complete answer within 2 s"), "\(error)")
+            #expect(error.description.contains("no complete answer within 2 s"), "\(error)")  // the deadline, or the client noticing first
         }
         #expect(Date().timeIntervalSince(started) < 6)
     }
