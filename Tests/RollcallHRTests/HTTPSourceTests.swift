@@ -159,7 +159,9 @@ import Testing
         } catch {
             #expect(error.description.contains("no complete answer within 2 s"), "\(error)")  // the deadline, or the client noticing first
         }
-        #expect(Date().timeIntervalSince(started) < 6)
+        // The whole body would take minutes at this pace (a byte every 0.2 s); the read ends long
+        // before (a loaded machine, the whole suite beside it, can add seconds to the 3 s).
+        #expect(Date().timeIntervalSince(started) < 30)
     }
 
     @Test func wrongCredentialsFailAtOnceAndTheSecretIsNotShown() async throws {
