@@ -53,6 +53,13 @@ public final class LDAPConnection: @unchecked Sendable {
         }
     }
 
+    /// Drops a handle whose socket was shut down (a deadline passed): later calls fail at once
+    /// with "the connection is closed". On the queue.
+    func discardHandle() {
+        if let handle { ldap_unbind_ext_s(handle, nil, nil) }
+        handle = nil
+    }
+
     /// The handle, for code already running on the queue.
     func requireHandle(step: LDAPError.Step) throws -> OpaquePointer {
         guard let handle else { throw LDAPError(step: step, code: -1, place: settings.uri, detail: "the connection is closed") }
@@ -83,6 +90,7 @@ public final class LDAPConnection: @unchecked Sendable {
             throw LDAPError(step: ldaps ? .tls : .connect, code: rc, diagnostic: diagnostic(ld), place: settings.uri,
                             detail: ldaps ? LDAPConnection.ldapsHint(diagnostic(ld)) : "is the server running and reachable on that host and port?")
         }
+        LDAPConnection.enableKeepalive(ld)
         if settings.security == .startTLS {
             rc = ldap_start_tls_s(ld, nil, nil)
             guard rc == LDAP_SUCCESS else {

@@ -50,7 +50,18 @@ extension LDAPConnection {
             session.pointee.ls_ld = nil
             ldap_sync_destroy(session, 1)
         }
+        // libldap's refresh waits for the server for ever: a watchdog ends it after
+        // operation_timeout_seconds without anything arriving.
+        let watchdog = OperationWatchdog(ld: ld, idleSeconds: settings.operationTimeoutSeconds)
+        collector.watchdog = watchdog
         let rc = ldap_sync_init_refresh_only(session)
+        watchdog?.stop()
+        if watchdog?.fired == true {
+            discardHandle()
+            throw LDAPError(step: .search, code: LDAP_TIMEOUT, place: place,
+                            detail: "nothing arrived for \(settings.operationTimeoutSeconds) s (operation_timeout_seconds) after \(collector.changed.count) entries; "
+                                + "the connection was closed and nothing is treated as deleted")
+        }
         if rc == LDAPConnection.refreshRequiredCode { return .refreshRequired }
         if let failure = collector.failure { throw failure }
         guard rc == LDAP_SUCCESS else {
@@ -143,6 +154,8 @@ final class SyncCollector {
     var failure: LDAPError?
     /// When set (refreshAndPersist), changes are handed over as they arrive instead of collected.
     var sink: ((DirectoryChange) -> Void)?
+    /// Told of each message, so that a refresh that keeps receiving is not cut off.
+    var watchdog: OperationWatchdog?
 
     init(connection: LDAPConnection, ld: OpaquePointer) {
         self.connection = connection
@@ -150,6 +163,7 @@ final class SyncCollector {
     }
 
     func entry(_ message: OpaquePointer, uuid: String?, phase: ldap_sync_refresh_t) -> Int32 {
+        watchdog?.progress()
         switch phase {
         case LDAP_SYNC_CAPI_ADD, LDAP_SYNC_CAPI_MODIFY:
             do {
@@ -172,6 +186,7 @@ final class SyncCollector {
     }
 
     func idSet(_ uuids: BerVarray?, phase: ldap_sync_refresh_t) {
+        watchdog?.progress()
         guard let uuids else { return }
         var index = 0
         while uuids[index].bv_val != nil {

@@ -24,6 +24,39 @@ import Testing
 
     static func uuid(_ entry: LDAPEntry) -> String { entry.strings("entryUUID")?.first ?? "" }
 
+    /// libldap's refresh has no deadline of its own: a directory that stops answering mid-refresh
+    /// (here a proxy that goes silent after the bind) ends it after operation_timeout_seconds
+    /// without anything arriving, as an error that treats nothing as deleted. The socket has TCP
+    /// keepalive on.
+    @Test func aRefreshThatStopsReceivingEndsAtItsDeadline() async throws {
+        let slapd = try await SlapdFixture.start(ldif: DirectoryReadTests.people(5))
+        let portFile = FileManager.default.temporaryDirectory.appendingPathComponent("proxy-\(UUID().uuidString)").path
+        let slapdPort = slapd.uri.split(separator: ":").last.map(String.init) ?? ""
+        let proxy = try BackgroundProcess("/usr/bin/python3", [RepositoryPaths.script("stalling-proxy"), "127.0.0.1", slapdPort, "2", portFile])
+        defer { proxy.signal(SIGTERM) }
+        var port: String?
+        for _ in 0..<100 where port == nil {
+            port = try? String(contentsOfFile: portFile, encoding: .utf8)
+            if port == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let password = try Array(Data(contentsOf: URL(fileURLWithPath: slapd.syncPasswordFile)))
+        let connection = try await LDAPConnection.connect(LDAPSettings(uri: "ldap://127.0.0.1:\(try #require(port))", security: .none,
+                                                                       bindDN: SlapdFixture.syncDN, bindPassword: password,
+                                                                       operationTimeoutSeconds: 2))
+        let keepalive = try await connection.keepalive()
+        #expect(keepalive.enabled && keepalive.idleSeconds == 60)
+        let started = Date()
+        do {
+            _ = try await connection.syncReplRefresh(Self.request, cookie: nil)
+            Issue.record("a refresh without answers returned")
+        } catch let error as LDAPError {
+            #expect(error.description.contains("nothing arrived for 2 s") && error.description.contains("nothing is treated as deleted"), "\(error)")
+        }
+        #expect(Date().timeIntervalSince(started) < 30)
+        // The connection is closed, not left half-read.
+        await #expect(throws: LDAPError.self) { _ = try await connection.syncReplRefresh(Self.request, cookie: nil) }
+    }
+
     @Test func aFirstRefreshListsEverythingAndADeltaOnlyWhatChanged() async throws {
         let slapd = try await SlapdFixture.start(ldif: DirectoryReadTests.people(20))
         let initial = try await refresh(slapd, cookie: nil)
