@@ -204,6 +204,36 @@ public struct ReconcileJob: Sendable {
         defer { lock?.release() }
         let started = now()
         let store = try Store.open(path: configuration.storePath, create: !dryRun)
+        // A run has serve.run_timeout_minutes to read and plan; past it, it fails with that
+        // reason and writes nothing (a late read that still comes back is not applied).
+        let gate = RunGate()
+        let timeout = configuration.serve.runTimeout
+        let outcome = try await Deadline.race(seconds: timeout) {
+            try await self.runLocked(store: store, started: started, gate: gate, dryRun: dryRun, forceFull: forceFull,
+                                     approving: approving, only: only, initial: initial, onRead: onRead)
+        }
+        if let outcome { return outcome }
+        guard gate.timeOut() else {
+            // Already writing when the deadline came: the write is one transaction; it is let finish,
+            // and its outcome is the store's (the next run sees it).
+            throw ReconcileFailure(reason: "the run passed serve.run_timeout_minutes while applying; see rollcall runs for its outcome", report: RunReport())
+        }
+        let minutes = timeout / 60
+        let reason = "the run passed serve.run_timeout_minutes (\(minutes < 1 ? String(format: "%.2f", minutes) : String(Int(minutes))) min) "
+            + "before it had read and planned everything: stopped, nothing was applied"
+        logger.error("run stopped at its deadline", metadata: ["run.error": "\(reason)"])
+        if !dryRun && approving == nil {
+            do {
+                try store.recordFailedRun(startedAt: started, finishedAt: now(), error: reason, report: RunReport().json())
+            } catch {
+                logger.error("could not record the failed run", metadata: ["store.error": "\(error)"])
+            }
+        }
+        throw ReconcileFailure(reason: reason, report: RunReport())
+    }
+
+    private func runLocked(store: Store, started: Date, gate: RunGate, dryRun: Bool, forceFull: Bool, approving: Approval?, only: OnePerson?,
+                           initial: Bool, onRead: (@Sendable (HRReadResult) -> Void)?) async throws -> ReconcileOutcome {
         var report = RunReport()
         var phases = PhaseTimer(progress: progress)
         do {
@@ -238,6 +268,8 @@ public struct ReconcileJob: Sendable {
                 outcome.phaseSeconds = phases.seconds
                 return outcome
             }
+            // From here the run writes: unless its deadline has passed already.
+            guard gate.beginWriting() else { throw CancellationError() }
             var stamp = RunStamp(startedAt: started, finishedAt: now(), eventSource: configuration.eventSource, report: report.json(),
                                  directories: directoryRuns)
             stamp.basedOn = state.version
@@ -299,6 +331,8 @@ public struct ReconcileJob: Sendable {
             }
             return outcome
         } catch {
+            // Past the deadline the run's failure was recorded already, with that reason.
+            if gate.timedOut { throw error }
             let reason = ReconcileJob.oneLine(error)
             // notice, not error: the caller reports the failure itself (the CLI as its one-line exit message).
             logger.notice("run failed", metadata: ["run.error": "\(reason)"])

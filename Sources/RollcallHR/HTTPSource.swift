@@ -146,32 +146,6 @@ struct HTTPPageReader {
         }
     }
 
-    /// `body`'s result, or nil when it has not finished within `seconds`: it is then cancelled and
-    /// not waited for (a client that is slow to notice its cancellation does not hold the caller).
-    static func withDeadline<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T? {
-        let once = Once()
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T?, any Error>) in
-            let work = Task {
-                let result: Result<T?, any Error>
-                do { result = .success(try await body()) } catch { result = .failure(error) }
-                if once.claim() { continuation.resume(with: result) }
-            }
-            Task {
-                try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
-                if once.claim() {
-                    work.cancel()
-                    continuation.resume(returning: nil)
-                }
-            }
-        }
-    }
-
-    /// True for the first caller only.
-    final class Once: Sendable {
-        private let claimed = Mutex(false)
-        func claim() -> Bool { claimed.withLock { was in defer { was = true }; return !was } }
-    }
-
     /// scheme://host:port, the port explicit (80/443 when the URL leaves it out), host lowercased.
     static func origin(_ url: URL) -> String? {
         guard let scheme = url.scheme?.lowercased(), let host = url.host?.lowercased() else { return nil }
@@ -279,7 +253,7 @@ struct HTTPPageReader {
             let prepared = request
             // The client's own deadline (connect and head) comes first and says why (TLS, refused);
             // this one, a second later, ends a body that never completes.
-            let answer = try await Self.withDeadline(seconds: seconds + 1) { () async throws -> (HTTPClientResponse, ByteBuffer) in
+            let answer = try await Deadline.race(seconds: seconds + 1) { () async throws -> (HTTPClientResponse, ByteBuffer) in
                 let response = try await client.execute(prepared, timeout: .milliseconds(Int64(seconds * 1000)))
                 return (response, try await response.body.collect(upTo: Self.maxPageBytes))
             }

@@ -78,4 +78,32 @@ import Testing
             #expect(owner == "nobody", "\(name) is \(owner ?? "?")'s")
         }
     }
+
+    /// A run that cannot finish reading within serve.run_timeout_minutes (the directory behind a
+    /// proxy that goes silent) fails with that reason at the deadline, is recorded as failed and
+    /// applies nothing.
+    @Test func aRunPastItsTimeoutFailsWithItsReason() async throws {
+        let world = try await ReconcileJobTests.world(people: 2, rows: ReconcileJobTests.row(1) + ReconcileJobTests.row(2))
+        let config = world.directory.appendingPathComponent("rollcall.yaml").path
+        let portFile = world.directory.appendingPathComponent("proxy.port").path
+        let slapdPort = world.slapd.uri.split(separator: ":").last.map(String.init) ?? ""
+        let proxy = try BackgroundProcess("/usr/bin/python3", [RepositoryPaths.script("stalling-proxy"), "127.0.0.1", slapdPort, "1", portFile])
+        defer { proxy.signal(SIGTERM) }
+        var port: String?
+        for _ in 0..<100 where port == nil {
+            port = try? String(contentsOfFile: portFile, encoding: .utf8)
+            if port == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try (text.replacingOccurrences(of: world.slapd.uri, with: "ldap://127.0.0.1:\(try #require(port))") + "serve: {run_timeout_minutes: 0.05}\n")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let started = Date()
+        let run = try await Shell.run(CLITests.binary, ["reconcile", "--config", config])
+        #expect(run.status != 0 && run.error.contains("the run passed serve.run_timeout_minutes (0.05 min)") && run.error.contains("nothing was applied"),
+                "\(run.error)")
+        #expect(Date().timeIntervalSince(started) < 60)
+        let runs = try world.store().runs()
+        #expect(runs.count == 1 && runs.first?.status == "failed" && runs.first?.error?.contains("run_timeout_minutes") == true)
+        #expect(try world.events().isEmpty)
+    }
 }
