@@ -75,7 +75,13 @@ extension Store {
         try writer.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT plan, digest, based_on, status, verdict FROM quarantine WHERE run_id = ?",
                                              arguments: [runID]) else { return nil }
-            let plan = try JSONDecoder().decode(Plan.self, from: Data((row[0] as String).utf8))
+            let text: String = row[0]
+            // The stored plan must still be the one its digest was taken of: a plan changed in the
+            // store (its digest left alone) is never what an approval applies.
+            guard AuditChain.sha256(text) == (row[1] as String) else {
+                throw StoreError(path: path, reason: "the stored plan of run \(runID) does not match its digest: it was changed in the store; nothing was applied (reject it and reconcile for a new plan)")
+            }
+            let plan = try JSONDecoder().decode(Plan.self, from: Data(text.utf8))
             let verdict = try JSONDecoder().decode(JSONValue.self, from: Data((row[4] as String).utf8))
             return QuarantinedRun(runID: runID, plan: plan, digest: row[1], basedOn: row[2], status: row[3], verdict: verdict)
         }

@@ -158,6 +158,25 @@ import Testing
         #expect(initial.runID != nil && initial.summary.linked == 2)
     }
 
+    /// `approve` applies the stored plan only if it still hashes to its digest: a plan edited in
+    /// the store (here an HR id swapped in its JSON) is refused and nothing is applied.
+    @Test func aStoredPlanChangedInTheStoreIsNotApproved() async throws {
+        let world = try await ReconcileJobTests.world(people: 3, rows: (1...3).map { ReconcileJobTests.row($0) }.joined(),
+                                                      extra: "guard: {max_deprovisions: 50}")
+        let run = try #require(try await world.run().quarantinedRun)
+        let sql = "UPDATE quarantine SET plan = replace(plan, '\"E3\"', '\"E9\"') WHERE run_id = \(run)"
+        let edited = try await Shell.run("/usr/bin/sqlite3", [world.configuration.storePath, sql])
+        #expect(edited.status == 0, "\(edited.error)")
+        let job = ReconcileJob(configuration: world.configuration, logger: Logger(label: "test"), now: ReconcileJobTests.clock)
+        do {
+            _ = try await job.run(dryRun: false, approving: .init(runID: run, actor: "carol", reason: "looks fine"))
+            Issue.record("a plan changed in the store was approved")
+        } catch {
+            #expect("\(error)".contains("does not match its digest"), "\(error)")
+        }
+        #expect(try world.store().loadState().persons.isEmpty)
+    }
+
     /// A filter that matches nothing on a first run fails instead of announcing everyone as a
     /// joiner; `allow_empty` is how a really empty directory is accepted.
     @Test func anEmptyFirstReadFailsUnlessAllowed() async throws {
