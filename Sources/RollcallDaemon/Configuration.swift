@@ -399,6 +399,9 @@ public struct Configuration: Sendable, Decodable {
         public var maxPages: Int?
         /// HTTP: the daemon asks the feed at most this often (its last read is used in between).
         public var refreshMinutes: Double?
+        /// Caps on one read: MiB of file or feed, and records (used or rejected).
+        public var maxMegabytes: Int?
+        public var maxRecords: Int?
         /// json/ndjson: the dotted key path of the records.
         public var records: String?
         /// stop (default): a run with bad records applies nothing; skip: they are left out and listed in the report.
@@ -422,6 +425,8 @@ public struct Configuration: Sendable, Decodable {
             case timeoutSeconds = "timeout_seconds"
             case maxPages = "max_pages"
             case refreshMinutes = "refresh_minutes"
+            case maxMegabytes = "max_megabytes"
+            case maxRecords = "max_records"
             case onBadRows = "on_bad_rows"
             case allowEmpty = "allow_empty"
             case onMissing = "on_missing"
@@ -572,6 +577,7 @@ enum ConfigurationKeys {
                 "name": .scalar, "format": .scalar, "path": .scalar, "url": .scalar, "records": .scalar, "on_bad_rows": .scalar,
                 "auth": .section(["bearer_token_file": .scalar, "username": .scalar, "password_file": .scalar]),
                 "ca_file": .scalar, "timeout_seconds": .scalar, "max_pages": .scalar, "refresh_minutes": .scalar,
+                "max_megabytes": .scalar, "max_records": .scalar,
                 "retry": .section(["attempts": .scalar, "initial_delay_seconds": .scalar, "max_delay_seconds": .scalar]),
                 "paging": .section(["next_link": .scalar, "offset_parameter": .scalar, "limit_parameter": .scalar, "page_size": .scalar]),
                 "allow_empty": .scalar, "on_missing": .scalar, "missing_grace_days": .scalar, "date_formats": .list, "empty_values": .list, "required": .list,

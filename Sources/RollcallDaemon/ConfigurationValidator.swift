@@ -587,6 +587,14 @@ struct ConfigurationValidator {
                                         emptyValues: Set(section.emptyValues ?? ["0000-00-00"]), required: required,
                                         skipBadRecords: skip, allowEmpty: section.allowEmpty ?? false)
         settings.http = pull
+        if let megabytes = section.maxMegabytes {
+            guard (1...1_000_000).contains(megabytes) else { throw fail("\(key).max_megabytes", "must be between 1 and 1000000") }
+            settings.maxBytes = megabytes * 1024 * 1024
+        }
+        if let records = section.maxRecords {
+            guard records >= 1 else { throw fail("\(key).max_records", "must be at least 1") }
+            settings.maxRecords = records
+        }
         if let minutes = section.refreshMinutes {
             guard minutes >= 0 else { throw fail("\(key).refresh_minutes", "must be 0 or more") }
             settings.refreshSeconds = minutes > 0 ? minutes * 60 : nil

@@ -29,14 +29,23 @@ public struct HRSource: Sendable {
         var collector = RecordCollector(settings: settings)
         switch try await readHTTP(pull, previous: previous, into: &collector, logger: logger) {
         case .unchanged: return .unchanged
-        case .read(let version): return .read(collector.finish(), version)
+        case .read(let version):
+            try checkRecords(collector.count, source: pull.displayURL)
+            return .read(collector.finish(), version)
         }
     }
 
     private func readFile() throws(HRSourceError) -> HRReadResult {
         let bytes: [UInt8]
         do {
+            let size = (try FileManager.default.attributesOfItem(atPath: settings.path)[.size] as? NSNumber)?.intValue ?? 0
+            guard size <= settings.maxBytes else {
+                throw HRSourceError(source: settings.path, reason: "is \(size / 1024 / 1024) MiB, more than max_megabytes (\(settings.maxBytes / 1024 / 1024)): "
+                                    + "raise hr.sources[].max_megabytes if the export really is that large")
+            }
             bytes = Array(try Data(contentsOf: URL(fileURLWithPath: settings.path)))
+        } catch let error as HRSourceError {
+            throw error
         } catch {
             throw HRSourceError(source: settings.path, reason: "cannot be read: \(error.localizedDescription)")
         }
@@ -48,7 +57,15 @@ public struct HRSource: Sendable {
         case .json: try readJSON(bytes, into: &collector)
         case .ndjson: readNDJSON(bytes, into: &collector)
         }
+        try checkRecords(collector.count, source: settings.path)
         return collector.finish()
+    }
+
+    private func checkRecords(_ count: Int, source: String) throws(HRSourceError) {
+        guard count <= settings.maxRecords else {
+            throw HRSourceError(source: source, reason: "holds more than max_records (\(settings.maxRecords)) records: "
+                                + "raise hr.sources[].max_records if the export really is that large")
+        }
     }
 
     /// Pages of JSON (records at `recordsPath`, the next link at the paging's key path) or NDJSON;
@@ -58,7 +75,14 @@ public struct HRSource: Sendable {
         let reader = HTTPPageReader(pull: pull, source: settings.name, logger: logger)
         let source = pull.displayURL
         var number = 0
+        var bytes = 0
         return try await reader.read(previous: previous) { (page: Int, body: [UInt8]) throws(HRSourceError) -> (next: String?, records: Int) in
+            bytes += body.count
+            guard bytes <= settings.maxBytes else {
+                throw HRSourceError(source: source, reason: "page \(page) takes the feed past max_megabytes (\(settings.maxBytes / 1024 / 1024)): "
+                                    + "raise hr.sources[].max_megabytes if the feed really is that large")
+            }
+            try checkRecords(number, source: source)
             switch settings.format {
             case .json:
                 let document: HRJSON
@@ -187,6 +211,8 @@ struct RecordCollector {
     let settings: HRSourceSettings
     let mapper: RecordMapper
     private var records: [HRRecord] = []
+    /// Records seen so far, used or rejected.
+    var count: Int { records.count + rejected.count }
     private var rejected: [RejectedRow] = []
     /// The first record (used or rejected) that carried each id.
     private var firstByID: [String: SourceLocation] = [:]

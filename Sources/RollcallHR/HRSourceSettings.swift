@@ -84,6 +84,10 @@ public struct HRSourceSettings: Sendable {
     public var allowEmpty: Bool
     /// HTTP sources in the daemon: asked at most this often (nil: at every run, with validators).
     public var refreshSeconds: Double?
+    /// Caps on one read (`max_megabytes`, `max_records`): a file or feed beyond them fails the
+    /// read, naming the cap, instead of filling the memory. Far above real exports by default.
+    public var maxBytes = 4096 * 1024 * 1024
+    public var maxRecords = 10_000_000
 
     public init(name: String, format: SourceFormat, path: String, recordsPath: String? = nil,
                 fields: [PersonField: FieldRule],

@@ -214,6 +214,26 @@ import Testing
         #expect(try store.feed(after: newest, limit: 10, types: [], subject: nil).events.map(\.rollcallseq) == [newest + 1])
     }
 
+    /// An HR file beyond its source's caps (`max_records`, `max_megabytes`) fails the run, naming
+    /// the cap; nothing is applied.
+    @Test func anHRFileBeyondItsCapsFailsTheRun() async throws {
+        let world = try await Self.world(people: 2, rows: (1...3).map { Self.row($0) }.joined(), sourceExtra: ["max_records: 2"])
+        do {
+            _ = try await world.run()
+            Issue.record("3 records read past max_records 2")
+        } catch let failure as ReconcileFailure {
+            #expect(failure.reason.contains("more than max_records (2)"), "\(failure.reason)")
+        }
+        #expect(try world.events().isEmpty)
+        let big = try await Self.world(people: 2, rows: (1...20_000).map { Self.row($0) }.joined(), sourceExtra: ["max_megabytes: 1"])
+        do {
+            _ = try await big.run()
+            Issue.record("a 1.2 MiB file read past max_megabytes 1")
+        } catch let failure as ReconcileFailure {
+            #expect(failure.reason.contains("more than max_megabytes (1)"), "\(failure.reason)")
+        }
+    }
+
     /// A changed configuration file is in the audit log at the next run (its digest), once.
     @Test func configurationChangesAreAudited() async throws {
         let world = try await Self.world(people: 2, rows: Self.row(1) + Self.row(2))

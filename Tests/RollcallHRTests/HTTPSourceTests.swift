@@ -164,6 +164,29 @@ import Testing
         #expect(Date().timeIntervalSince(started) < 30)
     }
 
+    /// Caps on one read: records and bytes across pages; beyond them the read fails, naming the cap.
+    @Test func aFeedBeyondItsCapsFails() async throws {
+        let server = try await HTTPFixture.start(["records": Self.records, "paging": "next_link", "page_size": 2])
+        let pull = HTTPPull(url: server.url("/report"), retry: Self.quick, paging: .nextLink(path: "links.next"))
+        var settings = Self.source(pull)
+        settings.maxRecords = 3
+        do {
+            _ = try await HRSource(settings: settings).read()
+            Issue.record("5 records read past max_records 3")
+        } catch {
+            #expect(error.description.contains("more than max_records (3)"), "\(error)")
+        }
+        settings.maxRecords = 5
+        #expect(try await HRSource(settings: settings).read().records.count == 5)
+        settings.maxBytes = 300
+        do {
+            _ = try await HRSource(settings: settings).read()
+            Issue.record("a feed read past max_megabytes")
+        } catch {
+            #expect(error.description.contains("past max_megabytes"), "\(error)")
+        }
+    }
+
     @Test func wrongCredentialsFailAtOnceAndTheSecretIsNotShown() async throws {
         let server = try await HTTPFixture.start(["records": Self.records, "bearer": "right-token"])
         let pull = HTTPPull(url: server.url("/all?api_key=query-secret"), auth: .bearer(tokenFile: try Self.secretFile("wrong-token")), retry: Self.quick)
