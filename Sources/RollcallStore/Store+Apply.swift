@@ -80,6 +80,20 @@ public struct AppliedRun: Sendable, Hashable, Codable {
 extension Store {
     /// Applies a plan in ONE transaction: state, outbox events and the run record together.
     public func apply(_ plan: Plan, stamp: RunStamp) throws -> AppliedRun {
+        do {
+            return try applyTransaction(plan, stamp: stamp)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            throw Store.diskFull(path)
+        }
+    }
+
+    /// SQLite's "database or disk is full", said with the place: the transaction was rolled back.
+    static func diskFull(_ path: String) -> StoreError {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return StoreError(path: path, reason: "the disk holding \(folder) is full: the run's transaction was rolled back, nothing was applied; free space there and run again")
+    }
+
+    private func applyTransaction(_ plan: Plan, stamp: RunStamp) throws -> AppliedRun {
         let summary = String(decoding: try CloudEvent.encoder.encode(plan.summary), as: UTF8.self)
         let time = Timestamp.string(stamp.finishedAt)
         return try writer.write { db in

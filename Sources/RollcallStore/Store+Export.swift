@@ -91,6 +91,10 @@ extension Store {
             return try fillBackup(file)
         } catch {
             for suffix in ["", "-wal", "-shm", ".open-lock"] { unlink(file + suffix) }
+            if let database = error as? DatabaseError, database.resultCode == .SQLITE_FULL {
+                let folder = URL(fileURLWithPath: file).deletingLastPathComponent().path
+                throw StoreError(path: file, reason: "the disk holding \(folder) is full: no backup was written (the partial file is removed)")
+            }
             throw error
         }
     }

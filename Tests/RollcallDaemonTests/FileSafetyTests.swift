@@ -1,4 +1,5 @@
 import Foundation
+import RollcallStore
 import RollcallTestSupport
 import Testing
 
@@ -105,5 +106,54 @@ import Testing
         let runs = try world.store().runs()
         #expect(runs.count == 1 && runs.first?.status == "failed" && runs.first?.error?.contains("run_timeout_minutes") == true)
         #expect(try world.events().isEmpty)
+    }
+
+    /// The store's filesystem fills up during a run's apply (a small tmpfs of the test's own): the
+    /// run fails naming the disk, the store is intact and holds no half run, and after space is
+    /// freed the next run converges to what an uninterrupted one would have written. A backup into
+    /// a full filesystem fails cleanly and leaves no file.
+    @Test func aFullDiskLosesNothing() async throws {
+        let world = try await ReconcileJobTests.world(people: 2, rows: ReconcileJobTests.row(1) + ReconcileJobTests.row(2),
+                                                      extra: "guard: {first_run: apply, max_joiners: 100000, max_joiner_percent: 100}\n")
+        let disk = world.directory.appendingPathComponent("disk").path
+        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+        let mounted = try await Shell.run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=32m", "tmpfs", disk])
+        try #require(mounted.status == 0, "mount: \(mounted.error)")
+        defer { _ = try? Shell.runBlocking("/usr/bin/umount", ["-l", disk]) }
+        let config = world.directory.appendingPathComponent("rollcall.yaml").path
+        let store = disk + "/rollcall.sqlite"
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try text.replacingOccurrences(of: "store: {path: rollcall.sqlite}", with: "store: {path: \(store)}").write(toFile: config, atomically: true, encoding: .utf8)
+        #expect(try await Shell.run(CLITests.binary, ["reconcile", "--config", config]).status == 0)
+        // Fill the disk but for a little room, then a run that needs more: 3000 joiners.
+        let filler = disk + "/filler"
+        _ = try await Shell.run("/bin/dd", ["if=/dev/zero", "of=\(filler)", "bs=64k", "count=1000"])
+        _ = try await Shell.run("/usr/bin/truncate", ["-s", "-192K", filler])
+        try world.writeHR((1...3000).map { ReconcileJobTests.row($0) }.joined())
+        let full = try await Shell.run(CLITests.binary, ["reconcile", "--config", config])
+        #expect(full.status != 0 && full.error.contains("the disk holding \(disk) is full") && full.error.contains("nothing was applied"),
+                "\(full.status) \(full.error)")
+        // A backup into the full filesystem: a clean failure, no file left.
+        let backup = disk + "/backup.sqlite"
+        let failedBackup = try await Shell.run(CLITests.binary, ["backup", backup, "--config", config])
+        #expect(failedBackup.status != 0 && failedBackup.error.contains("is full") && !FileManager.default.fileExists(atPath: backup),
+                "\(failedBackup.error)")
+        try FileManager.default.removeItem(atPath: filler)
+        // Intact: integrity, the audit chain, one applied run and only its events.
+        let integrity = try await Shell.run("/usr/bin/sqlite3", [store, "PRAGMA integrity_check"])
+        #expect(integrity.output.trimmingCharacters(in: .whitespacesAndNewlines) == "ok")
+        let verify = try await Shell.run(CLITests.binary, ["audit", "verify", "--config", config])
+        #expect(verify.status == 0, "\(verify.error)")
+        let opened = try Store.open(path: store, create: false)
+        #expect(try opened.runs().filter { $0.status == "applied" }.count == 1)
+        let events = { try opened.events(after: 0, limit: 100_000).map { "\($0.type.replacingOccurrences(of: "dev.rollcall.", with: "")) \($0.subject)" } }
+        let before = try events()
+        #expect(before == ["account.linked E1", "account.linked E2"], "\(before)")
+        // Space again: the next run writes what the interrupted one would have.
+        let again = try await Shell.run(CLITests.binary, ["reconcile", "--config", config])
+        #expect(again.status == 0, "\(again.error)\(again.output)")
+        let after = try events()
+        #expect(after.count == 2 + 2998 && Set(after.dropFirst(2)) == Set((3...3000).map { "identity.joiner E\($0)" }), "\(after.count) \(after.prefix(4)) \(after.suffix(2))")
+        #expect(try opened.loadState().persons.count == 3000)
     }
 }
