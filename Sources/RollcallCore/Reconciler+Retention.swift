@@ -50,8 +50,9 @@ extension Reconciler {
             let tombstone = pseudonym?(person.employeeID) ?? ""
             plan.personPurges.append(Tombstone(employeeID: person.employeeID, pseudonym: tombstone,
                                                terminationDate: person.attributes.terminationDate))
-            drafts.append(EventDraft(kind: .purged, subject: person.employeeID, data: .object([
-                "hr_id": .string(person.employeeID),
+            // Only the tombstone: the store keeps nothing that names the person (issue 12).
+            // Consumers learned the tombstone from the person's identity.deprovision.
+            drafts.append(EventDraft(kind: .purged, subject: "tombstone:" + tombstone, data: .object([
                 "tombstone": .string(tombstone),
                 "lifecycle": .string("purged"),
                 "termination_date": JSONValue(person.attributes.terminationDate?.description),

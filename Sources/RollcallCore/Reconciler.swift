@@ -404,7 +404,14 @@ public struct Reconciler: Sendable {
         }
         for kind in lifecycle.events(from: stored?.lifecycle, to: state, hasAccount: !accounts.isEmpty, disputed: disputed,
                                      needsAccount: needsAccount) where !(held && HoldPlans.restoring.contains(kind)) {
-            plan.events.append(EventDraft(kind: kind, subject: id, data: payload.json()))
+            var data = payload.json()
+            // With purges configured, the deprovision names the tombstone the person will have:
+            // the purged event later names nothing else, and consumers match it by this.
+            if kind == .deprovision, lifecycle.policy.purgeAfterDays != nil, let pseudonym, case .object(var fields) = data {
+                fields["tombstone"] = .string(pseudonym(id))
+                data = .object(fields)
+            }
+            plan.events.append(EventDraft(kind: kind, subject: id, data: data))
             plan.summary.count(kind)
         }
         // Attribute changes matter while the person is announced and employed.

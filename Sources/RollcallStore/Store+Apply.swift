@@ -341,6 +341,19 @@ extension Store {
             UPDATE audit SET content = NULL, subject = 'tombstone:' || p.pseudonym, hr_id = NULL
             FROM purging p WHERE audit.hr_id = p.employee_id
             """)
+        // Their accounts' entries too (a DN and a correlation value name them): the accounts linked
+        // to them, and any whose correlation value is their id.
+        try db.execute(sql: """
+            UPDATE audit SET content = NULL, subject = 'tombstone:' || p.pseudonym
+            FROM purging p JOIN link l ON l.employee_id = p.employee_id
+            WHERE audit.subject = l.directory || '/' || l.anchor AND audit.content IS NOT NULL
+            """)
+        try db.execute(sql: """
+            UPDATE audit SET content = NULL, subject = 'tombstone:' || p.pseudonym
+            FROM purging p
+            WHERE audit.action LIKE 'account.%' AND audit.content IS NOT NULL
+              AND json_extract(audit.content, '$.detail.correlation_value') = p.employee_id
+            """)
         for table in ["person", "link", "dispute", "person_alias", "entitlement_notice", "violation_notice", "drift_notice", "proposal", "hold",
                       "conversion_decision"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE employee_id IN (SELECT employee_id FROM purging)")

@@ -27,7 +27,7 @@ import Testing
         }
         #expect(timeline == [
             "2026-01-01: identity.leaver E1", "2026-01-31: identity.deprovision E1, account.removed a1", "2026-03-31: ",
-            "2026-04-01: identity.purged E1", "2026-04-02: ",
+            "2026-04-01: identity.purged tombstone:tomb-1E", "2026-04-02: ",
         ])
         #expect(state.persons["E1"] == nil && state.persons["E2"] != nil)
         #expect(state.tombstones == ["tomb-1E"])
@@ -45,13 +45,13 @@ import Testing
                                   today: try #require(F.day("2026-03-01")))
         let plan = try Self.plan([F.person("E1", status: .terminated, end: "2025-01-01")], [F.account("a1", key: "E1")], state, on: "2026-03-15")
         // Its account, still in the directory, belongs to nobody now: an orphan, in the same run.
-        #expect(F.kinds(plan) == ["identity.purged E1", "account.orphaned a1"])
+        #expect(F.kinds(plan) == ["identity.purged tombstone:tomb-1E", "account.orphaned a1"])
         let event = try #require(plan.events.first { $0.kind == .purged })
         #expect(event.data["tombstone"] == .string("tomb-1E"))
         #expect(event.data["termination_date"] == .string("2025-01-01"))
         #expect(event.data["purge_after_days"] == .int(90))
         #expect(event.data["accounts"] == .array([.object(["directory": "ldap", "anchor": "a1", "dn": "uid=a1,ou=people,dc=example,dc=test"])]))
-        #expect(event.data["person"] == nil)
+        #expect(event.data["person"] == nil && event.data["hr_id"] == nil, "the purge event names the tombstone only")
         #expect(plan.personPurges == [Tombstone(employeeID: "E1", pseudonym: "tomb-1E", terminationDate: F.day("2025-01-01"))])
         #expect(plan.personUpserts.isEmpty)
         state = state.applying(plan)
@@ -67,7 +67,7 @@ import Testing
         // E1 is no longer in the export and its account disappears in the same run: the purge
         // drops the link first, so the removal names nobody.
         var plan = try Self.plan([F.person("E2")], [F.account("a2", key: "E2")], state, on: "2026-03-15")
-        #expect(F.kinds(plan) == ["identity.purged E1", "account.removed a1"])
+        #expect(F.kinds(plan) == ["identity.purged tombstone:tomb-1E", "account.removed a1"])
         #expect(plan.events.last?.data["hr_id"] == .null)
         state = state.applying(plan)
         #expect(try Self.plan([F.person("E2")], [F.account("a2", key: "E2")], state, on: "2026-03-15").isEmpty)
@@ -80,7 +80,7 @@ import Testing
         state = state.applying(plan)
         #expect(try Self.plan(people, read, state, on: "2026-03-15").isEmpty)
         plan = try Self.plan(people, read, state, on: "2026-03-16")
-        #expect(F.kinds(plan) == ["identity.purged E3", "account.orphaned a3"])
+        #expect(F.kinds(plan) == ["identity.purged tombstone:tomb-3E", "account.orphaned a3"])
     }
 
     @Test func purgingWithoutAPseudonymIsRefused() {

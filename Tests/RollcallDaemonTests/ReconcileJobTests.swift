@@ -143,7 +143,9 @@ import Testing
             print(hmac.new(open(sys.argv[1], 'rb').read(), b'rollcall/hr-id/E2', hashlib.sha256).hexdigest())
             """, key.path])
         #expect(tombstone == expected.output.trimmingCharacters(in: .whitespacesAndNewlines))
-        #expect(after.last?.type == "dev.rollcall.identity.purged" && after.last?.subject == "E2")
+        #expect(after.last?.type == "dev.rollcall.identity.purged" && after.last?.subject == "tombstone:\(tombstone)")
+        // The deprovision announced the tombstone, so consumers can match the purge to the person they knew.
+        #expect(before.first { $0.type == "dev.rollcall.identity.deprovision" }?.data["tombstone"] == .string(tombstone))
         // Every earlier event about E2 (by subject or hr_id) now says only the tombstone; ids and
         // sequence numbers are unchanged; others' events are untouched.
         for (old, new) in zip(before, after) {
@@ -232,6 +234,55 @@ import Testing
         } catch let failure as ReconcileFailure {
             #expect(failure.reason.contains("more than max_megabytes (1)"), "\(failure.reason)")
         }
+    }
+
+    /// Issue 12: after a purge nothing about the person is left in the database file but the
+    /// tombstone: the raw bytes of the store (its WAL checkpointed) hold none of their HR id,
+    /// names, title or e-mail.
+    @Test func aPurgeLeavesNoTraceInTheFile() async throws {
+        let key = FileManager.default.temporaryDirectory.appendingPathComponent("tombstone-\(UUID().uuidString).key")
+        try SecretFixture.write(Data((0..<32).map { UInt8($0 * 7 % 251) }), to: key.path)
+        let person = { (end: String) in "QZX7741,Xylobrand,Quenterpaw,Sales,Zebulonic Analyst,Active,\(end)\n" }
+        let world = try await Self.world(people: 2, rows: Self.row(1) + Self.row(2) + person(""), extra: """
+            lifecycle: {deprovision_after_days: 30, purge_after_days: 60, tombstone_key_file: \(key.path)}
+            """)
+        try await world.slapd.modify("""
+            dn: uid=xq,ou=people,dc=example,dc=test
+            changetype: add
+            objectClass: inetOrgPerson
+            uid: xq
+            cn: Xylobrand Quenterpaw
+            sn: Quenterpaw
+            mail: xylobrand.quenterpaw@example.test
+            employeeNumber: QZX7741
+
+            """)
+        let day: (Int) -> @Sendable () -> Date = { days in { Date(timeIntervalSince1970: 1_767_225_600 + Double(days) * 86_400) } }
+        _ = try await world.run(now: day(0))
+        try world.writeHR(Self.row(1) + Self.row(2) + person("2026-01-09"))
+        _ = try await world.run(now: day(9))
+        try await world.slapd.modify("dn: uid=xq,ou=people,dc=example,dc=test\nchangetype: delete\n")
+        _ = try await world.run(now: day(39))
+        #expect(try await world.run(now: day(69)).summary.purged == 1)
+        _ = try await world.run(now: day(70))
+        let checkpoint = try await Shell.run("/usr/bin/sqlite3", [world.configuration.storePath, "PRAGMA wal_checkpoint(TRUNCATE)"])
+        #expect(checkpoint.status == 0, "\(checkpoint.error)")
+        var files: [(String, Data)] = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: world.directory.path) where name.hasPrefix("rollcall.sqlite") {
+            files.append((name, try Data(contentsOf: world.directory.appendingPathComponent(name))))
+        }
+        for trace in ["QZX7741", "Xylobrand", "Quenterpaw", "Zebulonic", "xylobrand.quenterpaw", "uid=xq,"] {
+            for (name, bytes) in files {
+                var hits = 0
+                var from = bytes.startIndex
+                while let found = bytes.range(of: Data(trace.utf8), in: from..<bytes.endIndex) {
+                    hits += 1
+                    from = found.upperBound
+                }
+                #expect(hits == 0, "\(trace) appears \(hits) times in \(name)")
+            }
+        }
+        #expect(try world.store().verifyAudit().ok)
     }
 
     /// A changed configuration file is in the audit log at the next run (its digest), once.
