@@ -36,6 +36,9 @@ public struct Store: Sendable {
                 // random keys (UUID anchors and event ids), which thrash SQLite's 2 MiB default.
                 try db.execute(sql: "PRAGMA cache_size = -65536")
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                // Deleted rows are overwritten, not left in free space (a purge must leave no
+                // trace in the file). Debian's SQLite does this by default; not every build does.
+                try db.execute(sql: "PRAGMA secure_delete = ON")
             }
             // Two processes opening a store at once (a timer's reconcile and an operator's command)
             // must not both create or migrate it: the second waits on a lock file for the first.
