@@ -3,6 +3,7 @@
 public struct Configuration: Sendable, Decodable {
     public var store: StoreSection
     public var events: EventsSection
+    public var audit: AuditSection?
     /// Every directory whose accounts are reconciled (e.g. two AD domains and one OpenLDAP).
     public var directories: [DirectorySection]
     public var hr: HRSection
@@ -16,7 +17,7 @@ public struct Configuration: Sendable, Decodable {
     public var webhooks: [WebhookSection]?
 
     enum CodingKeys: String, CodingKey {
-        case store, events, directories, hr, lifecycle, entitlements, serve, webhooks
+        case store, events, directories, hr, lifecycle, entitlements, serve, webhooks, audit
         case massChangeGuard = "guard"
     }
 
@@ -258,6 +259,15 @@ public struct Configuration: Sendable, Decodable {
 
     public struct StoreSection: Sendable, Decodable {
         public var path: String
+    }
+
+    public struct AuditSection: Sendable, Decodable {
+        /// A file each applied run appends its audit head to (`SEQ:HASH time run N`).
+        public var checkpointFile: String?
+
+        enum CodingKeys: String, CodingKey {
+            case checkpointFile = "checkpoint_file"
+        }
     }
 
     public struct EventsSection: Sendable, Decodable {
@@ -539,6 +549,7 @@ enum ConfigurationKeys {
     static let root: Shape = .section([
         "store": .section(["path": .scalar]),
         "events": .section(["source": .scalar, "retention_days": .scalar]),
+        "audit": .section(["checkpoint_file": .scalar]),
         "directories": .listOf(.section([
             "name": .scalar, "hr_authoritative": .freeMapping, "on_orphan": .scalar, "on_unlinked": .scalar, "on_unmatched": .scalar,
             "correlation": .sectionOrListOf(["hr_field": .scalar, "directory_attribute": .scalar]),

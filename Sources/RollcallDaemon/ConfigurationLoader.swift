@@ -33,6 +33,8 @@ public struct ResolvedConfiguration: Sendable {
     public var entitlements: ResolvedEntitlements?
     /// `events.retention_days`: events older than this leave the outbox after each applied run.
     public var eventRetentionDays = 90
+    /// `audit.checkpoint_file`: where each applied run appends its audit head (nil: the journal only).
+    public var auditCheckpointFile: String?
 }
 
 /// Entitlement rules and where their groups are read.

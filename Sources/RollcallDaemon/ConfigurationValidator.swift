@@ -122,7 +122,15 @@ struct ConfigurationValidator {
                                                                 terminationDateIs: meaning),
                                      tombstoneKeyFile: tombstoneKeyFile, guardPolicy: guardPolicy, conversion: conversion,
                                      missing: missing, disableWithinHours: disableWithin, serve: serve, timeZone: timeZone,
-                                     entitlements: entitlements, eventRetentionDays: retentionDays)
+                                     entitlements: entitlements, eventRetentionDays: retentionDays,
+                                     auditCheckpointFile: try raw.audit?.checkpointFile.map { path throws(ConfigurationError) in
+                                         let resolved = absolute(path)
+                                         let folder = URL(fileURLWithPath: resolved).deletingLastPathComponent().path
+                                         guard !checkFiles || FileManager.default.fileExists(atPath: folder) else {
+                                             throw fail("audit.checkpoint_file", "the folder \(folder) does not exist")
+                                         }
+                                         return resolved
+                                     })
     }
 
     private func webhookSettings(_ sections: [Configuration.WebhookSection]) throws(ConfigurationError) -> [WebhookSettings] {

@@ -313,6 +313,7 @@ public struct ReconcileJob: Sendable {
             outcome.lastSeq = applied.lastSeq
             outcome.newlyHeld = applied.newlyHeld
             logger.info("run applied", metadata: ["run.id": "\(applied.runID)", "run.events": "\(plan.events.count)"])
+            recordAuditHead(store: store, runID: applied.runID)
             // Retention: events past `events.retention_days` leave the outbox (its own transaction:
             // the run stands whether or not this succeeds).
             do {
@@ -344,6 +345,28 @@ public struct ReconcileJob: Sendable {
                 }
             }
             throw ReconcileFailure(reason: reason, report: report)
+        }
+    }
+
+    /// The audit head after an applied run, written outside the store: to the log (the journal
+    /// under systemd) and, when configured, appended to `audit.checkpoint_file`. `rollcall audit
+    /// verify --checkpoints FILE` then notices a chain cut short or rewritten. Failing to write it
+    /// does not undo the run; it is logged as an error.
+    func recordAuditHead(store: Store, runID: Int64) {
+        do {
+            guard let head = try store.auditHead() else { return }
+            logger.notice("audit head", metadata: ["audit.head": "\(head)", "run.id": "\(runID)"])
+            guard let file = configuration.auditCheckpointFile else { return }
+            let line = "\(head) \(ISO8601DateFormatter().string(from: now())) run \(runID)\n"
+            let descriptor = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else { throw AdminActionFailure("audit.checkpoint_file \(file) cannot be opened (errno \(errno))") }
+            defer { close(descriptor) }
+            let bytes = Array(line.utf8)
+            guard write(descriptor, bytes, bytes.count) == bytes.count, fsync(descriptor) == 0 else {
+                throw AdminActionFailure("audit.checkpoint_file \(file) cannot be written (errno \(errno))")
+            }
+        } catch {
+            logger.error("could not record the audit head outside the store", metadata: ["audit.error": "\(ReconcileJob.oneLine(error))"])
         }
     }
 

@@ -139,7 +139,56 @@ enum AuditChain {
     }
 }
 
+/// The audit log's newest entry: its sequence number and hash. Written outside the store after
+/// each applied run (the journal, `audit.checkpoint_file`), it lets `audit verify` notice a chain
+/// that was cut short or rewritten whole, which the chain alone cannot.
+public struct AuditHead: Sendable, Hashable, CustomStringConvertible {
+    public var seq: Int64
+    public var hash: String
+
+    public init(seq: Int64, hash: String) {
+        self.seq = seq
+        self.hash = hash
+    }
+
+    /// `SEQ:HASH`, as `--expect-head` takes it and checkpoint lines start.
+    public var description: String { "\(seq):\(hash)" }
+
+    /// From `SEQ:HASH` (a checkpoint line may carry more after a space).
+    public init?(_ text: some StringProtocol) {
+        let first = text.split(separator: " ").first ?? ""
+        let parts = first.split(separator: ":")
+        guard parts.count == 2, let seq = Int64(parts[0]), seq >= 0, parts[1].count == 64,
+              parts[1].allSatisfy({ $0.isHexDigit }) else { return nil }
+        self.init(seq: seq, hash: String(parts[1]).lowercased())
+    }
+}
+
 extension Store {
+    /// The newest audit entry (nil: none yet).
+    public func auditHead() throws -> AuditHead? {
+        try writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").map { AuditHead(seq: $0[0], hash: $0[1]) }
+        }
+    }
+
+    /// Each head recorded outside the store must be in the chain as it was: an entry with that
+    /// sequence number and that hash. Returns the first that is not, with why.
+    public func checkHeads(_ heads: [AuditHead]) throws -> (head: AuditHead, problem: String)? {
+        try writer.read { db in
+            let newest = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM audit") ?? 0
+            for head in heads {
+                guard let hash = try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = ?", arguments: [head.seq]) else {
+                    return (head, "the audit log ends at entry \(newest), but entry \(head.seq) was recorded outside the store: entries were removed (or the store was replaced)")
+                }
+                guard hash == head.hash else {
+                    return (head, "entry \(head.seq) is not the one recorded outside the store (its hash differs): the log was rewritten")
+                }
+            }
+            return nil
+        }
+    }
+
     /// Checks every entry in order: its content against its content hash (unless redacted), its
     /// link to the previous entry, and its own hash. Stops at the first entry that does not verify.
     public func verifyAudit() throws -> AuditVerification {

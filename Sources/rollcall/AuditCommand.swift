@@ -17,14 +17,38 @@ struct AuditCommand: AsyncParsableCommand {
 
         @OptionGroup var options: GlobalOptions
 
+        @Option(help: "A file of audit heads recorded outside the store (audit.checkpoint_file): each must still be in the chain.")
+        var checkpoints: String?
+
+        @Option(help: "An audit head SEQ:HASH recorded elsewhere (the journal's \"audit head\" line): it must still be in the chain.")
+        var expectHead: [String] = []
+
         func run() async throws {
             let configuration = try options.load()
+            var heads: [AuditHead] = []
+            for text in expectHead {
+                guard let head = AuditHead(text) else { throw CLIFailure(message: "--expect-head \(text) is not SEQ:HASH (a sequence number and 64 hex digits)") }
+                heads.append(head)
+            }
+            if let checkpoints {
+                guard let text = try? String(contentsOfFile: checkpoints, encoding: .utf8) else {
+                    throw CLIFailure(message: "--checkpoints \(checkpoints) cannot be read")
+                }
+                for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+                    guard let head = AuditHead(line) else { throw CLIFailure(message: "\(checkpoints):\(number + 1): not an audit head (SEQ:HASH ...)") }
+                    heads.append(head)
+                }
+            }
             let store = try Store.open(path: configuration.storePath, create: false)
             let result = try store.verifyAudit()
             if let bad = result.firstBad {
                 throw CLIFailure(message: "audit entry \(bad) does not verify: \(result.problem ?? "unknown"); \(result.entries) entries before it verify")
             }
-            print("audit log verifies: \(result.entries) entries, \(result.redacted) redacted by purges")
+            if let (head, problem) = try store.checkHeads(heads) {
+                throw CLIFailure(message: "audit head \(head) recorded outside the store: \(problem)")
+            }
+            let checked = heads.isEmpty ? "" : "; \(heads.count) recorded heads are in it"
+            print("audit log verifies: \(result.entries) entries, \(result.redacted) redacted by purges\(checked)")
         }
     }
 

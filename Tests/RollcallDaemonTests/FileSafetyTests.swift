@@ -156,4 +156,42 @@ import Testing
         #expect(after.count == 2 + 2998 && Set(after.dropFirst(2)) == Set((3...3000).map { "identity.joiner E\($0)" }), "\(after.count) \(after.prefix(4)) \(after.suffix(2))")
         #expect(try opened.loadState().persons.count == 3000)
     }
+
+    /// Issue 12: the audit chain alone cannot tell a log cut short (or a store replaced) from an
+    /// honest one; the heads each applied run records outside the store (the journal, and
+    /// audit.checkpoint_file) can. `audit verify --checkpoints` and `--expect-head` fail then.
+    @Test func auditHeadsRecordedOutsideTheStoreCatchTruncation() async throws {
+        let world = try await ReconcileJobTests.world(people: 2, rows: ReconcileJobTests.row(1) + ReconcileJobTests.row(2))
+        let config = world.directory.appendingPathComponent("rollcall.yaml").path
+        let checkpoints = world.directory.appendingPathComponent("audit-heads").path
+        try (try String(contentsOfFile: config, encoding: .utf8) + "audit: {checkpoint_file: \(checkpoints)}\n").write(toFile: config, atomically: true, encoding: .utf8)
+        let first = try await Shell.run(CLITests.binary, ["reconcile", "--config", config, "--log-level", "notice"])
+        #expect(first.status == 0, "\(first.error)")
+        try world.writeHR(ReconcileJobTests.row(1) + ReconcileJobTests.row(2) + ReconcileJobTests.row(3))
+        let second = try await Shell.run(CLITests.binary, ["reconcile", "--config", config, "--log-level", "notice"])
+        // The journal's line (here standard error) carries the head.
+        let logged = try #require(second.error.split(separator: " ").first { $0.hasPrefix("audit.head=") }).dropFirst("audit.head=".count)
+        let lines = try String(contentsOfFile: checkpoints, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2 && lines.last?.hasPrefix(String(logged)) == true, "\(lines) \(logged)")
+        #expect(Self.mode(checkpoints) == 0o600)
+        let verified = try await Shell.run(CLITests.binary, ["audit", "verify", "--checkpoints", checkpoints, "--expect-head", String(logged), "--config", config])
+        #expect(verified.status == 0 && verified.output.contains("3 recorded heads are in it"), "\(verified.output)\(verified.error)")
+        // The last run's entries removed: the chain that is left still verifies on its own...
+        let head = try #require(AuditHead(String(logged)))
+        let keep = try #require(AuditHead(String(lines[0]))).seq
+        let cut = try await Shell.run("/usr/bin/sqlite3", [world.configuration.storePath, "DELETE FROM audit WHERE seq > \(keep)"])
+        #expect(cut.status == 0 && head.seq > keep)
+        let alone = try await Shell.run(CLITests.binary, ["audit", "verify", "--config", config])
+        #expect(alone.status == 0, "the chain cut short is a valid chain: \(alone.error)")
+        // ... but not against the heads recorded outside.
+        let caught = try await Shell.run(CLITests.binary, ["audit", "verify", "--checkpoints", checkpoints, "--config", config])
+        #expect(caught.status != 0 && caught.error.contains("entries were removed"), "\(caught.error)")
+        let expected = try await Shell.run(CLITests.binary, ["audit", "verify", "--expect-head", String(logged), "--config", config])
+        #expect(expected.status != 0 && expected.error.contains("audit head \(logged)"), "\(expected.error)")
+        // A store replaced by a new one: its entry at the recorded sequence is another.
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: world.configuration.storePath + suffix) }
+        #expect(try await Shell.run(CLITests.binary, ["reconcile", "--config", config]).status == 0)
+        let replaced = try await Shell.run(CLITests.binary, ["audit", "verify", "--checkpoints", checkpoints, "--config", config])
+        #expect(replaced.status != 0 && replaced.error.contains("recorded outside the store"), "\(replaced.error)")
+    }
 }
