@@ -205,6 +205,13 @@ extension Store {
                     prunedThrough = max(prunedThrough, Int64(through))
                 }
             }
+            // Content may be missing only where a purge's redaction entry (itself checked below) names it.
+            var redactable = Set<Int64>()
+            for content in try String.fetchAll(db, sql: "SELECT content FROM audit WHERE action = 'audit.redacted' AND content IS NOT NULL") {
+                if case .array(let seqs)? = try JSONDecoder().decode(JSONValue.self, from: Data(content.utf8))["detail"]?["seqs"] {
+                    for case .int(let seq) in seqs { redactable.insert(Int64(seq)) }
+                }
+            }
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT seq, at, run_id, actor, action, content, content_hash, previous_hash, hash FROM audit ORDER BY seq
                 """)
@@ -224,6 +231,7 @@ extension Store {
                 if let content: String = row[5] {
                     if AuditChain.sha256(content) != contentHash { return bad("its content does not match its content hash") }
                 } else {
+                    guard redactable.contains(seq) else { return bad("its content was removed, but no redaction entry names it") }
                     result.redacted += 1
                 }
                 if (row[7] as String) != previous { return bad("it does not follow the entry before it") }

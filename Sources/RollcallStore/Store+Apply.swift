@@ -216,7 +216,7 @@ extension Store {
                 eventIDs.append((id, AuditChain.sha256(data)))
             }
             var last = plan.events.isEmpty ? nil : seq
-            try applyPurges(plan.personPurges, runID: runID, db: db)
+            let redacted = try applyPurges(plan.personPurges, runID: runID, db: db)
             var heldAudit: [AuditDraft] = []
             var newlyHeld = 0
             if !stamp.held.isEmpty {
@@ -250,6 +250,12 @@ extension Store {
             for draft in stamp.audit { try audit.append(draft) }
             try Store.auditDrafts(plan, runID: runID, firstSeq: first, ids: eventIDs, summary: summary) { try audit.append($0) }
             for draft in heldAudit { try audit.append(draft) }
+            // A purge's redaction is itself in the chain, naming what it blanked.
+            for (tombstone, seqs) in redacted {
+                try audit.append(AuditDraft(action: "audit.redacted", subject: "tombstone:" + tombstone, detail: .object([
+                    "seqs": .array(seqs.map { .int(Int($0)) }), "reason": .string("purge after lifecycle.purge_after_days"),
+                ])))
+            }
             let firstSeq = first ?? (last == nil ? nil : last)
             try db.execute(sql: "UPDATE run SET first_seq = ?, last_seq = ? WHERE id = ?", arguments: [firstSeq, last, runID])
             return AppliedRun(runID: runID, firstSeq: firstSeq, lastSeq: last, newlyHeld: newlyHeld)
@@ -317,8 +323,10 @@ extension Store {
     /// them (by subject or `data.hr_id`, under their current or a former id, this run's included)
     /// keeps its id, sequence number, type and time, but its subject and data become the
     /// tombstone. Only this run's `identity.purged` still names them. A tombstone row stays.
-    private func applyPurges(_ purges: [Tombstone], runID: Int64, db: Database) throws {
-        guard !purges.isEmpty else { return }
+    /// Returns the audit entries whose content it removed, by tombstone, for the redaction entry
+    /// the run appends (`audit verify` accepts missing content only where one names it).
+    private func applyPurges(_ purges: [Tombstone], runID: Int64, db: Database) throws -> [(tombstone: String, seqs: [Int64])] {
+        guard !purges.isEmpty else { return [] }
         try db.execute(sql: "CREATE TEMP TABLE IF NOT EXISTS purging (employee_id TEXT PRIMARY KEY, pseudonym TEXT NOT NULL)")
         try db.execute(sql: "DELETE FROM purging")
         for purge in purges {
@@ -337,6 +345,8 @@ extension Store {
                 AND NOT (outbox.run_id = ? AND outbox.type = ?)
             """, arguments: [runID, EventKind.purged.cloudEventType])
         // The audit log keeps its chain: entries about them lose their content, not their hashes.
+        // Which ones is noted first (by content still present), to be named by a redaction entry.
+        let before = Set(try Int64.fetchAll(db, sql: "SELECT seq FROM audit WHERE content IS NULL"))
         try db.execute(sql: """
             UPDATE audit SET content = NULL, subject = 'tombstone:' || p.pseudonym, hr_id = NULL
             FROM purging p WHERE audit.hr_id = p.employee_id
@@ -361,6 +371,14 @@ extension Store {
         try db.execute(sql: "DELETE FROM conversion_decision WHERE former_id IN (SELECT employee_id FROM purging)")
         try db.execute(sql: "DELETE FROM held_decision WHERE directory = '' AND subject IN (SELECT employee_id FROM purging)")
         try db.execute(sql: "DELETE FROM purging")
+        var redacted: [String: [Int64]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT seq, subject FROM audit WHERE content IS NULL ORDER BY seq") {
+            let seq: Int64 = row[0]
+            guard !before.contains(seq) else { continue }
+            let subject: String = row[1]
+            redacted[String(subject.dropFirst("tombstone:".count)), default: []].append(seq)
+        }
+        return redacted.sorted { $0.key < $1.key }.map { (tombstone: $0.key, seqs: $0.value) }
     }
 
     /// Privileged groups' baselines are replaced whole; unauthorised notices added and forgotten.

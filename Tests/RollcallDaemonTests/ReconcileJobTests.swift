@@ -159,6 +159,10 @@ import Testing
         // The audit log still verifies; entries about E2 lost their content (E2's name is nowhere).
         let audit = try world.store().verifyAudit()
         #expect(audit.ok && audit.redacted >= 4, "\(audit)")
+        // The redaction is itself an entry naming each blanked entry.
+        var named: [JSONValue] = []
+        try world.store().exportAudit { if $0.action == "audit.redacted", case .array(let seqs)? = $0.detail?["seqs"] { named += seqs } }
+        #expect(named.count == audit.redacted)
         var names: [String] = []
         try world.store().exportAudit { record in
             if let detail = record.detail, CanonicalJSON.text(detail).contains("Given2") { names.append(record.action) }

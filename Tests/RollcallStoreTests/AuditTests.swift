@@ -54,6 +54,8 @@ import Testing
         ("DELETE FROM audit WHERE seq = 9", 9, "entry 9 is missing"),
         ("UPDATE outbox SET data = replace(data, 'terminated', 'active') WHERE seq = 4", 15, "was changed in the outbox"),
         ("DELETE FROM outbox WHERE seq = 2", 9, "not in the outbox"),
+        // Blanked as a purge would, but no redaction entry names it.
+        ("UPDATE audit SET content = NULL WHERE seq = 11", 11, "no redaction entry names it"),
     ])
     func anEditBehindRollcallsBackIsFoundAtItsRow(edit: String, row: Int64, problem: String) throws {
         let store = try populated()
