@@ -205,6 +205,9 @@ extension Store {
                     prunedThrough = max(prunedThrough, Int64(through))
                 }
             }
+            // The outbox events the chain vouches for (each must be, but those of purged persons,
+            // whose entries lost their content).
+            var recorded = Set<Int64>()
             // Content may be missing only where a purge's redaction entry (itself checked below) names it.
             var redactable = Set<Int64>()
             for content in try String.fetchAll(db, sql: "SELECT content FROM audit WHERE action = 'audit.redacted' AND content IS NOT NULL") {
@@ -242,6 +245,7 @@ extension Store {
                 if (row[4] as String) == "event", let content: String = row[5] {
                     let detail = try JSONDecoder().decode(JSONValue.self, from: Data(content.utf8))["detail"]
                     guard case .int(let eventSeq)? = detail?["seq"] else { return bad("the event it records has no sequence number") }
+                    recorded.insert(Int64(eventSeq))
                     guard let outbox = try Row.fetchOne(event, arguments: [eventSeq]) else {
                         if Int64(eventSeq) <= prunedThrough {
                             previous = hash
@@ -259,6 +263,17 @@ extension Store {
                 previous = hash
                 expectedSeq += 1
                 result.entries += 1
+            }
+            // Every event in the outbox has its entry: one added behind Rollcall's back has none.
+            let events = try Row.fetchCursor(db, sql: "SELECT seq, subject FROM outbox WHERE seq > ? ORDER BY seq", arguments: [prunedThrough])
+            while let row = try events.next() {
+                let seq: Int64 = row[0]
+                let subject: String = row[1]
+                if !recorded.contains(seq) && !subject.hasPrefix("tombstone:") {
+                    result.firstBad = expectedSeq
+                    result.problem = "outbox event \(seq) has no audit entry: it was added outside Rollcall"
+                    return result
+                }
             }
             return result
         }

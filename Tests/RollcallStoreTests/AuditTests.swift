@@ -54,6 +54,9 @@ import Testing
         ("DELETE FROM audit WHERE seq = 9", 9, "entry 9 is missing"),
         ("UPDATE outbox SET data = replace(data, 'terminated', 'active') WHERE seq = 4", 15, "was changed in the outbox"),
         ("DELETE FROM outbox WHERE seq = 2", 9, "not in the outbox"),
+        // An event slipped into the outbox: no entry vouches for it (reported after the last entry).
+        ("INSERT INTO outbox (seq, id, run_id, source, type, subject, time, data) SELECT 99, 'forged', run_id, source, type, 'E9', time, data FROM outbox WHERE seq = 1",
+         16, "outbox event 99 has no audit entry"),
         // Blanked as a purge would, but no redaction entry names it.
         ("UPDATE audit SET content = NULL WHERE seq = 11", 11, "no redaction entry names it"),
     ])
