@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 
 /// Runs work against a deadline without waiting for work that is slow to notice its
@@ -13,8 +14,9 @@ public enum Deadline {
                 do { result = .success(try await body()) } catch { result = .failure(error) }
                 if once.claim() { continuation.resume(with: result) }
             }
-            Task {
-                try? await Task.sleep(for: .milliseconds(Int64(min(seconds, 1e9) * 1000)))
+            // A dispatch timer, not a sleeping task: a cooperative pool kept busy (blocking calls
+            // on its few threads) must not delay the deadline.
+            DispatchQueue.global().asyncAfter(deadline: .now() + min(seconds, 1e9)) {
                 if once.claim() {
                     work.cancel()
                     continuation.resume(returning: nil)

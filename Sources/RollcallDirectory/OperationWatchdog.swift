@@ -11,21 +11,22 @@ final class OperationWatchdog: Sendable {
     private let descriptor: Int32
     private let idle: Duration
     private let state = Mutex<(last: ContinuousClock.Instant, fired: Bool, stopped: Bool)>((.now, false, false))
-    private let ticker = Mutex<Task<Void, Never>?>(nil)
-
     init?(ld: OpaquePointer, idleSeconds: Int) {
         var fd: Int32 = -1
         guard ldap_get_option(ld, LDAP_OPT_DESC, &fd) == LDAP_OPT_SUCCESS, fd >= 0 else { return nil }
         descriptor = fd
         idle = .seconds(idleSeconds)
-        let task = Task { [weak self] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(500))
-                guard let self, !Task.isCancelled else { return }
-                self.check()
-            }
+        tick()
+    }
+
+    /// Checks every half second on a dispatch queue (not the cooperative pool, which blocking
+    /// work can keep busy) until stopped.
+    private func tick() {
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { [weak self] in
+            guard let self, !self.state.withLock({ $0.stopped }) else { return }
+            self.check()
+            self.tick()
         }
-        ticker.withLock { $0 = task }
     }
 
     /// Something arrived: the deadline starts again.
@@ -39,7 +40,6 @@ final class OperationWatchdog: Sendable {
     /// After this returns the socket is never touched again (it may be closed and its number reused).
     func stop() {
         state.withLock { $0.stopped = true }
-        ticker.withLock { $0?.cancel() }
     }
 
     private func check() {
@@ -51,7 +51,6 @@ final class OperationWatchdog: Sendable {
         }
     }
 
-    deinit { ticker.withLock { $0?.cancel() } }
 }
 
 extension LDAPConnection {

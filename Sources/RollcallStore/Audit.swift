@@ -81,8 +81,11 @@ enum AuditChain {
         return text.withUTF8 { Hex.encode(SHA256.hash(data: $0)) }
     }
 
-    static func content(subject: String, detail: JSONValue) -> String {
-        CanonicalJSON.text(.object(["subject": .string(subject), "detail": detail]))
+    /// The hashed content: subject, HR id (null when none) and detail, so that neither the
+    /// `subject` nor the `hr_id` column (which a purge redacts by) can be changed unseen.
+    /// Entries written before `hr_id` was hashed have no such key and are checked by subject only.
+    static func content(subject: String, detail: JSONValue, hrID: String? = nil) -> String {
+        CanonicalJSON.text(.object(["subject": .string(subject), "hr_id": hrID.map(JSONValue.string) ?? .null, "detail": detail]))
     }
 
     /// The entry hash over its fields in a fixed order, each as its UTF-8 length, a colon and
@@ -130,7 +133,7 @@ enum AuditChain {
 
         mutating func append(_ draft: AuditDraft) throws {
             seq += 1
-            let content = AuditChain.content(subject: draft.subject, detail: draft.detail)
+            let content = AuditChain.content(subject: draft.subject, detail: draft.detail, hrID: draft.hrID)
             let contentHash = sha256(content)
             let hash = AuditChain.hash(previous: previous, seq: seq, at: at, runID: runID, actor: actor, action: draft.action, contentHash: contentHash)
             try insert.execute(arguments: [seq, at, runID, actor, draft.action, draft.subject, draft.hrID, content, contentHash, previous, hash])
@@ -216,7 +219,7 @@ extension Store {
                 }
             }
             let rows = try Row.fetchCursor(db, sql: """
-                SELECT seq, at, run_id, actor, action, content, content_hash, previous_hash, hash FROM audit ORDER BY seq
+                SELECT seq, at, run_id, actor, action, content, content_hash, previous_hash, hash, subject, hr_id FROM audit ORDER BY seq
                 """)
             while let row = try rows.next() {
                 let seq: Int64 = row[0]
@@ -241,6 +244,14 @@ extension Store {
                 let hash = AuditChain.hash(previous: previous, seq: seq, at: row[1], runID: row[2], actor: row[3], action: row[4],
                                            contentHash: contentHash)
                 if hash != (row[8] as String) { return bad("its hash does not match its fields") }
+                // The columns queries and purges use must say what the hashed content says.
+                if let content: String = row[5] {
+                    let fields = try JSONDecoder().decode(JSONValue.self, from: Data(content.utf8))
+                    if fields["subject"]?.stringValue != (row[9] as String) { return bad("its subject column differs from its hashed content") }
+                    if let hashed = fields["hr_id"], hashed.stringValue != (row[10] as String?) {
+                        return bad("its hr_id column differs from its hashed content")
+                    }
+                }
                 // An event entry also vouches for the event in the outbox.
                 if (row[4] as String) == "event", let content: String = row[5] {
                     let detail = try JSONDecoder().decode(JSONValue.self, from: Data(content.utf8))["detail"]

@@ -57,6 +57,9 @@ import Testing
         // An event slipped into the outbox: no entry vouches for it (reported after the last entry).
         ("INSERT INTO outbox (seq, id, run_id, source, type, subject, time, data) SELECT 99, 'forged', run_id, source, type, 'E9', time, data FROM outbox WHERE seq = 1",
          16, "outbox event 99 has no audit entry"),
+        // The columns a purge redacts by, changed: the hashed content says otherwise.
+        ("UPDATE audit SET hr_id = NULL WHERE seq = 11", 11, "hr_id column differs"),
+        ("UPDATE audit SET subject = 'E9' WHERE seq = 11", 11, "subject column differs"),
         // Blanked as a purge would, but no redaction entry names it.
         ("UPDATE audit SET content = NULL WHERE seq = 11", 11, "no redaction entry names it"),
     ])
