@@ -252,8 +252,9 @@ struct HTTPPageReader {
             let seconds = pull.timeoutSeconds
             let prepared = request
             // The client's own deadline (connect and head) comes first and says why (TLS, refused);
-            // this one, a second later, ends a body that never completes.
-            let answer = try await Deadline.race(seconds: seconds + 1) { () async throws -> (HTTPClientResponse, ByteBuffer) in
+            // this one, with a grace of at least 5 s (a loaded machine delays the client's own
+            // report), ends a body that never completes.
+            let answer = try await Deadline.race(seconds: seconds + max(5, seconds / 2)) { () async throws -> (HTTPClientResponse, ByteBuffer) in
                 let response = try await client.execute(prepared, timeout: .milliseconds(Int64(seconds * 1000)))
                 return (response, try await response.body.collect(upTo: Self.maxPageBytes))
             }
