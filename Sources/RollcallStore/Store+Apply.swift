@@ -370,6 +370,7 @@ extension Store {
         }
         try db.execute(sql: "DELETE FROM conversion_decision WHERE former_id IN (SELECT employee_id FROM purging)")
         try db.execute(sql: "DELETE FROM held_decision WHERE directory = '' AND subject IN (SELECT employee_id FROM purging)")
+        try scrubStoredPlansAndReports(db: db)
         try db.execute(sql: "DELETE FROM purging")
         var redacted: [String: [Int64]] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT seq, subject FROM audit WHERE content IS NULL ORDER BY seq") {
@@ -379,6 +380,51 @@ extension Store {
             redacted[String(subject.dropFirst("tombstone:".count)), default: []].append(seq)
         }
         return redacted.sorted { $0.key < $1.key }.map { (tombstone: $0.key, seqs: $0.value) }
+    }
+
+    /// What else may still name a purged person: a quarantined run's stored plan (kept after its
+    /// decision), a held decision about one of their accounts, a run report's rejected rows and
+    /// warnings. A decided plan is dropped (its digest stays); a pending one is rejected (it can no
+    /// longer be applied as stored); held decisions naming them are deleted; report entries naming
+    /// them are removed. Matched by the HR id (current or former) inside the JSON text.
+    private func scrubStoredPlansAndReports(db: Database) throws {
+        let ids = try String.fetchAll(db, sql: "SELECT employee_id FROM purging")
+        for id in ids {
+            let quoted = CanonicalJSON.text(.string(id))
+            try db.execute(sql: """
+                UPDATE quarantine SET status = 'rejected', decided_by = 'rollcall (purge)', decided_at = datetime('now'),
+                    reason = 'a person in this plan was purged; reconcile for a new plan'
+                WHERE status = 'pending' AND instr(plan, ?) > 0
+                """, arguments: [quoted])
+            try db.execute(sql: "UPDATE quarantine SET plan = '{}' WHERE status != 'pending' AND instr(plan, ?) > 0", arguments: [quoted])
+            try db.execute(sql: "DELETE FROM held_decision WHERE instr(data, ?) > 0", arguments: [quoted])
+            let reports = try Row.fetchAll(db, sql: "SELECT id, report FROM run WHERE report IS NOT NULL AND instr(report, ?) > 0", arguments: [id])
+            for row in reports {
+                let runID: Int64 = row[0]
+                let text: String = row[1]
+                guard case .object(var report) = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else { continue }
+                for (key, value) in report {
+                    // Lists of entries (rejected rows, warnings, ambiguities): the ones naming them go.
+                    if case .array(let items) = value {
+                        report[key] = .array(items.filter { !Store.containsToken(CanonicalJSON.text($0), id) })
+                    }
+                }
+                try db.execute(sql: "UPDATE run SET report = ? WHERE id = ?", arguments: [CanonicalJSON.text(.object(report)), runID])
+            }
+        }
+    }
+
+    /// Whether `token` appears in `text` as a whole word (E2 in "id E2 appears", not in "E20").
+    static func containsToken(_ text: String, _ token: String) -> Bool {
+        var rest = text[...]
+        while let found = rest.range(of: token) {
+            let before = found.lowerBound == text.startIndex ? nil : text[text.index(before: found.lowerBound)]
+            let after = found.upperBound == text.endIndex ? nil : text[found.upperBound]
+            let isWordCharacter = { (c: Character?) in c.map { $0.isLetter || $0.isNumber || $0 == "_" } ?? false }
+            if !isWordCharacter(before) && !isWordCharacter(after) { return true }
+            rest = text[found.upperBound...]
+        }
+        return false
     }
 
     /// Privileged groups' baselines are replaced whole; unauthorised notices added and forgotten.

@@ -247,8 +247,11 @@ import Testing
         let key = FileManager.default.temporaryDirectory.appendingPathComponent("tombstone-\(UUID().uuidString).key")
         try SecretFixture.write(Data((0..<32).map { UInt8($0 * 7 % 251) }), to: key.path)
         let person = { (end: String) in "QZX7741,Xylobrand,Quenterpaw,Sales,Zebulonic Analyst,Active,\(end)\n" }
-        let world = try await Self.world(people: 2, rows: Self.row(1) + Self.row(2) + person(""), extra: """
+        // The first run waits for approval (its plan, naming everyone, is stored); bad rows are
+        // skipped and reported (a run report will name the person).
+        let world = try await Self.world(people: 2, rows: Self.row(1) + Self.row(2) + person(""), onBadRows: "skip", extra: """
             lifecycle: {deprovision_after_days: 30, purge_after_days: 60, tombstone_key_file: \(key.path)}
+            guard: {max_deprovisions: 50}
             """)
         try await world.slapd.modify("""
             dn: uid=xq,ou=people,dc=example,dc=test
@@ -262,7 +265,14 @@ import Testing
 
             """)
         let day: (Int) -> @Sendable () -> Date = { days in { Date(timeIntervalSince1970: 1_767_225_600 + Double(days) * 86_400) } }
-        _ = try await world.run(now: day(0))
+        let quarantined = try #require(try await world.run(now: day(0)).quarantinedRun)
+        _ = try await ReconcileJob(configuration: world.configuration, logger: Logger(label: "test"), now: day(0))
+            .run(dryRun: false, approving: .init(runID: quarantined, actor: "carol", reason: "baseline"))
+        // A day their id is on two rows: disputed, both rejected, in that run's report by id.
+        try world.writeHR(Self.row(1) + Self.row(2) + person("") + person(""))
+        _ = try await world.run(now: day(1))
+        let report = try #require(try world.store().runs().first?.report)
+        #expect(CanonicalJSON.text(report).contains("QZX7741"), "\(report)")
         try world.writeHR(Self.row(1) + Self.row(2) + person("2026-01-09"))
         _ = try await world.run(now: day(9))
         try await world.slapd.modify("dn: uid=xq,ou=people,dc=example,dc=test\nchangetype: delete\n")
