@@ -81,6 +81,26 @@ enum AuditChain {
         return text.withUTF8 { Hex.encode(SHA256.hash(data: $0)) }
     }
 
+    /// The content hash of an entry about a person: `k:` and HMAC-SHA256 under that person's own
+    /// random salt (`person_salt`), which a purge erases. Once redacted, such an entry cannot be
+    /// confirmed by hashing a guess of its content (an employee id, a name).
+    static func keyedHash(_ text: String, salt: [UInt8]) -> String {
+        var text = text
+        let key = SymmetricKey(data: salt)
+        return "k:" + text.withUTF8 { Hex.encode(HMAC<SHA256>.authenticationCode(for: $0, using: key)) }
+    }
+
+    /// The person's salt, made on first use. Inside the caller's transaction.
+    static func salt(for employeeID: String, db: Database) throws -> [UInt8] {
+        if let stored = try Data.fetchOne(db, sql: "SELECT salt FROM person_salt WHERE employee_id = ?", arguments: [employeeID]) {
+            return Array(stored)
+        }
+        var random = SystemRandomNumberGenerator()
+        let salt = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
+        try db.execute(sql: "INSERT INTO person_salt (employee_id, salt) VALUES (?, ?)", arguments: [employeeID, Data(salt)])
+        return salt
+    }
+
     /// The hashed content: subject, HR id (null when none) and detail, so that neither the
     /// `subject` nor the `hr_id` column (which a purge redacts by) can be changed unseen.
     /// Entries written before `hr_id` was hashed have no such key and are checked by subject only.
@@ -119,6 +139,7 @@ enum AuditChain {
         var previous: String
 
         init(actor: String, runID: Int64?, at: String, db: Database) throws {
+            self.db = db
             self.actor = actor
             self.runID = runID
             self.at = at
@@ -131,10 +152,21 @@ enum AuditChain {
                 """)
         }
 
+        /// Salts already read in this transaction (a first load appends several entries per person).
+        var salts: [String: [UInt8]] = [:]
+        let db: Database
+
         mutating func append(_ draft: AuditDraft) throws {
             seq += 1
             let content = AuditChain.content(subject: draft.subject, detail: draft.detail, hrID: draft.hrID)
-            let contentHash = sha256(content)
+            let contentHash: String
+            if let hrID = draft.hrID {
+                let salt = try salts[hrID] ?? AuditChain.salt(for: hrID, db: db)
+                salts[hrID] = salt
+                contentHash = keyedHash(content, salt: salt)
+            } else {
+                contentHash = sha256(content)
+            }
             let hash = AuditChain.hash(previous: previous, seq: seq, at: at, runID: runID, actor: actor, action: draft.action, contentHash: contentHash)
             try insert.execute(arguments: [seq, at, runID, actor, draft.action, draft.subject, draft.hrID, content, contentHash, previous, hash])
             previous = hash
@@ -235,7 +267,19 @@ extension Store {
                 }
                 let contentHash: String = row[6]
                 if let content: String = row[5] {
-                    if AuditChain.sha256(content) != contentHash { return bad("its content does not match its content hash") }
+                    let computed: String
+                    if contentHash.hasPrefix("k:") {
+                        // The person is the one the content names (the column is checked against it below).
+                        let named = try JSONDecoder().decode(JSONValue.self, from: Data(content.utf8))["hr_id"]?.stringValue
+                        guard let hrID = named,
+                              let salt = try Data.fetchOne(db, sql: "SELECT salt FROM person_salt WHERE employee_id = ?", arguments: [hrID]) else {
+                            return bad("its content hash is keyed to a person whose salt is gone, but its content is still there")
+                        }
+                        computed = AuditChain.keyedHash(content, salt: Array(salt))
+                    } else {
+                        computed = AuditChain.sha256(content)
+                    }
+                    if computed != contentHash { return bad("its content does not match its content hash") }
                 } else {
                     guard redactable.contains(seq) else { return bad("its content was removed, but no redaction entry names it") }
                     result.redacted += 1

@@ -379,6 +379,13 @@ enum Schema {
                 "seqs": .array(seqs.map { .int(Int($0)) }), "reason": .string("purges before redaction entries (upgrade)"),
             ]))], actor: "rollcall upgrade", runID: nil, at: Timestamp.string(Date()), db: db)
         }
+        migrator.registerMigration("v24-person-salts") { db in
+            // Each person's random salt for keyed audit content hashes; erased at their purge.
+            try db.create(table: "person_salt") { t in
+                t.primaryKey("employee_id", .text)
+                t.column("salt", .blob).notNull()
+            }
+        }
         return migrator
     }
 }

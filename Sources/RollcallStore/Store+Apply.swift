@@ -114,6 +114,7 @@ extension Store {
             }
 
             for rename in plan.personRenames {
+                // (person_salt is not renamed: entries under the former id stay keyed by its salt.)
                 for table in ["person", "link", "dispute", "person_alias", "entitlement_notice", "violation_notice", "drift_notice", "proposal", "hold"] {
                     try db.execute(sql: "UPDATE \(table) SET employee_id = ? WHERE employee_id = ?", arguments: [rename.to, rename.from])
                 }
@@ -364,7 +365,7 @@ extension Store {
             WHERE audit.action LIKE 'account.%' AND audit.content IS NOT NULL
               AND json_extract(audit.content, '$.detail.correlation_value') = p.employee_id
             """)
-        for table in ["person", "link", "dispute", "person_alias", "entitlement_notice", "violation_notice", "drift_notice", "proposal", "hold",
+        for table in ["person_salt", "person", "link", "dispute", "person_alias", "entitlement_notice", "violation_notice", "drift_notice", "proposal", "hold",
                       "conversion_decision"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE employee_id IN (SELECT employee_id FROM purging)")
         }

@@ -159,6 +159,12 @@ import Testing
         // The audit log still verifies; entries about E2 lost their content (E2's name is nowhere).
         let audit = try world.store().verifyAudit()
         #expect(audit.ok && audit.redacted >= 4, "\(audit)")
+        // Their entries' content hashes were keyed with their own salt, which is gone: a guess of
+        // a redacted entry's content cannot be confirmed. Others keep theirs.
+        let salts = try await Shell.run("/usr/bin/sqlite3", [world.configuration.storePath, "SELECT group_concat(employee_id) FROM person_salt ORDER BY employee_id"])
+        #expect(salts.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").sorted() == ["E1", "E3"], "\(salts.output)")
+        let keyed = try await Shell.run("/usr/bin/sqlite3", [world.configuration.storePath, "SELECT count(*) FROM audit WHERE content IS NULL AND content_hash LIKE 'k:%'"])
+        #expect((Int(keyed.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) >= 4, "\(keyed.output)")
         // The redaction is itself an entry naming each blanked entry.
         var named: [JSONValue] = []
         try world.store().exportAudit { if $0.action == "audit.redacted", case .array(let seqs)? = $0.detail?["seqs"] { named += seqs } }
