@@ -50,6 +50,7 @@ extension ReconcileJob {
         outcome.quarantinedRun = stored.runID
         outcome.firstSeq = stored.firstSeq
         outcome.lastSeq = stored.lastSeq
+        if stored.firstSeq != nil { outcome.eventsByType = [EventKind.quarantined.cloudEventType: 1] }
         logger.warning("run quarantined: nothing applied", metadata: ["run.id": "\(stored.runID)", "guard.reasons": "\(verdict.reasons.joined(separator: "; "))"])
         return outcome
     }

@@ -75,6 +75,7 @@ extension ReconcileJob {
         outcome.runID = applied.runID
         outcome.firstSeq = applied.firstSeq
         outcome.lastSeq = applied.lastSeq
+        outcome.eventsByType = Self.eventsByType(plan, newlyHeld: applied.newlyHeld)
         outcome.held = held.count
         outcome.newlyHeld = applied.newlyHeld
         outcome.guardVerdict = verdict

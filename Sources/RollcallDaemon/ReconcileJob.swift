@@ -11,6 +11,8 @@ public struct ReconcileOutcome: Sendable, Codable {
     public var runID: Int64?
     public var firstSeq: Int64?
     public var lastSeq: Int64?
+    /// The events this run wrote, by CloudEvents type (for /metrics without reading the store back).
+    public var eventsByType: [String: Int] = [:]
     public var summary: RunSummary
     public var report: RunReport
     /// How each directory was read (full or delta) and how many accounts it holds.
@@ -311,6 +313,7 @@ public struct ReconcileJob: Sendable {
             outcome.runID = applied.runID
             outcome.firstSeq = applied.firstSeq
             outcome.lastSeq = applied.lastSeq
+            outcome.eventsByType = Self.eventsByType(plan, newlyHeld: applied.newlyHeld)
             outcome.newlyHeld = applied.newlyHeld
             logger.info("run applied", metadata: ["run.id": "\(applied.runID)", "run.events": "\(plan.events.count)"])
             recordAuditHead(store: store, runID: applied.runID)
@@ -346,6 +349,14 @@ public struct ReconcileJob: Sendable {
             }
             throw ReconcileFailure(reason: reason, report: report)
         }
+    }
+
+    /// The events a plan wrote, by type, and the `run.quarantined` of decisions newly held.
+    static func eventsByType(_ plan: Plan, newlyHeld: Int) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for event in plan.events { counts[event.kind.cloudEventType, default: 0] += 1 }
+        if newlyHeld > 0 { counts[EventKind.quarantined.cloudEventType, default: 0] += 1 }
+        return counts
     }
 
     /// The audit head after an applied run, written outside the store: to the log (the journal

@@ -48,18 +48,6 @@ public struct AccountView: Sendable, Codable {
 }
 
 extension Store {
-    /// How many events of each type the outbox holds from `first` to `last` (a run's events).
-    public func eventCounts(from first: Int64, to last: Int64) throws -> [String: Int] {
-        try writer.read { db in
-            var counts: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT type, COUNT(*) FROM outbox WHERE seq BETWEEN ? AND ? GROUP BY type",
-                                        arguments: [first, last]) {
-                counts[row[0]] = row[1]
-            }
-            return counts
-        }
-    }
-
     /// Outbox events with a sequence number above `after`, in order, rendered as CloudEvents.
     public func events(after: Int64 = 0, limit: Int = 1000) throws -> [CloudEvent] {
         try writer.read { db in

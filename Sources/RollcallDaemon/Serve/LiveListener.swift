@@ -179,7 +179,7 @@ struct LiveListener: Service {
             let elapsed = ContinuousClock.now - started
             Timer(label: "rollcall_live_change_seconds").recordNanoseconds(
                 elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-            if let outcome { RunMetrics.record(outcome, kind: "live", storePath: state.configuration.storePath) }
+            if let outcome { RunMetrics.record(outcome, kind: "live") }
             if let last = outcome?.lastSeq { state.outbox.publish(last) }
             return true
         } catch {

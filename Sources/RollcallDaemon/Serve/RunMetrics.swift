@@ -1,13 +1,12 @@
 import Foundation
 import Metrics
-import RollcallStore
 
 /// What a run tells /metrics: events by type, entries read and the time of the last successful
 /// read per directory, records read and the time of the last successful read per HR source, held
 /// decisions. One place for scheduled, live and operators' runs.
 enum RunMetrics {
     /// - Parameter kind: full, delta, live, manual.
-    static func record(_ outcome: ReconcileOutcome, kind: String, storePath: String) {
+    static func record(_ outcome: ReconcileOutcome, kind: String) {
         let now = Date().timeIntervalSince1970
         for directory in outcome.directories {
             Counter(label: "rollcall_directory_entries_read_total", dimensions: [("directory", directory.directory), ("read", directory.read)])
@@ -18,11 +17,8 @@ enum RunMetrics {
             Counter(label: "rollcall_hr_records_read_total", dimensions: [("source", source)]).increment(by: Int64(count))
             Gauge(label: "rollcall_hr_source_last_read_timestamp_seconds", dimensions: [("source", source)]).record(now)
         }
-        if let first = outcome.firstSeq, let last = outcome.lastSeq,
-           let counts = try? Store.open(path: storePath).eventCounts(from: first, to: last) {
-            for (type, count) in counts {
-                Counter(label: "rollcall_events_by_type_total", dimensions: [("type", type)]).increment(by: Int64(count))
-            }
+        for (type, count) in outcome.eventsByType {
+            Counter(label: "rollcall_events_by_type_total", dimensions: [("type", type)]).increment(by: Int64(count))
         }
         if outcome.summary.events > 0 {
             Counter(label: "rollcall_events_total", dimensions: [("kind", kind)]).increment(by: Int64(outcome.summary.events))

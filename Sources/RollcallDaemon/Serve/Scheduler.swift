@@ -90,7 +90,7 @@ struct Scheduler: Service {
             } else {
                 last.outcome = "applied"
             }
-            RunMetrics.record(outcome, kind: kind.rawValue, storePath: configuration.storePath)
+            RunMetrics.record(outcome, kind: kind.rawValue)
             if let last = outcome.lastSeq { state.outbox.publish(last) }
             Gauge(label: "rollcall_held_decisions").record(Double(outcome.held))
             if last.outcome != "quarantined" {
