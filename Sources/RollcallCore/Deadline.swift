@@ -6,7 +6,10 @@ import Synchronization
 /// the work is cancelled and left to finish on its own. No I/O here; the callers decide what a
 /// late result may still do (see `RunGate`).
 public enum Deadline {
-    public static func race<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T? {
+    /// - Parameter mayExpire: asked at the deadline; false lets the work finish after all (a run
+    ///   already writing its one transaction), and its result is returned as usual.
+    public static func race<T: Sendable>(seconds: Double, mayExpire: @escaping @Sendable () -> Bool = { true },
+                                         _ body: @escaping @Sendable () async throws -> T) async throws -> T? {
         let once = Once()
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T?, any Error>) in
             let work = Task {
@@ -17,7 +20,7 @@ public enum Deadline {
             // A dispatch timer, not a sleeping task: a cooperative pool kept busy (blocking calls
             // on its few threads) must not delay the deadline.
             DispatchQueue.global().asyncAfter(deadline: .now() + min(seconds, 1e9)) {
-                if once.claim() {
+                if mayExpire(), once.claim() {
                     work.cancel()
                     continuation.resume(returning: nil)
                 }

@@ -88,6 +88,7 @@ extension AdminActions {
         stamp.actor = actor
         stamp.audit = [AuditDraft(action: action, subject: subject, hrID: subject, detail: detail)]
         let applied = try store.apply(plan, stamp: stamp)
+        AuditHeadRecord.write(store: store, runID: applied.runID, configuration: configuration, logger: logger, at: now())
         logger.notice("admin action applied", metadata: ["action": "\(action)", "run.id": "\(applied.runID)", "by": "\(actor)"])
         return ActionOutcome(runID: applied.runID, firstSeq: applied.firstSeq, lastSeq: applied.lastSeq, plan: plan)
     }

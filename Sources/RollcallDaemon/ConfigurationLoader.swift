@@ -70,9 +70,9 @@ public struct WebhookSettings: Sendable, Hashable {
 }
 
 extension WebhookSettings {
-    /// `rollcall webhook add`'s subscription checked like a `webhooks:` entry (a relative secret
-    /// file resolved against `directory`); errors name the option.
-    public static func checked(_ hook: StoredWebhook, relativeTo directory: URL) throws(ConfigurationError) -> (WebhookSettings, StoredWebhook) {
+    /// `rollcall webhook add`'s subscription checked like a `webhooks:` entry, as it is to be
+    /// stored (a relative secret file made absolute against `directory`); errors name the option.
+    public static func checked(_ hook: StoredWebhook, relativeTo directory: URL) throws(ConfigurationError) -> StoredWebhook {
         let validator = ConfigurationValidator(file: "rollcall webhook add", base: directory)
         let section = Configuration.WebhookSection(name: hook.name, url: hook.url, secretFile: hook.secretFile, types: hook.types,
                                                    retryWindowHours: hook.retryWindowHours, timeoutSeconds: hook.timeoutSeconds)
@@ -80,7 +80,7 @@ extension WebhookSettings {
         var stored = hook
         // Kept as given when it is a credential (the daemon's $CREDENTIALS_DIRECTORY is not the CLI's).
         if !hook.secretFile.hasPrefix("credential:") { stored.secretFile = settings.secretFile }
-        return (settings, stored)
+        return stored
     }
 
     /// A stored subscription as the daemon uses it: credential:NAME read from its $CREDENTIALS_DIRECTORY.

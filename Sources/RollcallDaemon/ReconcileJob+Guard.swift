@@ -47,6 +47,7 @@ extension ReconcileJob {
             return outcome
         }
         let stored = try store.quarantine(plan, stamp: stamp, verdict: Self.verdictData(verdict, plan: plan))
+        AuditHeadRecord.write(store: store, runID: stored.runID, configuration: configuration, logger: logger, at: now())
         outcome.quarantinedRun = stored.runID
         outcome.firstSeq = stored.firstSeq
         outcome.lastSeq = stored.lastSeq

@@ -63,6 +63,7 @@ extension ReconcileJob {
         stamp.held = held
         if !held.isEmpty { stamp.heldVerdict = Self.verdictData(verdict, plan: plan) }
         let applied = try store.apply(plan, stamp: stamp)
+        AuditHeadRecord.write(store: store, runID: applied.runID, configuration: configuration, logger: logger, at: now())
         // The state after the change, in memory: unless decisions were held (the store keeps
         // them with details the plan does not carry), or ids changed (conversions, purges).
         if let kept, held.isEmpty, plan.personRenames.isEmpty, plan.personPurges.isEmpty {

@@ -210,16 +210,13 @@ public struct ReconcileJob: Sendable {
         // reason and writes nothing (a late read that still comes back is not applied).
         let gate = RunGate()
         let timeout = configuration.serve.runTimeout
-        let outcome = try await Deadline.race(seconds: timeout) {
+        // A run already writing when the deadline comes is let finish (one transaction, the run
+        // lock still held): the gate decides once between the two.
+        let outcome = try await Deadline.race(seconds: timeout, mayExpire: { gate.timeOut() }) {
             try await self.runLocked(store: store, started: started, gate: gate, dryRun: dryRun, forceFull: forceFull,
                                      approving: approving, only: only, initial: initial, onRead: onRead)
         }
         if let outcome { return outcome }
-        guard gate.timeOut() else {
-            // Already writing when the deadline came: the write is one transaction; it is let finish,
-            // and its outcome is the store's (the next run sees it).
-            throw ReconcileFailure(reason: "the run passed serve.run_timeout_minutes while applying; see rollcall runs for its outcome", report: RunReport())
-        }
         let minutes = timeout / 60
         let reason = "the run passed serve.run_timeout_minutes (\(minutes < 1 ? String(format: "%.2f", minutes) : String(Int(minutes))) min) "
             + "before it had read and planned everything: stopped, nothing was applied"
@@ -316,7 +313,7 @@ public struct ReconcileJob: Sendable {
             outcome.eventsByType = Self.eventsByType(plan, newlyHeld: applied.newlyHeld)
             outcome.newlyHeld = applied.newlyHeld
             logger.info("run applied", metadata: ["run.id": "\(applied.runID)", "run.events": "\(plan.events.count)"])
-            recordAuditHead(store: store, runID: applied.runID)
+            AuditHeadRecord.write(store: store, runID: applied.runID, configuration: configuration, logger: logger, at: now())
             // Retention: events past `events.retention_days` leave the outbox (its own transaction:
             // the run stands whether or not this succeeds).
             do {
@@ -357,28 +354,6 @@ public struct ReconcileJob: Sendable {
         for event in plan.events { counts[event.kind.cloudEventType, default: 0] += 1 }
         if newlyHeld > 0 { counts[EventKind.quarantined.cloudEventType, default: 0] += 1 }
         return counts
-    }
-
-    /// The audit head after an applied run, written outside the store: to the log (the journal
-    /// under systemd) and, when configured, appended to `audit.checkpoint_file`. `rollcall audit
-    /// verify --checkpoints FILE` then notices a chain cut short or rewritten. Failing to write it
-    /// does not undo the run; it is logged as an error.
-    func recordAuditHead(store: Store, runID: Int64) {
-        do {
-            guard let head = try store.auditHead() else { return }
-            logger.notice("audit head", metadata: ["audit.head": "\(head)", "run.id": "\(runID)"])
-            guard let file = configuration.auditCheckpointFile else { return }
-            let line = "\(head) \(ISO8601DateFormatter().string(from: now())) run \(runID)\n"
-            let descriptor = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-            guard descriptor >= 0 else { throw AdminActionFailure("audit.checkpoint_file \(file) cannot be opened (errno \(errno))") }
-            defer { close(descriptor) }
-            let bytes = Array(line.utf8)
-            guard write(descriptor, bytes, bytes.count) == bytes.count, fsync(descriptor) == 0 else {
-                throw AdminActionFailure("audit.checkpoint_file \(file) cannot be written (errno \(errno))")
-            }
-        } catch {
-            logger.error("could not record the audit head outside the store", metadata: ["audit.error": "\(ReconcileJob.oneLine(error))"])
-        }
     }
 
     /// The calendar day of an instant in the organisation's time zone (`lifecycle.time_zone`): a

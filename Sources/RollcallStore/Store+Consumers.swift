@@ -139,24 +139,9 @@ extension Store {
     /// sequence looked at, so that a consumer filtering types still moves on past others).
     /// Throws `FeedGone` when events after `after` were removed by retention: reading on would
     /// skip them silently.
-    public func feed(after: Int64, limit: Int, types: [String], subject: String?) throws -> (events: [CloudEvent], through: Int64) {
-        try feedPage(after: after, limit: limit, types: types, subject: subject) { try Store.cloudEvent($0) } seq: { $0.rollcallseq }
-    }
-
-    /// `feed`, each event already rendered (`CloudEvent.line`): what the HTTP feed serves.
+    /// Each event comes rendered (`CloudEvent.line`, `thin`: without data), as the HTTP feed and
+    /// the webhooks send it.
     public func feedLines(after: Int64, limit: Int, types: [String], subject: String?, thin: Bool) throws -> (events: [FeedEvent], through: Int64) {
-        try feedPage(after: after, limit: limit, types: types, subject: subject) { row in
-            let seq: Int64 = row["seq"]
-            let type: String = row["type"]
-            let id: String = row["id"]
-            let line = CloudEvent.line(id: id, source: row["source"], type: type, subject: row["subject"], time: row["time"], seq: seq,
-                                       data: thin ? nil : row["data"] as String)
-            return FeedEvent(seq: seq, type: type, id: id, json: line)
-        } seq: { $0.seq }
-    }
-
-    private func feedPage<Event>(after: Int64, limit: Int, types: [String], subject: String?, _ make: (Row) throws -> Event,
-                                 seq: (Event) -> Int64) throws -> (events: [Event], through: Int64) {
         try writer.read { db in
             if let oldest = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM outbox"), after < oldest - 1 {
                 throw FeedGone(after: after, oldest: oldest)
@@ -176,13 +161,20 @@ extension Store {
             }
             sql += " ORDER BY seq LIMIT ?"
             arguments.append(limit)
-            var events: [Event] = []
+            var events: [FeedEvent] = []
             events.reserveCapacity(min(limit, 1000))
             let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
-            while let row = try rows.next() { events.append(try make(row)) }
+            while let row = try rows.next() {
+                let seq: Int64 = row["seq"]
+                let type: String = row["type"]
+                let id: String = row["id"]
+                let line = CloudEvent.line(id: id, source: row["source"], type: type, subject: row["subject"], time: row["time"], seq: seq,
+                                           data: thin ? nil : row["data"] as String)
+                events.append(FeedEvent(seq: seq, type: type, id: id, json: line))
+            }
             // A short page has seen everything up to the newest event; a full one up to its last.
             let newest = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0
-            let through = events.count == limit ? (events.last.map(seq) ?? after) : max(after, newest)
+            let through = events.count == limit ? (events.last?.seq ?? after) : max(after, newest)
             return (events, through)
         }
     }

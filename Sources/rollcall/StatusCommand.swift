@@ -34,10 +34,13 @@ struct StatusCommand: AsyncParsableCommand {
         let configuration = try options.load()
         let daemon = await DaemonProbe.ask(configuration.serve)
         // The store's part needs its owner (or a store at all); the daemon's part does not.
+        var handle: Store?
         var opened: StoreStatus?
         var storeError: String?
         do {
-            opened = try Store.open(path: configuration.storePath, create: false).status()
+            let store = try Store.open(path: configuration.storePath, create: false)
+            handle = store
+            opened = try store.status()
         } catch {
             guard daemon.running else { throw CLIFailure(message: "status: \(error)") }
             storeError = "\(error)"
@@ -74,7 +77,7 @@ struct StatusCommand: AsyncParsableCommand {
                   + (directory.cookieAt.map { "delta cookie from \($0)" } ?? "no delta cookie"))
         }
         print("persons stored: \(store.persons); events: \(store.events)")
-        if let opened = try? Store.open(path: configuration.storePath, create: false), let newest = try? opened.newestSequence() {
+        if let opened = handle, let newest = try? opened.newestSequence() {
             for consumer in (try? opened.consumers()) ?? [] where !consumer.isRevoked {
                 print("consumer \(consumer.name): cursor \(consumer.cursor), \(max(0, newest - consumer.cursor)) behind")
             }

@@ -55,7 +55,7 @@ struct WebhookAdd: AsyncParsableCommand {
                                   timeoutSeconds: timeoutSeconds)
         let stored: StoredWebhook
         do {
-            (_, stored) = try WebhookSettings.checked(asked, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+            stored = try WebhookSettings.checked(asked, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
         } catch {
             throw CLIFailure(message: "webhook add: \(error.key ?? "") \(error.reason)")
         }

@@ -37,16 +37,7 @@ import Testing
         let basicFile = try secret("basic", basic + "\n")
         let keyFile = try secret("tombstone.key", tombstoneKey)
         let hookFile = try secret("hook.whsec", whsec + "\n")
-        let fields = """
-                  fields:
-                    employee_id: Employee ID
-                    given_name: First Name
-                    family_name: Last Name
-                    department: Department
-                    title: Job Title
-                    status: Status
-                    termination_date: Termination Date
-            """
+        let fields = ReconcileJobTests.fields
         let closed = Loopback.freePort() ?? 9
         let config = folder.appendingPathComponent("rollcall.yaml").path
         var text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: world.slapd.syncPasswordFile, with: passwordFile)

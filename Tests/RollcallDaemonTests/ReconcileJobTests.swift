@@ -11,6 +11,18 @@ import Testing
     static let header = "Employee ID,First Name,Last Name,Department,Job Title,Status,Termination Date\n"
     static let clock: @Sendable () -> Date = { Date(timeIntervalSince1970: 1_773_576_000) }  // 2026-03-15T12:00:00Z
 
+    /// The `fields:` of an HR source reading the header above (indented as a source's key).
+    static let fields = """
+              fields:
+                employee_id: Employee ID
+                given_name: First Name
+                family_name: Last Name
+                department: Department
+                title: Job Title
+                status: Status
+                termination_date: Termination Date
+        """
+
     static func row(_ i: Int, department: String = "Sales", status: String = "Active", end: String = "") -> String {
         "E\(i),Given\(i),Family\(i),\(department),\"Analyst, level \(i)\",\(status),\(end)\n"
     }
@@ -70,14 +82,7 @@ import Testing
                 - path: hr.csv
                   on_bad_rows: \(onBadRows)
             \(sourceLines)
-                  fields:
-                    employee_id: Employee ID
-                    given_name: First Name
-                    family_name: Last Name
-                    department: Department
-                    title: Job Title
-                    status: Status
-                    termination_date: Termination Date
+            \(fields)
             \(extra)
             """
         let file = directory.appendingPathComponent("rollcall.yaml")
@@ -206,13 +211,13 @@ import Testing
         #expect(pruned == [.object(["from": .int(1), "through": .int(Int(first)), "events": .int(Int(first)), "retention_days": .int(30)])])
         #expect(try store.verifyAudit().ok)
         // The early consumer's cursor (0) is before what is kept: FeedGone names the oldest.
-        #expect(throws: FeedGone.self) { try store.feed(after: 0, limit: 10, types: [], subject: nil) }
+        #expect(throws: FeedGone.self) { try store.feedLines(after: 0, limit: 10, types: [], subject: nil, thin: true) }
         do {
-            _ = try store.feed(after: 0, limit: 10, types: [], subject: nil)
+            _ = try store.feedLines(after: 0, limit: 10, types: [], subject: nil, thin: true)
         } catch let gone as FeedGone {
             #expect(gone.oldest == first + 1)
         }
-        #expect(try store.feed(after: first, limit: 10, types: [], subject: nil).events.count == 2)
+        #expect(try store.feedLines(after: first, limit: 10, types: [], subject: nil, thin: true).events.count == 2)
         // Rewinding before the oldest is refused; a new consumer starts at the oldest kept.
         #expect(throws: StoreError.self) { try store.moveCursor("early", to: 0, rewind: true, by: "test") }
         _ = try store.addConsumer("late", types: [], by: "test")
@@ -223,7 +228,7 @@ import Testing
         #expect(try store.oldestSequence() == newest)
         try world.writeHR(Self.row(1) + Self.row(2) + Self.row(3) + Self.row(4) + Self.row(5))
         _ = try await world.run(now: day(401))
-        #expect(try store.feed(after: newest, limit: 10, types: [], subject: nil).events.map(\.rollcallseq) == [newest + 1])
+        #expect(try store.feedLines(after: newest, limit: 10, types: [], subject: nil, thin: true).events.map(\.seq) == [newest + 1])
     }
 
     /// An HR file beyond its source's caps (`max_records`, `max_megabytes`) fails the run, naming

@@ -172,6 +172,9 @@ import Testing
         #expect(latency < 10, "\(latency) s")
         let report = try #require(try world.store().runs().first?.report)
         #expect(report["live"]?["directory"] == "default")
+        // A live change records the audit head outside the store, like any run.
+        let liveRun = try #require(try world.store().runs().first?.id)
+        #expect(daemon.errorOutput.contains("run.id=\(liveRun) [RollcallDaemon] audit head"), "\(daemon.errorOutput.suffix(2000))")
         // A delete: the account is removed, the person keeps their record.
         try await world.slapd.modify("dn: uid=p2,ou=people,dc=example,dc=test\nchangetype: delete\n")
         let removedAt = Date()
