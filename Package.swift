@@ -96,6 +96,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Fuzz targets (scripts/fuzz builds the driver with libFuzzer; the tests replay regressions).
+        .target(
+            name: "RollcallFuzzing",
+            dependencies: ["RollcallCore", "RollcallDirectory", "RollcallHR", "RollcallDaemon", "COpenLDAP"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "rollcall-fuzz", dependencies: ["RollcallFuzzing"], swiftSettings: swiftSettings),
         .target(name: "RollcallTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "RollcallCoreTests", dependencies: ["RollcallCore"], swiftSettings: swiftSettings),
         .testTarget(
@@ -107,7 +114,7 @@ let package = Package(
         .testTarget(name: "RollcallStoreTests", dependencies: ["RollcallStore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RollcallDaemonTests",
-            dependencies: ["RollcallDaemon", "RollcallTestSupport"],
+            dependencies: ["RollcallDaemon", "RollcallTestSupport", "RollcallFuzzing"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -32,26 +32,22 @@ extension LDAPConnection {
         var rounds = 0
         while true {
             rounds += 1
-            var requestValue = berval(bv_len: 0, bv_val: nil)
-            let encoded = cookie.withUnsafeBufferPointer { buffer -> Int32 in
-                var value = berval(bv_len: ber_len_t(buffer.count),
-                                   bv_val: UnsafeMutablePointer(mutating: buffer.baseAddress.map {
-                                       UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)
-                                   }))
-                return rollcall_dirsync_request(0, 0x100000, &value, &requestValue)
+            guard var requestBytes = DirSyncControl.request(flags: 0, maxBytes: 0x100000, cookie: cookie) else {
+                throw LDAPError(step: .search, code: LDAP_ENCODING_ERROR, place: place)
             }
-            guard encoded == 0 else { throw LDAPError(step: .search, code: LDAP_ENCODING_ERROR, place: place) }
-            defer { ber_memfree(requestValue.bv_val) }
             var result: OpaquePointer?
             let rc: Int32 = LDAPConnection.dirSyncOID.withCString { oid in
-                var control = LDAPControl(ldctl_oid: UnsafeMutablePointer(mutating: oid), ldctl_value: requestValue, ldctl_iscritical: 1)
-                return withUnsafeMutablePointer(to: &control) { pointer in
-                    var controls: [UnsafeMutablePointer<LDAPControl>?] = [pointer, nil]
-                    var timeout = timeval(tv_sec: settings.operationTimeoutSeconds, tv_usec: 0)
-                    return names.withUnsafeMutableBufferPointer { attrs in
-                        controls.withUnsafeMutableBufferPointer { list in
-                            ldap_search_ext_s(ld, baseDN, LDAPConnection.scope(.sub), filter, attrs.baseAddress, 0, list.baseAddress,
-                                              nil, &timeout, 0, &result)
+                requestBytes.withUnsafeMutableBytes { request in
+                    let value = berval(bv_len: ber_len_t(request.count), bv_val: request.baseAddress?.assumingMemoryBound(to: CChar.self))
+                    var control = LDAPControl(ldctl_oid: UnsafeMutablePointer(mutating: oid), ldctl_value: value, ldctl_iscritical: 1)
+                    return withUnsafeMutablePointer(to: &control) { pointer in
+                        var controls: [UnsafeMutablePointer<LDAPControl>?] = [pointer, nil]
+                        var timeout = timeval(tv_sec: settings.operationTimeoutSeconds, tv_usec: 0)
+                        return names.withUnsafeMutableBufferPointer { attrs in
+                            controls.withUnsafeMutableBufferPointer { list in
+                                ldap_search_ext_s(ld, baseDN, LDAPConnection.scope(.sub), filter, attrs.baseAddress, 0, list.baseAddress,
+                                                  nil, &timeout, 0, &result)
+                            }
                         }
                     }
                 }
@@ -87,11 +83,45 @@ extension LDAPConnection {
         guard let control = ldap_control_find(LDAPConnection.dirSyncOID, controls, nil) else {
             throw LDAPError(step: .search, code: LDAP_PROTOCOL_ERROR, place: place, detail: "the server sent no DirSync response control")
         }
-        var cookie = berval(bv_len: 0, bv_val: nil)
-        guard rollcall_dirsync_response(&control.pointee.ldctl_value, &more, &cookie) == 0 else {
+        let value = control.pointee.ldctl_value
+        let bytes = value.bv_val.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(value.bv_len))) } ?? []
+        guard let response = DirSyncControl.response(bytes) else {
             throw LDAPError(step: .decode, code: LDAP_DECODING_ERROR, place: place, detail: "unreadable DirSync response control")
         }
+        more = response.more
+        return response.cookie
+    }
+}
+
+/// The BER values of the DirSync control (MS-ADTS 3.1.1.3.4.1.3), encoded and decoded by liblber.
+/// Both are `SEQUENCE { INTEGER, INTEGER, OCTET STRING }`: the request's flags, maximum bytes and
+/// cookie; the response's "more results" flag, an unused integer and the next cookie.
+public enum DirSyncControl {
+    /// The request value; nil only when liblber cannot allocate.
+    public static func request(flags: Int32, maxBytes: Int32, cookie: [UInt8]) -> [UInt8]? {
+        var out = berval(bv_len: 0, bv_val: nil)
+        var cookie = cookie
+        let rc = cookie.withUnsafeMutableBytes { buffer -> Int32 in
+            var value = berval(bv_len: ber_len_t(buffer.count), bv_val: buffer.baseAddress?.assumingMemoryBound(to: CChar.self))
+            return rollcall_dirsync_request(flags, maxBytes, &value, &out)
+        }
+        guard rc == 0 else { return nil }
+        defer { if out.bv_val != nil { ber_memfree(out.bv_val) } }
+        return out.bv_val.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(out.bv_len))) } ?? []
+    }
+
+    /// The response value's "more results" flag and cookie; nil when the bytes are not that
+    /// sequence (whatever a server sends: this is the BER a hostile DC controls).
+    public static func response(_ value: [UInt8]) -> (more: Int32, cookie: [UInt8])? {
+        var value = value
+        var more: Int32 = 0
+        var cookie = berval(bv_len: 0, bv_val: nil)
+        let rc = value.withUnsafeMutableBytes { buffer -> Int32 in
+            var input = berval(bv_len: ber_len_t(buffer.count), bv_val: buffer.baseAddress?.assumingMemoryBound(to: CChar.self))
+            return rollcall_dirsync_response(&input, &more, &cookie)
+        }
         defer { if cookie.bv_val != nil { ber_memfree(cookie.bv_val) } }
-        return cookie.bv_val.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(cookie.bv_len))) } ?? []
+        guard rc == 0 else { return nil }
+        return (more, cookie.bv_val.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(cookie.bv_len))) } ?? [])
     }
 }

@@ -49,6 +49,12 @@ public struct HRSource: Sendable {
         } catch {
             throw HRSourceError(source: settings.path, reason: "cannot be read: \(error.localizedDescription)")
         }
+        return try read(bytes: bytes)
+    }
+
+    /// The source's contents already in memory, read as its format says (places name the
+    /// configured path): what a file read does after reading the file.
+    public func read(bytes: [UInt8]) throws(HRSourceError) -> HRReadResult {
         var collector = RecordCollector(settings: settings)
         // About one record per 100 bytes: the id index grows once or twice instead of ~17 times.
         collector.reserve(bytes.count / 100)
