@@ -19,7 +19,7 @@ test: deps
 
 # Benchmark figures for docs/benchmarks.md.
 bench: deps
-	scripts/bench 10000 100000
+	scripts/bench 10000 100000 1000000
 	scripts/bench-feed 1000000 50000
 
 # Binary (release, Swift runtime linked in), units, sysusers, tmpfiles, example configuration, man

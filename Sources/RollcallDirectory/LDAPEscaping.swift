@@ -31,8 +31,9 @@ public enum LDAPEscaping {
     }
 
     /// An attribute value inside a DN (RFC 4514 section 2.4): `"`, `+`, `,`, `;`, `<`, `>`, `\`
-    /// anywhere, `#` or a space at the start and a space at the end are backslash-escaped; NUL
-    /// becomes `\00`.
+    /// anywhere, `#` or a space at the start and a space at the end are backslash-escaped; control
+    /// characters become hex pairs (`\00`, `\09`): libldap and slapd trim a leading or trailing
+    /// tab, CR or LF from an unescaped value, so it would name another entry (found by fuzzing).
     public static func dnValue(_ value: String) -> String {
         let scalars = Array(value.unicodeScalars)
         var out = ""
@@ -45,8 +46,8 @@ public enum LDAPEscaping {
             case "#" where index == 0, " " where index == 0 || index == scalars.count - 1:
                 out += "\\"
                 out.unicodeScalars.append(scalar)
-            case "\u{0}":
-                out += "\\00"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7f:
+                out += "\\" + String(scalar.value >> 4, radix: 16) + String(scalar.value & 0xf, radix: 16)
             default:
                 out.unicodeScalars.append(scalar)
             }

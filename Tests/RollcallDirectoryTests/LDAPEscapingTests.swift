@@ -24,6 +24,9 @@ import Testing
         ("a#b", "a#b"),
         ("x+y;z<w>\"q\\", "x\\+y\\;z\\<w\\>\\\"q\\\\"),
         ("nul\u{0}", "nul\\00"),
+        // libldap trims an unescaped leading or trailing tab/CR/LF (found by scripts/fuzz).
+        ("\tlead\r\n", "\\09lead\\0d\\0a"),
+        ("a\u{7f}b", "a\\7fb"),
     ])
     func dnValues(_ input: String, _ expected: String) {
         #expect(LDAPEscaping.dnValue(input) == expected)
