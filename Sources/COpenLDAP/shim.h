@@ -31,7 +31,10 @@ static inline int rollcall_dirsync_request(int flags, int max_bytes, const struc
 
 // Response value: SEQUENCE { moreResults INTEGER, unused INTEGER, cookie OCTET STRING }.
 // `cookie` is allocated by liblber: free cookie->bv_val with ber_memfree.
+// A control without a value (bv_val NULL) is refused here: ber_init accepts it, and liblber's
+// decoder then reads through the NULL pointer (found by scripts/fuzz).
 static inline int rollcall_dirsync_response(struct berval *value, int *more, struct berval *cookie) {
+    if (value == NULL || value->bv_val == NULL || value->bv_len == 0) return -1;
     BerElement *ber = ber_init(value);
     if (ber == NULL) return -1;
     ber_int_t more_results = 0, unused = 0;
