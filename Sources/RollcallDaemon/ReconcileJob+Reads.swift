@@ -97,20 +97,16 @@ extension ReconcileJob {
 
     /// Reads every configured directory, concurrently. Any failed read fails the run (naming the
     /// directory): a person's situation depends on all their accounts, so a run never plans from
-    /// some directories only.
-    func readDirectories(store: Store, state: StoredState, forceFull: Bool,
-                                 now: Date) async throws -> [(input: DirectoryInput, run: DirectoryRun)] {
-        let configured = Set(configuration.directories.map(\.name))
-        for (name, accounts) in state.accounts where !configured.contains(name) && !accounts.isEmpty {
-            logger.warning("stored accounts of a directory that is not configured are left as they are",
-                           metadata: ["directory": "\(name)", "directory.accounts": "\(accounts.count)"])
-        }
-        return try await withThrowingTaskGroup(of: (Int, DirectoryInput, DirectoryRun).self) { group in
+    /// some directories only. `state` is the stored state as it loads (at the same time as the
+    /// reads): only a delta waits for it, to apply the changes to the stored accounts.
+    func readDirectories(store: Store, state: @escaping @Sendable () async throws -> StoredState, forceFull: Bool,
+                         now: Date) async throws -> [(input: DirectoryInput, run: DirectoryRun)] {
+        let reads = try await withThrowingTaskGroup(of: (Int, DirectoryInput, DirectoryRun).self) { group in
             for (index, directory) in configuration.directories.enumerated() {
-                let stored = state.accounts[directory.name] ?? [:]
+                let name = directory.name
                 group.addTask {
                     do {
-                        var (accounts, kind, cookie) = try await self.read(directory, store: store, stored: stored,
+                        var (accounts, kind, cookie) = try await self.read(directory, store: store, stored: { try await state().accounts[name] ?? [:] },
                                                                            forceFull: forceFull, now: now)
                         if let disabled = directory.disabledWhen.filter(at: now) {
                             let (reader, logger) = try self.reader(for: directory)
@@ -136,11 +132,17 @@ extension ReconcileJob {
             for try await (index, input, run) in group { reads[index] = (input, run) }
             return reads.compactMap { $0 }
         }
+        let configured = Set(configuration.directories.map(\.name))
+        for (name, accounts) in try await state().accounts where !configured.contains(name) && !accounts.isEmpty {
+            logger.warning("stored accounts of a directory that is not configured are left as they are",
+                           metadata: ["directory": "\(name)", "directory.accounts": "\(accounts.count)"])
+        }
+        return reads
     }
 
     /// One directory's accounts as a complete read would return them, how they were read, and the
     /// cookie to keep.
-    func read(_ directory: ResolvedDirectory, store: Store, stored: [String: StoredAccount], forceFull: Bool,
+    func read(_ directory: ResolvedDirectory, store: Store, stored: () async throws -> [String: StoredAccount], forceFull: Bool,
                       now: Date) async throws -> (accounts: [DirectoryAccount], kind: String, cookie: [UInt8]?) {
         let (reader, logger) = try reader(for: directory)
         guard directory.delta != .none else {
@@ -162,13 +164,13 @@ extension ReconcileJob {
         case .syncrepl:
             let read = try await reader.syncRead(cookie: fullDue ? nil : checkpoint.cookie, logger: logger)
             if read.isFull { return (read.changed, "full", read.cookie) }
-            let accounts = DirectoryDelta.apply(stored: stored, changed: read.changed, deleted: read.deleted, present: read.present)
+            let accounts = DirectoryDelta.apply(stored: try await stored(), changed: read.changed, deleted: read.deleted, present: read.present)
             return (accounts, "delta", read.cookie)
         case .dirsync:
             // The cookie is DirSync's. A delta only names what changed; the changed accounts are read whole.
             if !fullDue, let cookie = checkpoint.cookie {
                 let delta = try await reader.dirSyncDelta(domainRoot: root, cookie: cookie, logger: logger)
-                let accounts = DirectoryDelta.apply(stored: stored, changed: delta.changed, deleted: delta.gone, present: nil)
+                let accounts = DirectoryDelta.apply(stored: try await stored(), changed: delta.changed, deleted: delta.gone, present: nil)
                 return (accounts, "delta", delta.cookie)
             }
             let full = try await reader.dirSyncFull(domainRoot: root, logger: logger)
@@ -177,7 +179,7 @@ extension ReconcileJob {
             // The cookie is the JSON of a `USNCheckpoint`.
             if !fullDue, let cookie = checkpoint.cookie, let since = try? JSONDecoder().decode(USNCheckpoint.self, from: Data(cookie)),
                let delta = try await reader.usnDelta(domainRoot: root, since: since, logger: logger) {
-                let accounts = DirectoryDelta.apply(stored: stored, changed: delta.changed, deleted: delta.gone, present: nil)
+                let accounts = DirectoryDelta.apply(stored: try await stored(), changed: delta.changed, deleted: delta.gone, present: nil)
                 return (accounts, "delta", Array(try JSONEncoder().encode(delta.checkpoint)))
             }
             // Checkpoint first: whatever commits during the full read is in the next window.
@@ -210,6 +212,27 @@ struct PhaseTimer {
         let value = try await body()
         counted = count?(value)
         return value
+    }
+
+    /// A phase that runs alongside others (its own task): told to `progress` like the rest, its
+    /// seconds returned for `record(_:seconds:)` once the phases meet.
+    static func timed<T>(_ name: String, progress: (@Sendable (RunProgress) -> Void)?, count: ((T) -> Int)? = nil,
+                         _ body: () async throws -> T) async rethrows -> (value: T, seconds: Double) {
+        let start = ContinuousClock.now
+        progress?(RunProgress(phase: name, seconds: 0, done: false))
+        let value = try await body()
+        let seconds = Self.seconds(since: start)
+        progress?(RunProgress(phase: name, count: count?(value), seconds: seconds, done: true))
+        return (value, seconds)
+    }
+
+    mutating func record(_ name: String, seconds value: Double) {
+        seconds[name] = value
+    }
+
+    private static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
     private mutating func record(_ name: String, _ start: ContinuousClock.Instant, count: Int? = nil) {

@@ -127,11 +127,33 @@ public struct ReconcileJob: Sendable {
 
     private func prepare(store: Store, started: Date, forceFull: Bool, initial: Bool = false, report: inout RunReport,
                          phases: inout PhaseTimer) async throws -> Prepared {
-        let hr = try await phases.measure("read_hr", count: { $0.records.count }) { try await readHR(report: &report) }
-        let state = try phases.measure("load_state") { try store.loadState() }
-        let reads = try await phases.measure("read_directory", count: { $0.reduce(0) { $0 + $1.run.entries } }) {
-            try await readDirectories(store: store, state: state, forceFull: forceFull, now: started)
+        // The three reads overlap: HR is parsed and the stored state loads while the directories
+        // answer (only a delta waits for the state). An HR failure is still the one reported first.
+        let progress = phases.progress
+        async let hrRead = PhaseTimer.timed("read_hr", progress: progress, count: { $0.result.records.count }) {
+            var hrReport = RunReport()
+            return (result: try await self.readHR(report: &hrReport), report: hrReport)
         }
+        let stateLoad = Task { try await PhaseTimer.timed("load_state", progress: progress) { try store.loadState() } }
+        defer { stateLoad.cancel() }
+        let directoryReads: Result<[(input: DirectoryInput, run: DirectoryRun)], any Error>
+        do {
+            directoryReads = .success(try await phases.measure("read_directory", count: { $0.reduce(0) { $0 + $1.run.entries } }) {
+                try await readDirectories(store: store, state: { try await stateLoad.value.value }, forceFull: forceFull, now: started)
+            })
+        } catch {
+            directoryReads = .failure(error)
+        }
+        let (hrOutcome, hrSeconds) = try await hrRead
+        phases.record("read_hr", seconds: hrSeconds)
+        let hr = hrOutcome.result
+        report.rejectedRows = hrOutcome.report.rejectedRows
+        report.warnings = hrOutcome.report.warnings
+        report.personsBySource = hrOutcome.report.personsBySource
+        report.badRowsSkipped = hrOutcome.report.badRowsSkipped
+        let (state, stateSeconds) = try await stateLoad.value
+        phases.record("load_state", seconds: stateSeconds)
+        let reads = try directoryReads.get()
         let today = ReconcileJob.day(of: started, in: configuration.timeZone)
         let entitlements = try await phases.measure("read_groups") { try await readEntitlementGroups() }
         let reconciler = try self.reconciler(report: report)

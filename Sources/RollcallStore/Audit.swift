@@ -92,12 +92,16 @@ enum AuditChain {
 
     /// The person's salt, made on first use. Inside the caller's transaction.
     static func salt(for employeeID: String, db: Database) throws -> [UInt8] {
-        if let stored = try Data.fetchOne(db, sql: "SELECT salt FROM person_salt WHERE employee_id = ?", arguments: [employeeID]) {
+        if let stored = try Data.fetchOne(try db.cachedStatement(sql: "SELECT salt FROM person_salt WHERE employee_id = ?"), arguments: [employeeID]) {
             return Array(stored)
         }
+        // Four 64-bit draws (one getrandom each), not 32 one-byte ones: a first load makes one
+        // salt per person.
         var random = SystemRandomNumberGenerator()
-        let salt = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
-        try db.execute(sql: "INSERT INTO person_salt (employee_id, salt) VALUES (?, ?)", arguments: [employeeID, Data(salt)])
+        var salt: [UInt8] = []
+        salt.reserveCapacity(32)
+        for _ in 0..<4 { withUnsafeBytes(of: random.next() as UInt64) { salt.append(contentsOf: $0) } }
+        try db.cachedStatement(sql: "INSERT INTO person_salt (employee_id, salt) VALUES (?, ?)").execute(arguments: [employeeID, Data(salt)])
         return salt
     }
 
