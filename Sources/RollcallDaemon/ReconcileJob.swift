@@ -38,6 +38,14 @@ public struct ReconcileOutcome: Sendable, Codable {
 
 /// Stored with every run: the rows that were rejected and the persons with several candidate accounts.
 public struct RunReport: Sendable, Codable {
+    /// What the HR read put in a report of its own (it runs alongside the directory reads).
+    mutating func takeHR(from other: RunReport) {
+        rejectedRows = other.rejectedRows
+        warnings = other.warnings
+        personsBySource = other.personsBySource
+        badRowsSkipped = other.badRowsSkipped
+    }
+
     public var rejectedRows: [RejectedRow] = []
     public var badRowsSkipped = false
     /// Persons used whose data looks wrong (own manager, manager cycles, unknown managers).
@@ -144,13 +152,17 @@ public struct ReconcileJob: Sendable {
         } catch {
             directoryReads = .failure(error)
         }
-        let (hrOutcome, hrSeconds) = try await hrRead
-        phases.record("read_hr", seconds: hrSeconds)
+        let hrOutcome: (result: HRReadResult, report: RunReport)
+        do {
+            let (outcome, hrSeconds) = try await hrRead
+            phases.record("read_hr", seconds: hrSeconds)
+            hrOutcome = outcome
+        } catch let failure as ReconcileFailure {
+            if let failed = failure.report { report.takeHR(from: failed) }  // a failed run's report names the bad records
+            throw failure
+        }
         let hr = hrOutcome.result
-        report.rejectedRows = hrOutcome.report.rejectedRows
-        report.warnings = hrOutcome.report.warnings
-        report.personsBySource = hrOutcome.report.personsBySource
-        report.badRowsSkipped = hrOutcome.report.badRowsSkipped
+        report.takeHR(from: hrOutcome.report)
         let (state, stateSeconds) = try await stateLoad.value
         phases.record("load_state", seconds: stateSeconds)
         let reads = try directoryReads.get()
