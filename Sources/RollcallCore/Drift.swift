@@ -79,6 +79,6 @@ enum DriftPlanner {
     }
 
     static func decode(_ json: String) -> [String: [String]] {
-        (try? JSONDecoder().decode([String: [String]].self, from: Data(json.utf8))) ?? [:]
+        CanonicalJSON.attributeMap(json) ?? (try? JSONDecoder().decode([String: [String]].self, from: Data(json.utf8))) ?? [:]
     }
 }

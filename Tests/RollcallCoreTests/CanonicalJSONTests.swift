@@ -172,4 +172,23 @@ import Testing
         let map: [String: [String]] = ["uid": ["p1"], "cn": ["A \"B\"", "C"], "Title": []]
         #expect(CanonicalJSON.attributes(sortedNames: names, values: values) == CanonicalJSON.text(map))
     }
+
+    @Test func theFastReaderReadsWhatTheWriterWrites() throws {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [String] = ["a", "Z", " ", "\"", "\\", "/", "\n", "\r", "\t", "\u{0}", "\u{1f}", "é", "日", "😀", ",", ":", "[", "]", "{", "}"]
+        for _ in 0..<500 {
+            var map: [String: [String]] = [:]
+            for _ in 0..<Int.random(in: 0...5, using: &generator) {
+                func text() -> String { (0..<Int.random(in: 0...8, using: &generator)).map { _ in alphabet.randomElement(using: &generator) ?? "" }.joined() }
+                map[text()] = (0..<Int.random(in: 0...3, using: &generator)).map { _ in text() }
+            }
+            let json = CanonicalJSON.text(map)
+            #expect(CanonicalJSON.attributeMap(json) == map, "\(json)")
+            #expect(try JSONDecoder().decode([String: [String]].self, from: Data(json.utf8)) == map)
+        }
+        // Not the writer's form: left to a full decoder.
+        for other in [#"{"a": ["b"]}"#, #"{"a":"b"}"#, #"{"a":["\u00e9"]}"#, #"{"a":["b"]"#, #"{"a":["b"]}x"#, #"["a"]"#, ""] {
+            #expect(CanonicalJSON.attributeMap(other) == nil, "\(other)")
+        }
+    }
 }
