@@ -300,23 +300,29 @@ extension Store {
                         return bad("its hr_id column differs from its hashed content")
                     }
                 }
-                // An event entry also vouches for the event in the outbox.
-                if (row[4] as String) == "event", let content: String = row[5] {
+                // An event entry, and a person's entry for the events about them, vouch for
+                // those events in the outbox.
+                if let content: String = row[5], (row[4] as String) == "event" || (row[4] as String) == "person.applied" {
                     let detail = try JSONDecoder().decode(JSONValue.self, from: Data(content.utf8))["detail"]
-                    guard case .int(let eventSeq)? = detail?["seq"] else { return bad("the event it records has no sequence number") }
-                    recorded.insert(Int64(eventSeq))
-                    guard let outbox = try Row.fetchOne(event, arguments: [eventSeq]) else {
-                        if Int64(eventSeq) <= prunedThrough {
-                            previous = hash
-                            expectedSeq += 1
-                            result.entries += 1
-                            continue
-                        }
-                        return bad("the event it records is not in the outbox")
+                    let vouched: [JSONValue]
+                    if (row[4] as String) == "event" {
+                        vouched = [detail ?? .null]
+                    } else if case .array(let events)? = detail?["events"] {
+                        vouched = events
+                    } else {
+                        vouched = []
                     }
-                    if detail?["id"]?.stringValue != (outbox[0] as String)
-                        || detail?["data_sha256"]?.stringValue != AuditChain.sha256(outbox[1] as String) {
-                        return bad("the event it records (sequence number \(eventSeq)) was changed in the outbox")
+                    for recordedEvent in vouched {
+                        guard case .int(let eventSeq)? = recordedEvent["seq"] else { return bad("an event it records has no sequence number") }
+                        recorded.insert(Int64(eventSeq))
+                        guard let outbox = try Row.fetchOne(event, arguments: [eventSeq]) else {
+                            if Int64(eventSeq) <= prunedThrough { continue }
+                            return bad("the event it records (sequence number \(eventSeq)) is not in the outbox")
+                        }
+                        if recordedEvent["id"]?.stringValue != (outbox[0] as String)
+                            || recordedEvent["data_sha256"]?.stringValue != AuditChain.sha256(outbox[1] as String) {
+                            return bad("the event it records (sequence number \(eventSeq)) was changed in the outbox")
+                        }
                     }
                 }
                 previous = hash

@@ -263,8 +263,11 @@ extension Store {
         }
     }
 
-    /// The audit entries of an applied plan, given to `emit` one at a time: the run, then every
-    /// state change and every event.
+    /// The audit entries of an applied plan, given to `emit` one at a time: the run, renames,
+    /// decisions and purges, each account changed, then one `person.applied` entry per person the
+    /// run touched (their row, the links added and removed, and the events about them: a first
+    /// load writes one entry per person instead of one per row), then events about no person.
+    /// Entries about a person carry their HR id, which a purge redacts by.
     static func auditDrafts(_ plan: Plan, runID: Int64, firstSeq: Int64?, ids: [(id: String, dataHash: String)],
                             summary: String, _ emit: (AuditDraft) throws -> Void) rethrows {
         let counts = (try? JSONDecoder().decode(JSONValue.self, from: Data(summary.utf8))) ?? .null
@@ -272,10 +275,6 @@ extension Store {
         for rename in plan.personRenames {
             try emit(AuditDraft(action: "person.renamed", subject: rename.to, hrID: rename.to,
                                      detail: .object(["from": .string(rename.from), "to": .string(rename.to)])))
-        }
-        for person in plan.personUpserts {
-            try emit(AuditDraft(action: "person.changed", subject: person.employeeID, hrID: person.employeeID,
-                                     detail: PersonColumns.json(person)))
         }
         for decision in plan.conversionDecisions {
             try emit(AuditDraft(action: "conversion.decided", subject: decision.employeeID, hrID: decision.employeeID,
@@ -303,20 +302,33 @@ extension Store {
         for key in plan.accountRemovals {
             try emit(AuditDraft(action: "account.removed", subject: "\(key.directory)/\(key.anchor)", detail: .object([:])))
         }
-        for link in plan.linkRemovals {
-            try emit(AuditDraft(action: "link.removed", subject: link.employeeID, hrID: link.employeeID,
-                                     detail: .object(["directory": .string(link.directory), "anchor": .string(link.anchor)])))
-        }
-        for link in plan.linkUpserts {
-            try emit(AuditDraft(action: "link.added", subject: link.employeeID, hrID: link.employeeID,
-                                     detail: .object(["directory": .string(link.directory), "anchor": .string(link.anchor)])))
-        }
+        // Each person's parts, by index into the plan's lists (no copies of the values).
+        struct Parts { var person: Int?; var linksAdded: [Int] = []; var linksRemoved: [Int] = []; var events: [Int] = [] }
+        var parts: [String: Parts] = [:]
+        parts.reserveCapacity(plan.personUpserts.count)
+        for (index, person) in plan.personUpserts.enumerated() { parts[person.employeeID, default: Parts()].person = index }
+        for (index, link) in plan.linkUpserts.enumerated() { parts[link.employeeID, default: Parts()].linksAdded.append(index) }
+        for (index, link) in plan.linkRemovals.enumerated() { parts[link.employeeID, default: Parts()].linksRemoved.append(index) }
+        var aboutNobody: [Int] = []
         for (index, event) in plan.events.enumerated() {
-            let hrID: String? = if case .string(let id)? = event.data["hr_id"] { id } else { nil }
-            try emit(AuditDraft(action: "event", subject: event.subject, hrID: hrID, detail: .object([
-                "seq": .int(Int((firstSeq ?? 0) + Int64(index))), "id": .string(ids[index].id),
-                "type": .string(event.kind.cloudEventType), "data_sha256": .string(ids[index].dataHash),
-            ])))
+            if case .string(let id)? = event.data["hr_id"] { parts[id, default: Parts()].events.append(index) } else { aboutNobody.append(index) }
+        }
+        func link(_ link: Link) -> JSONValue { .object(["directory": .string(link.directory), "anchor": .string(link.anchor)]) }
+        func event(_ index: Int) -> JSONValue {
+            .object(["seq": .int(Int((firstSeq ?? 0) + Int64(index))), "id": .string(ids[index].id),
+                     "type": .string(plan.events[index].kind.cloudEventType), "data_sha256": .string(ids[index].dataHash)])
+        }
+        for id in parts.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            guard let part = parts[id] else { continue }
+            var detail: [String: JSONValue] = [:]
+            if let person = part.person { detail["person"] = PersonColumns.json(plan.personUpserts[person]) }
+            if !part.linksAdded.isEmpty { detail["links_added"] = .array(part.linksAdded.map { link(plan.linkUpserts[$0]) }) }
+            if !part.linksRemoved.isEmpty { detail["links_removed"] = .array(part.linksRemoved.map { link(plan.linkRemovals[$0]) }) }
+            if !part.events.isEmpty { detail["events"] = .array(part.events.map(event)) }
+            try emit(AuditDraft(action: "person.applied", subject: id, hrID: id, detail: .object(detail)))
+        }
+        for index in aboutNobody {
+            try emit(AuditDraft(action: "event", subject: plan.events[index].subject, detail: event(index)))
         }
     }
 

@@ -43,7 +43,7 @@ import Testing
         var audit: [String] = []
         try world.store().exportAudit { audit.append("\($0.actor)|\($0.action)") }
         #expect(audit.contains("root (uid 0) via the admin socket|admin.reconcile"), "\(audit)")
-        #expect(audit.contains("root (uid 0) via the admin socket|event"))
+        #expect(audit.contains("root (uid 0) via the admin socket|person.applied"))
 
         // nobody, allowed by name: the emergency stop through the daemon, under the kernel's name
         // for the caller whatever $SUDO_USER or $USER claim.

@@ -105,7 +105,7 @@ import Testing
         }
         let admin = try #require(actions.first { $0["action"] as? String == "admin.link" })
         #expect(admin["actor"] as? String == alice)
-        #expect(actions.filter { $0["actor"] as? String == alice }.map { $0["action"] as? String } == ["admin.link", "run.applied", "link.added", "event"])
+        #expect(actions.filter { $0["actor"] as? String == alice }.map { $0["action"] as? String } == ["admin.link", "run.applied", "person.applied"])
 
         let again = try await rollcall(["reconcile", "--config", config, "--json"])
         #expect(again.status == 0)
@@ -276,7 +276,7 @@ import Testing
         #expect(types == ["dev.rollcall.account.linked", "dev.rollcall.identity.disabled", "dev.rollcall.identity.leaver",
                           "dev.rollcall.identity.deprovision", "dev.rollcall.identity.enabled"])
         let audited = (document["audit"] as? [[String: Any]])?.compactMap { $0["action"] as? String } ?? []
-        #expect(audited.contains("admin.disable") && audited.contains("person.changed") && audited.contains("link.added"))
+        #expect(audited.contains("admin.disable") && audited.contains("person.applied"))
         #expect(!export.output.contains("Given2"))
         let nobody = try await rollcall(["identity", "export", "E404", "--config", config])
         #expect(nobody.status != 0 && nobody.error.contains("no person with HR id E404"))

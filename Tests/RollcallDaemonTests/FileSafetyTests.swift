@@ -54,7 +54,7 @@ import Testing
         let audit = world.directory.appendingPathComponent("audit.ndjson").path
         let exported = try await Self.asNobody(["audit", "export", "--output", audit, "--config", config])
         #expect(exported.status == 0 && Self.mode(audit) == 0o600, "\(exported.error)")
-        #expect(try String(contentsOfFile: audit, encoding: .utf8).contains("\"action\":\"event\""))
+        #expect(try String(contentsOfFile: audit, encoding: .utf8).contains("\"action\":\"person.applied\""))
         let person = world.directory.appendingPathComponent("e1.json").path
         #expect(try await Self.asNobody(["identity", "export", "E1", "--output", person, "--config", config]).status == 0)
         let personText = try String(contentsOfFile: person, encoding: .utf8)

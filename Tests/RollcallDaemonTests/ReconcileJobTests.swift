@@ -169,7 +169,8 @@ import Testing
         let salts = try await Shell.run("/usr/bin/sqlite3", [world.configuration.storePath, "SELECT group_concat(employee_id) FROM person_salt ORDER BY employee_id"])
         #expect(salts.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").sorted() == ["E1", "E3"], "\(salts.output)")
         let keyed = try await Shell.run("/usr/bin/sqlite3", [world.configuration.storePath, "SELECT count(*) FROM audit WHERE content IS NULL AND content_hash LIKE 'k:%'"])
-        #expect((Int(keyed.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) >= 4, "\(keyed.output)")
+        // (One entry per run that touched E2: the first load, the leaver, the deprovisioning.)
+        #expect((Int(keyed.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) >= 3, "\(keyed.output)")
         // The redaction is itself an entry naming each blanked entry.
         var named: [JSONValue] = []
         try world.store().exportAudit { if $0.action == "audit.redacted", case .array(let seqs)? = $0.detail?["seqs"] { named += seqs } }

@@ -25,6 +25,10 @@ import Testing
         return store
     }
 
+    static func first(_ list: JSONValue?) -> JSONValue? {
+        if case .array(let items)? = list { items.first } else { nil }
+    }
+
     func entries(_ store: Store) throws -> [AuditRecord] {
         var records: [AuditRecord] = []
         try store.exportAudit { records.append($0) }
@@ -34,34 +38,38 @@ import Testing
     @Test func everyChangeAndEventIsChainedAndVerifies() throws {
         let store = try populated()
         let records = try entries(store)
-        // Run 1: the run, 2 persons, 2 accounts, 2 links, 2 events; run 2: the run, 1 person, 1 event; run 3 likewise.
-        #expect(records.map(\.action) == ["run.applied", "person.changed", "person.changed", "account.changed", "account.changed",
-                                          "link.added", "link.added", "event", "event",
-                                          "run.applied", "person.changed", "event", "run.applied", "person.changed", "event"])
+        // Run 1: the run, 2 accounts, one entry per person (row, link, event); run 2: the run and
+        // E1's entry (row, mover event); run 3 likewise for E2.
+        #expect(records.map(\.action) == ["run.applied", "account.changed", "account.changed", "person.applied", "person.applied",
+                                          "run.applied", "person.applied", "run.applied", "person.applied"])
+        let first = try #require(records.first { $0.action == "person.applied" })
+        #expect(first.subject == "E1" && first.detail?["person"]?["department"] != nil)
+        #expect(Self.first(first.detail?["links_added"])?["anchor"] == .string("a1"))
+        #expect(Self.first(first.detail?["events"])?["type"] == .string("dev.rollcall.account.linked"))
         #expect(records.first?.previousHash == String(repeating: "0", count: 64))
         #expect(zip(records, records.dropFirst()).allSatisfy { $0.hash == $1.previousHash })
-        let leaver = try #require(records.last)
-        #expect(leaver.detail?["type"] == .string("dev.rollcall.identity.leaver"))
-        #expect(leaver.detail?["seq"] == .int(4))
+        let leaver = try #require(Self.first(records.last?.detail?["events"]))
+        #expect(leaver["type"] == .string("dev.rollcall.identity.leaver"))
+        #expect(leaver["seq"] == .int(4))
         #expect(records.allSatisfy { $0.actor == "rollcall reconcile" })
         let result = try store.verifyAudit()
-        #expect(result.ok && result.entries == 15 && result.redacted == 0)
+        #expect(result.ok && result.entries == 9 && result.redacted == 0)
     }
 
     @Test(arguments: [
-        ("UPDATE audit SET content = replace(content, 'Legal', 'Sales') WHERE seq = 11", 11, "content does not match"),
-        ("UPDATE audit SET actor = 'mallory' WHERE seq = 6", 6, "hash does not match"),
-        ("DELETE FROM audit WHERE seq = 9", 9, "entry 9 is missing"),
-        ("UPDATE outbox SET data = replace(data, 'terminated', 'active') WHERE seq = 4", 15, "was changed in the outbox"),
-        ("DELETE FROM outbox WHERE seq = 2", 9, "not in the outbox"),
+        ("UPDATE audit SET content = replace(content, 'Legal', 'Sales') WHERE seq = 7", 7, "content does not match"),
+        ("UPDATE audit SET actor = 'mallory' WHERE seq = 4", 4, "hash does not match"),
+        ("DELETE FROM audit WHERE seq = 5", 5, "entry 5 is missing"),
+        ("UPDATE outbox SET data = replace(data, 'terminated', 'active') WHERE seq = 4", 9, "was changed in the outbox"),
+        ("DELETE FROM outbox WHERE seq = 2", 5, "not in the outbox"),
         // An event slipped into the outbox: no entry vouches for it (reported after the last entry).
         ("INSERT INTO outbox (seq, id, run_id, source, type, subject, time, data) SELECT 99, 'forged', run_id, source, type, 'E9', time, data FROM outbox WHERE seq = 1",
-         16, "outbox event 99 has no audit entry"),
+         10, "outbox event 99 has no audit entry"),
         // The columns a purge redacts by, changed: the hashed content says otherwise.
-        ("UPDATE audit SET hr_id = NULL WHERE seq = 11", 11, "hr_id column differs"),
-        ("UPDATE audit SET subject = 'E9' WHERE seq = 11", 11, "subject column differs"),
+        ("UPDATE audit SET hr_id = NULL WHERE seq = 7", 7, "hr_id column differs"),
+        ("UPDATE audit SET subject = 'E9' WHERE seq = 7", 7, "subject column differs"),
         // Blanked as a purge would, but no redaction entry names it.
-        ("UPDATE audit SET content = NULL WHERE seq = 11", 11, "no redaction entry names it"),
+        ("UPDATE audit SET content = NULL WHERE seq = 7", 7, "no redaction entry names it"),
     ])
     func anEditBehindRollcallsBackIsFoundAtItsRow(edit: String, row: Int64, problem: String) throws {
         let store = try populated()
@@ -73,13 +81,13 @@ import Testing
 
     @Test func aRewrittenContentWithItsOwnHashStillBreaksTheChain() throws {
         let store = try populated()
-        // Forge entry 11 consistently (content and content hash): its entry hash no longer matches.
+        // Forge entry 7 consistently (content and content hash): its entry hash no longer matches.
         try store.writer.write { db in
             let forged = AuditChain.content(subject: "E1", detail: .object(["department": "Sales"]))
-            try db.execute(sql: "UPDATE audit SET content = ?, content_hash = ? WHERE seq = 11", arguments: [forged, AuditChain.sha256(forged)])
+            try db.execute(sql: "UPDATE audit SET content = ?, content_hash = ? WHERE seq = 7", arguments: [forged, AuditChain.sha256(forged)])
         }
         let result = try store.verifyAudit()
-        #expect(result.firstBad == 11)
+        #expect(result.firstBad == 7)
         #expect(result.problem?.contains("hash does not match") == true)
     }
 }
