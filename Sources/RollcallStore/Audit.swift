@@ -236,6 +236,7 @@ extension Store {
             var previous = AuditChain.genesis
             var expectedSeq: Int64 = 1
             let event = try db.makeStatement(sql: "SELECT id, data FROM outbox WHERE seq = ?")
+            let saltStatement = try db.makeStatement(sql: "SELECT salt FROM person_salt WHERE employee_id = ?")
             // Events removed by retention are missing from the outbox with the chain's consent: an
             // `outbox.pruned` entry (itself in the chain, so checked below) names how far.
             var prunedThrough: Int64 = 0
@@ -270,13 +271,21 @@ extension Store {
                     return result
                 }
                 let contentHash: String = row[6]
+                let action: String = row[4]
+                // Each entry's content is decoded once, into what verify needs of it (not a
+                // `JSONValue` tree: at a million persons that decoding was most of verify's time).
+                var fields: VerifiedContent?
                 if let content: String = row[5] {
+                    do {
+                        fields = try JSONDecoder().decode(VerifiedContent.self, from: Data(content.utf8))
+                    } catch {
+                        return bad("its content is not an audit entry's")
+                    }
                     let computed: String
                     if contentHash.hasPrefix("k:") {
                         // The person is the one the content names (the column is checked against it below).
-                        let named = try JSONDecoder().decode(JSONValue.self, from: Data(content.utf8))["hr_id"]?.stringValue
-                        guard let hrID = named,
-                              let salt = try Data.fetchOne(db, sql: "SELECT salt FROM person_salt WHERE employee_id = ?", arguments: [hrID]) else {
+                        guard let hrID = fields?.hrID,
+                              let salt = try Data.fetchOne(saltStatement, arguments: [hrID]) else {
                             return bad("its content hash is keyed to a person whose salt is gone, but its content is still there")
                         }
                         computed = AuditChain.keyedHash(content, salt: Array(salt))
@@ -289,38 +298,28 @@ extension Store {
                     result.redacted += 1
                 }
                 if (row[7] as String) != previous { return bad("it does not follow the entry before it") }
-                let hash = AuditChain.hash(previous: previous, seq: seq, at: row[1], runID: row[2], actor: row[3], action: row[4],
+                let hash = AuditChain.hash(previous: previous, seq: seq, at: row[1], runID: row[2], actor: row[3], action: action,
                                            contentHash: contentHash)
                 if hash != (row[8] as String) { return bad("its hash does not match its fields") }
                 // The columns queries and purges use must say what the hashed content says.
-                if let content: String = row[5] {
-                    let fields = try JSONDecoder().decode(JSONValue.self, from: Data(content.utf8))
-                    if fields["subject"]?.stringValue != (row[9] as String) { return bad("its subject column differs from its hashed content") }
-                    if let hashed = fields["hr_id"], hashed.stringValue != (row[10] as String?) {
+                if let fields {
+                    if fields.subject != (row[9] as String) { return bad("its subject column differs from its hashed content") }
+                    if fields.hasHRID, fields.hrID != (row[10] as String?) {
                         return bad("its hr_id column differs from its hashed content")
                     }
                 }
                 // An event entry, and a person's entry for the events about them, vouch for
                 // those events in the outbox.
-                if let content: String = row[5], (row[4] as String) == "event" || (row[4] as String) == "person.applied" {
-                    let detail = try JSONDecoder().decode(JSONValue.self, from: Data(content.utf8))["detail"]
-                    let vouched: [JSONValue]
-                    if (row[4] as String) == "event" {
-                        vouched = [detail ?? .null]
-                    } else if case .array(let events)? = detail?["events"] {
-                        vouched = events
-                    } else {
-                        vouched = []
-                    }
+                if let fields, action == "event" || action == "person.applied" {
+                    let vouched = action == "event" ? [fields.event ?? VerifiedContent.Event()] : fields.events
                     for recordedEvent in vouched {
-                        guard case .int(let eventSeq)? = recordedEvent["seq"] else { return bad("an event it records has no sequence number") }
+                        guard let eventSeq = recordedEvent.seq else { return bad("an event it records has no sequence number") }
                         recorded.insert(Int64(eventSeq))
                         guard let outbox = try Row.fetchOne(event, arguments: [eventSeq]) else {
                             if Int64(eventSeq) <= prunedThrough { continue }
                             return bad("the event it records (sequence number \(eventSeq)) is not in the outbox")
                         }
-                        if recordedEvent["id"]?.stringValue != (outbox[0] as String)
-                            || recordedEvent["data_sha256"]?.stringValue != AuditChain.sha256(outbox[1] as String) {
+                        if recordedEvent.id != (outbox[0] as String) || recordedEvent.dataSHA256 != AuditChain.sha256(outbox[1] as String) {
                             return bad("the event it records (sequence number \(eventSeq)) was changed in the outbox")
                         }
                     }
@@ -376,5 +375,48 @@ extension Store {
         }
         if let last, last.contains(digest) { return nil }
         return AuditDraft(action: "config.changed", subject: file, detail: .object(["sha256": .string(digest)]))
+    }
+}
+
+/// What `verifyAudit` reads from an entry's content: `subject`, `hr_id` (and whether the key is
+/// there at all: entries older than hashed HR ids have none), and the events an entry vouches for
+/// (an `event` entry's detail, a `person.applied` entry's `detail.events`). Other detail is skipped.
+struct VerifiedContent: Decodable {
+    struct Event: Decodable {
+        var seq: Int?
+        var id: String?
+        var dataSHA256: String?
+
+        init() {}
+
+        enum CodingKeys: String, CodingKey { case seq, id, dataSHA256 = "data_sha256" }
+    }
+
+    var subject: String?
+    var hasHRID = false
+    var hrID: String?
+    /// An `event` entry's detail read as an event.
+    var event: Event?
+    /// A `person.applied` entry's events.
+    var events: [Event] = []
+
+    private enum CodingKeys: String, CodingKey { case subject, hrID = "hr_id", detail }
+    private enum DetailKeys: String, CodingKey { case seq, id, dataSHA256 = "data_sha256", events }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        subject = try container.decodeIfPresent(String.self, forKey: .subject)
+        hasHRID = container.contains(.hrID)
+        hrID = try container.decodeIfPresent(String.self, forKey: .hrID)
+        // Details of other kinds (any JSON) are not looked at.
+        guard let detail = try? container.nestedContainer(keyedBy: DetailKeys.self, forKey: .detail) else { return }
+        if detail.contains(.seq) {
+            var event = Event()
+            event.seq = try? detail.decode(Int.self, forKey: .seq)
+            event.id = try? detail.decode(String.self, forKey: .id)
+            event.dataSHA256 = try? detail.decode(String.self, forKey: .dataSHA256)
+            self.event = event
+        }
+        if detail.contains(.events) { events = (try? detail.decode([Event].self, forKey: .events)) ?? [] }
     }
 }
