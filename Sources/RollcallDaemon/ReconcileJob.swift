@@ -91,6 +91,9 @@ public struct ReconcileJob: Sendable {
     /// The operator who asked for this run through the admin socket: the run's actor, and an
     /// `admin.reconcile` entry opens its audit.
     public var requestedBy: String?
+    /// The daemon's kept state (live changes keep it between changes): a run starts from it
+    /// instead of loading the store's when it is still the store's, and leaves its own result there.
+    public var keptState: LiveState?
 
     public init(configuration: ResolvedConfiguration, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
         self.configuration = configuration
@@ -142,7 +145,10 @@ public struct ReconcileJob: Sendable {
             var hrReport = RunReport()
             return (result: try await self.readHR(report: &hrReport), report: hrReport)
         }
-        let stateLoad = Task { try await PhaseTimer.timed("load_state", progress: progress) { try store.loadState() } }
+        let kept = keptState
+        let stateLoad = Task {
+            try await PhaseTimer.timed("load_state", progress: progress) { try kept?.take(store: store).state ?? store.loadState() }
+        }
         defer { stateLoad.cancel() }
         let directoryReads: Result<[(input: DirectoryInput, run: DirectoryRun)], any Error>
         do {
@@ -358,6 +364,21 @@ public struct ReconcileJob: Sendable {
                 }
             } catch {
                 logger.error("could not remove events past retention", metadata: ["store.error": "\(ReconcileJob.oneLine(error))"])
+            }
+            // The daemon keeps the state this run left (what the store now holds) for the next
+            // live change or run, instead of loading it again: unless decisions are held (the
+            // store keeps them with details the plan does not carry), ids changed (conversions,
+            // purges), or only part of the plan was applied.
+            if let kept = keptState, held.isEmpty, state.held.isEmpty, approving == nil, only == nil,
+               plan.personRenames.isEmpty, plan.personPurges.isEmpty {
+                var next = state
+                next.apply(plan)
+                next.version = applied.runID
+                do {
+                    kept.keep(next, generation: try store.auditGeneration())
+                } catch {
+                    logger.warning("could not keep the stored state", metadata: ["store.error": "\(ReconcileJob.oneLine(error))"])
+                }
             }
             if !held.isEmpty {
                 logger.warning("decisions held back by the mass-change guard", metadata: [

@@ -55,4 +55,40 @@ import Testing
         #expect(kept.state?.holds["E4"] != nil)
         Self.expectSame(kept.state, try world.store().loadState())
     }
+
+    /// A scheduled run in the daemon starts from the kept state and leaves what it applied there:
+    /// neither it nor the next live change loads the state again (4–5 s at a million persons).
+    @Test func aRunStartsFromTheKeptStateAndLeavesItsOwn() async throws {
+        let world = try await ReconcileJobTests.world(people: 3, rows: (1...3).map { ReconcileJobTests.row($0) }.joined())
+        _ = try await world.run()
+        let kept = LiveState()
+        var job = ReconcileJob(configuration: world.configuration, logger: Logger(label: "test"), now: ReconcileJobTests.clock)
+        job.keptState = kept
+        // A mover and a leaver: the run loads once (nothing kept yet), then keeps its result.
+        try world.writeHR(ReconcileJobTests.row(1, department: "Legal") + ReconcileJobTests.row(2)
+                          + ReconcileJobTests.row(3, status: "Terminated", end: "2026-01-31"))
+        let moved = try await job.run(dryRun: false)
+        #expect(moved.summary.events >= 2, "\(moved.summary)")
+        #expect(kept.loads == 1)
+        Self.expectSame(kept.state, try world.store().loadState())
+        // The next run plans from it: no load, the same decisions as from the store.
+        try world.writeHR(ReconcileJobTests.row(1, department: "Finance") + ReconcileJobTests.row(2)
+                          + ReconcileJobTests.row(3, status: "Terminated", end: "2026-01-31"))
+        let fromStore = try await ReconcileJob(configuration: world.configuration, logger: Logger(label: "test"), now: ReconcileJobTests.clock)
+            .run(dryRun: true)
+        let fromKept = try await job.run(dryRun: false)
+        #expect(kept.loads == 1)
+        #expect(fromKept.summary == fromStore.summary)
+        Self.expectSame(kept.state, try world.store().loadState())
+        // And a live change after it takes it as it is.
+        let hr = try await HRSources.read(world.configuration.hrSources)
+        let account = DirectoryAccount(anchor: "anchor-9", dn: "uid=p9,ou=people,dc=example,dc=test", correlationValue: "E9", attributesJSON: "{}")
+        _ = try await job.runLive(directory: "default", changed: [account], deleted: [], hr: hr, kept: kept)
+        #expect(kept.loads == 1)
+        // Written behind its back (an operator's action), the kept state is not used: loaded again.
+        _ = try AdminActions(configuration: world.configuration, logger: Logger(label: "test")).disable(employeeID: "E2", reason: "test")
+        _ = try await job.run(dryRun: false)
+        #expect(kept.loads == 2)
+        Self.expectSame(kept.state, try world.store().loadState())
+    }
 }

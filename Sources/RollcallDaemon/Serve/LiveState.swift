@@ -31,13 +31,15 @@ public final class LiveState: Sendable {
     /// How often a live change had to load the state (tests, metrics).
     public var loads: Int { loadCount.withLock { $0 } }
 
-    /// Loads the store's state now (after a scheduled run), dropping the one kept.
-    func reload(storePath: String) throws {
-        kept.withLock { $0 = nil }
+    /// After a scheduled run: loads the store's state now unless the one kept is still the
+    /// store's (the run kept what it applied), so the next live change does not wait for a load.
+    func refresh(storePath: String) throws {
         let store = try Store.open(path: storePath)
         let generation = try store.auditGeneration()
-        let state = try store.loadState()
-        keep(state, generation: generation)
+        if kept.withLock({ $0?.generation == generation }) { return }
+        kept.withLock { $0 = nil }
+        loadCount.withLock { $0 += 1 }
+        keep(try store.loadState(), generation: generation)
     }
 
     /// Keeps `state` as the store's state at `generation`.

@@ -77,6 +77,8 @@ struct Scheduler: Service {
         do {
             var job = ReconcileJob(configuration: configuration, logger: logger)
             job.hrFiles = state.hrFiles
+            // With live changes the daemon keeps the state: the run starts from it and leaves its own.
+            if configuration.directories.contains(where: { $0.delta == .syncrepl }) { job.keptState = state.liveState }
             let outcome = try await job
                 .run(dryRun: false, forceFull: kind == .full, lockWait: .seconds(60), onRead: { [state] read in state.hrRead = read })
             last.runID = outcome.runID ?? outcome.quarantinedRun
@@ -110,10 +112,11 @@ struct Scheduler: Service {
         Counter(label: "rollcall_runs_total", dimensions: [("kind", kind.rawValue), ("outcome", last.outcome)]).increment()
         last.finishedAt = Date()
         state.runFinished(last)
-        // Live changes plan from memory: the state this run left, loaded now rather than by the next change.
+        // Live changes plan from memory: the state this run left (kept by the run itself when it
+        // could), loaded now otherwise rather than by the next change.
         if last.outcome == "applied" || last.outcome == "held", configuration.directories.contains(where: { $0.delta == .syncrepl }) {
             do {
-                try state.liveState.reload(storePath: configuration.storePath)
+                try state.liveState.refresh(storePath: configuration.storePath)
             } catch {
                 logger.warning("could not keep the stored state for live changes", metadata: ["store.error": "\(error)"])
             }
