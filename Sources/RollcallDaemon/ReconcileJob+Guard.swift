@@ -41,6 +41,7 @@ extension ReconcileJob {
                             phases: PhaseTimer) throws -> ReconcileOutcome {
         var outcome = outcome
         outcome.phaseSeconds = phases.seconds
+        outcome.phasePeakMegabytes = phases.peakMegabytes
         if let pending = try store.pendingQuarantine(digest: Store.digest(plan)) {
             outcome.quarantinedRun = pending
             logger.warning("run still quarantined", metadata: ["run.id": "\(pending)", "guard.reasons": "\(verdict.reasons.joined(separator: "; "))"])

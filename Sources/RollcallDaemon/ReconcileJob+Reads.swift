@@ -193,6 +193,8 @@ extension ReconcileJob {
 /// Wall-clock seconds per phase of a run, reported with the outcome so an operator sees where time goes.
 struct PhaseTimer {
     private(set) var seconds: [String: Double] = [:]
+    /// The process's peak resident set when each phase ended (MiB, from getrusage).
+    private(set) var peakMegabytes: [String: Double] = [:]
     /// Told as each phase starts and ends.
     var progress: (@Sendable (RunProgress) -> Void)?
 
@@ -228,6 +230,14 @@ struct PhaseTimer {
 
     mutating func record(_ name: String, seconds value: Double) {
         seconds[name] = value
+        peakMegabytes[name] = Self.peakMegabytes()
+    }
+
+    /// ru_maxrss is in KiB on Linux.
+    static func peakMegabytes() -> Double {
+        var usage = rusage()
+        guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
+        return (Double(usage.ru_maxrss) / 1024 * 10).rounded() / 10
     }
 
     private static func seconds(since start: ContinuousClock.Instant) -> Double {
@@ -239,6 +249,7 @@ struct PhaseTimer {
         let elapsed = ContinuousClock.now - start
         let value = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         seconds[name] = value
+        peakMegabytes[name] = Self.peakMegabytes()
         progress?(RunProgress(phase: name, count: count, seconds: value, done: true))
     }
 }

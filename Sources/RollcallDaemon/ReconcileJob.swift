@@ -19,6 +19,8 @@ public struct ReconcileOutcome: Sendable, Codable {
     public var directories: [DirectoryRun] = []
     /// Seconds spent in each phase (read_hr, read_directory, load_state, plan, apply).
     public var phaseSeconds: [String: Double] = [:]
+    /// The process's peak resident set (MiB) when each phase ended: where a run's memory goes.
+    public var phasePeakMegabytes: [String: Double] = [:]
     /// What the mass-change guard counted, and why it tripped.
     public var guardVerdict: GuardVerdict?
     /// Set when the guard stopped the whole run (a first run waiting for approval): the
@@ -305,6 +307,7 @@ public struct ReconcileJob: Sendable {
             outcome.held = held.count
             guard !dryRun else {
                 outcome.phaseSeconds = phases.seconds
+                outcome.phasePeakMegabytes = phases.peakMegabytes
                 return outcome
             }
             // From here the run writes: unless its deadline has passed already.
@@ -347,6 +350,7 @@ public struct ReconcileJob: Sendable {
             if !held.isEmpty { stamp.heldVerdict = Self.verdictData(verdict, plan: prepared.plan) }
             let applied = try phases.measure("apply") { try store.apply(plan, stamp: stamp) }
             outcome.phaseSeconds = phases.seconds
+            outcome.phasePeakMegabytes = phases.peakMegabytes
             outcome.runID = applied.runID
             outcome.firstSeq = applied.firstSeq
             outcome.lastSeq = applied.lastSeq
