@@ -278,11 +278,14 @@ public struct ReconcileJob: Sendable {
         var report = RunReport()
         var phases = PhaseTimer(progress: progress)
         do {
-            let prepared = try await prepare(store: store, started: started, forceFull: forceFull, initial: initial || approving != nil,
+            var prepared = try await prepare(store: store, started: started, forceFull: forceFull, initial: initial || approving != nil,
                                              report: &report, phases: &phases)
             onRead?(prepared.hr)
             var plan = prepared.plan
             let state = prepared.state
+            // The one reference to the state from here: kept in the daemon, it is updated in place
+            // (a second reference would copy a million persons' tables).
+            prepared.state = StoredState()
             var verdict = prepared.verdict
             var directoryRuns = prepared.directoryRuns
             if let only {
@@ -375,7 +378,7 @@ public struct ReconcileJob: Sendable {
             // purges), or only part of the plan was applied.
             if let kept = keptState, held.isEmpty, state.held.isEmpty, approving == nil, only == nil,
                plan.personRenames.isEmpty, plan.personPurges.isEmpty {
-                var next = state
+                var next = consume state
                 next.apply(plan)
                 next.version = applied.runID
                 do {
