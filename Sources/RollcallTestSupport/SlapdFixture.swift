@@ -112,6 +112,35 @@ public final class SlapdFixture: Sendable {
     }
 }
 
+/// A TCP port on 127.0.0.1 that refuses every connection while this value lives: bound but never
+/// listening, so no server another test starts meanwhile can take it (a port that was merely free
+/// a moment ago can be).
+public final class RefusingPort: Sendable {
+    public let port: Int
+    private let descriptor: Int32
+
+    public init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw FixtureError("no socket for a refusing port") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else {
+            close(fd)
+            throw FixtureError("could not bind a refusing port")
+        }
+        descriptor = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(descriptor) }
+}
+
 /// Loopback addresses and ports for test servers.
 public enum Loopback {
     /// A TCP port on 127.0.0.1 that was free a moment ago.

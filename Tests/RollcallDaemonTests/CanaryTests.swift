@@ -38,7 +38,9 @@ import Testing
         let keyFile = try secret("tombstone.key", tombstoneKey)
         let hookFile = try secret("hook.whsec", whsec + "\n")
         let fields = ReconcileJobTests.fields
-        let closed = Loopback.freePort() ?? 9
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let closed = refusing.port
         let config = folder.appendingPathComponent("rollcall.yaml").path
         var text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: world.slapd.syncPasswordFile, with: passwordFile)
         text = text.replacingOccurrences(of: "hr:\n  sources:\n", with: """

@@ -121,7 +121,9 @@ import Testing
         let secretFile = FileManager.default.temporaryDirectory.appendingPathComponent("whsec-\(UUID().uuidString)").path
         // Two secrets, as while rotating: the receiver knows only the second; it verifies either way.
         try SecretFixture.write(Self.secret() + "\n" + secret + "\n", to: secretFile)
-        let closed = Loopback.freePort() ?? 9
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let closed = refusing.port
         let hooks = """
             webhooks:
               - {name: app, url: "http://127.0.0.1:\(receiver.port)/hook", secret_file: \(secretFile)}

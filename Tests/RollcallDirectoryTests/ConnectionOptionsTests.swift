@@ -7,15 +7,18 @@ import Testing
 @Suite struct ConnectionOptionsTests {
     @Test func failsOverToTheNextURI() async throws {
         let slapd = try await SlapdFixture.start(ldif: DirectoryReadTests.people(2))
-        let closed = try SlapdFixture.freePort()
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let closed = refusing.port
         let connection = try await LDAPConnection.connect(LDAPSettings(uri: "ldap://127.0.0.1:\(closed) \(slapd.uri)", security: .none,
                                                                        networkTimeoutSeconds: 2))
         #expect(try await connection.whoAmI() == "")
     }
 
     @Test func allURIsDownNamesThemAll() async throws {
-        let a = try SlapdFixture.freePort()
-        let b = try SlapdFixture.freePort()
+        let refusingA = try RefusingPort(), refusingB = try RefusingPort()
+        defer { withExtendedLifetime((refusingA, refusingB)) {} }
+        let a = refusingA.port, b = refusingB.port
         do {
             _ = try await LDAPConnection.connect(LDAPSettings(uri: "ldap://127.0.0.1:\(a) ldap://127.0.0.1:\(b)", security: .none,
                                                              networkTimeoutSeconds: 2))

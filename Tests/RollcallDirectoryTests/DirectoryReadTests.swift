@@ -159,7 +159,9 @@ import Testing
     }
 
     @Test func anUnreachableServerFailsTheConnection() async throws {
-        let port = try SlapdFixture.freePort()
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let port = refusing.port
         for security in [LDAPSettings.Security.none, .startTLS] {
             let settings = LDAPSettings(uri: "ldap://127.0.0.1:\(port)", security: security, networkTimeoutSeconds: 2)
             do {

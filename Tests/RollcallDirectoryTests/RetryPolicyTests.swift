@@ -73,13 +73,15 @@ final class LogCollector: Sendable {
     }
 
     @Test func givesUpAfterTheLastAttempt() async throws {
-        let port = try SlapdFixture.freePort()
+        // Refused every time (a port merely free a moment ago can be taken by another test's server).
+        let refusing = try RefusingPort()
         let reader = DirectoryReader(
-            settings: LDAPSettings(uri: "ldap://127.0.0.1:\(port)", security: .none, networkTimeoutSeconds: 1),
+            settings: LDAPSettings(uri: "ldap://127.0.0.1:\(refusing.port)", security: .none, networkTimeoutSeconds: 1),
             request: SearchRequest(baseDN: "dc=x", filter: "(objectClass=*)", attributes: []),
             mapping: DirectoryReadTests.mapping, retry: RetryPolicy(attempts: 3, initialDelaySeconds: 0.05, maxDelaySeconds: 0.1))
         let collector = LogCollector()
         await #expect(throws: LDAPError.self) { try await reader.readAccounts(logger: Logger(label: "test") { _ in collector.handler() }) }
         #expect(collector.messages.filter { $0.contains("trying again") }.count == 2)
+        withExtendedLifetime(refusing) {}
     }
 }
