@@ -246,10 +246,8 @@ struct PhaseTimer {
     }
 
     private mutating func record(_ name: String, _ start: ContinuousClock.Instant, count: Int? = nil) {
-        let elapsed = ContinuousClock.now - start
-        let value = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        seconds[name] = value
-        peakMegabytes[name] = Self.peakMegabytes()
+        let value = Self.seconds(since: start)
+        record(name, seconds: value)
         progress?(RunProgress(phase: name, count: count, seconds: value, done: true))
     }
 }

@@ -120,22 +120,11 @@ public final class RefusingPort: Sendable {
     private let descriptor: Int32
 
     public init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw FixtureError("no socket for a refusing port") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else {
-            close(fd)
+        guard let (fd, port) = Loopback.boundSocket(address: "127.0.0.1", port: 0) else {
             throw FixtureError("could not bind a refusing port")
         }
         descriptor = fd
-        port = Int(UInt16(bigEndian: address.sin_port))
+        self.port = port
     }
 
     deinit { close(descriptor) }
@@ -149,9 +138,15 @@ public enum Loopback {
     /// Binds a TCP socket to `address`:`port` (0: any port) and closes it again; the port that was
     /// bound, or nil when it is taken.
     static func bind(address: String, port: UInt16) -> Int? {
+        guard let (fd, bound) = boundSocket(address: address, port: port) else { return nil }
+        close(fd)
+        return bound
+    }
+
+    /// A TCP socket bound to `address`:`port` (0: any port), not listening, and the port it has.
+    static func boundSocket(address: String, port: UInt16) -> (descriptor: Int32, port: Int)? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
-        defer { close(fd) }
         var socketAddress = sockaddr_in()
         socketAddress.sin_family = sa_family_t(AF_INET)
         socketAddress.sin_port = port.bigEndian
@@ -162,7 +157,11 @@ public enum Loopback {
                 Glibc.bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
             }
         }
-        return bound ? Int(UInt16(bigEndian: socketAddress.sin_port)) : nil
+        guard bound else {
+            close(fd)
+            return nil
+        }
+        return (fd, Int(UInt16(bigEndian: socketAddress.sin_port)))
     }
 }
 
