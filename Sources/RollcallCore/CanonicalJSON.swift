@@ -70,11 +70,108 @@ public enum CanonicalJSON {
         }
     }
 
+    /// Writes canonical JSON straight into bytes, for the hot paths (event data and audit content
+    /// of a first load) where building a `JSONValue` tree first was the largest cost. The caller
+    /// writes each object's keys in canonical order (by UTF-8 bytes; checked in debug builds);
+    /// the result is then the same text `text` gives for the equivalent `JSONValue`.
+    public struct Writer {
+        public private(set) var bytes: [UInt8] = []
+        private var needsComma = false
+        private var lastKeys: [String?] = []
+
+        public init(capacity: Int = 512) {
+            bytes.reserveCapacity(capacity)
+        }
+
+        public var text: String { String(decoding: bytes, as: UTF8.self) }
+
+        private mutating func separate() {
+            if needsComma { bytes.append(UInt8(ascii: ",")) }
+        }
+
+        public mutating func beginObject() {
+            separate()
+            bytes.append(UInt8(ascii: "{"))
+            lastKeys.append(nil)
+            needsComma = false
+        }
+
+        public mutating func endObject() {
+            bytes.append(UInt8(ascii: "}"))
+            lastKeys.removeLast()
+            needsComma = true
+        }
+
+        public mutating func beginArray() {
+            separate()
+            bytes.append(UInt8(ascii: "["))
+            lastKeys.append(nil)
+            needsComma = false
+        }
+
+        public mutating func endArray() {
+            bytes.append(UInt8(ascii: "]"))
+            lastKeys.removeLast()
+            needsComma = true
+        }
+
+        /// An object's key; the value written next belongs to it.
+        public mutating func key(_ name: String) {
+            assert(lastKeys.last.map { previous in previous.map { $0.utf8.lexicographicallyPrecedes(name.utf8) } ?? true } ?? false,
+                   "canonical JSON keys out of order: \(name)")
+            if !lastKeys.isEmpty { lastKeys[lastKeys.count - 1] = name }
+            separate()
+            CanonicalJSON.writeString(name, into: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+            needsComma = false
+        }
+
+        public mutating func string(_ text: String?) {
+            separate()
+            if let text { CanonicalJSON.writeString(text, into: &bytes) } else { bytes.append(contentsOf: "null".utf8) }
+            needsComma = true
+        }
+
+        public mutating func int(_ number: Int) {
+            separate()
+            bytes.append(contentsOf: String(number).utf8)
+            needsComma = true
+        }
+
+        public mutating func bool(_ flag: Bool?) {
+            separate()
+            bytes.append(contentsOf: (flag.map { $0 ? "true" : "false" } ?? "null").utf8)
+            needsComma = true
+        }
+
+        public mutating func value(_ value: JSONValue) {
+            separate()
+            CanonicalJSON.write(value, into: &bytes)
+            needsComma = true
+        }
+
+        /// Text that is already canonical JSON (a value written by `text` or another writer).
+        public mutating func raw(_ canonical: String) {
+            separate()
+            bytes.append(contentsOf: canonical.utf8)
+            needsComma = true
+        }
+
+        /// A key and a string (null when nil).
+        public mutating func field(_ name: String, _ text: String?) {
+            key(name)
+            string(text)
+        }
+    }
+
     /// `text` as a JSON string (quoted, escaped) appended to `out`.
     public static func writeString(_ text: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Most values need no escaping: copy them in one go.
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        let plain = text.utf8.withContiguousStorageIfAvailable { bytes in
+            !bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        } ?? !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") })
+        if plain {
             out.append(contentsOf: text.utf8)
             out.append(UInt8(ascii: "\""))
             return
@@ -108,9 +205,66 @@ public enum CanonicalJSON {
         }
     }
 
+    /// Any JSON value read back from canonical text (what `text` and `Writer` write: integers,
+    /// no insignificant white space, the writer's escapes). nil for anything else; callers fall
+    /// back to a JSON decoder. Event data is kept as text and read back only where a decision
+    /// needs a field of it.
+    public static func value(_ text: String) -> JSONValue? {
+        var text = text
+        return text.withUTF8 { bytes -> JSONValue? in
+            var reader = Reader(bytes: bytes)
+            guard let value = reader.value(depth: 0), reader.index == bytes.count else { return nil }
+            return value
+        }
+    }
+
     private struct Reader {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
+
+        mutating func value(depth: Int) -> JSONValue? {
+            guard index < bytes.count, depth < 64 else { return nil }
+            switch bytes[index] {
+            case UInt8(ascii: "\""): return string().map(JSONValue.string)
+            case UInt8(ascii: "{"):
+                index += 1
+                var fields: [String: JSONValue] = [:]
+                if take(UInt8(ascii: "}")) { return .object(fields) }
+                repeat {
+                    guard let name = string(), take(UInt8(ascii: ":")), let item = value(depth: depth + 1) else { return nil }
+                    fields[name] = item
+                } while take(UInt8(ascii: ","))
+                return take(UInt8(ascii: "}")) ? .object(fields) : nil
+            case UInt8(ascii: "["):
+                index += 1
+                var items: [JSONValue] = []
+                if take(UInt8(ascii: "]")) { return .array(items) }
+                repeat {
+                    guard let item = value(depth: depth + 1) else { return nil }
+                    items.append(item)
+                } while take(UInt8(ascii: ","))
+                return take(UInt8(ascii: "]")) ? .array(items) : nil
+            case UInt8(ascii: "n"): return word("null") ? .null : nil
+            case UInt8(ascii: "t"): return word("true") ? .bool(true) : nil
+            case UInt8(ascii: "f"): return word("false") ? .bool(false) : nil
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                let start = index
+                if bytes[index] == UInt8(ascii: "-") { index += 1 }
+                while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+                // Fractions and exponents are not canonical here: left to a full decoder.
+                if index < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index]) { return nil }
+                return Int(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)).map(JSONValue.int)
+            default: return nil
+            }
+        }
+
+        mutating func word(_ literal: String) -> Bool {
+            let expected = literal.utf8
+            guard index + expected.count <= bytes.count,
+                  UnsafeBufferPointer(rebasing: bytes[index..<index + expected.count]).elementsEqual(expected) else { return false }
+            index += expected.count
+            return true
+        }
 
         mutating func attributeMap() -> [String: [String]]? {
             guard take(UInt8(ascii: "{")) else { return nil }

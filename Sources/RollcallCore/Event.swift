@@ -1,3 +1,5 @@
+import Foundation
+
 /// The kinds of events Rollcall emits. The full CloudEvents `type` is `EventKind.prefix + rawValue`.
 /// docs/events.md lists each with an example; add a case there when you add one here.
 public enum EventKind: String, Sendable, Codable, CaseIterable {
@@ -82,16 +84,59 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
 
 /// An event as planned by Core: what happened and to whom. The store gives it its sequence number,
 /// id, source and time when the plan is applied.
+///
+/// The data is kept as its canonical JSON text, written once when the event is planned (a first
+/// load plans a million `account.linked` events: as `JSONValue` trees they were most of its
+/// memory and, serialised again at apply, the largest cost of its CPU). `data` reads it back.
 public struct EventDraft: Sendable, Hashable, Codable {
     public var kind: EventKind
     /// The CloudEvents `subject`: the HR employee id for identity events, the anchor for account events.
     public var subject: String
-    public var data: JSONValue
+    /// `data` as canonical JSON: the outbox's bytes.
+    public private(set) var dataJSON: String
+    /// `data.hr_id` when it is a string: the person the event is about.
+    public private(set) var hrID: String?
 
     public init(kind: EventKind, subject: String, data: JSONValue) {
         self.kind = kind
         self.subject = subject
-        self.data = data
+        self.dataJSON = CanonicalJSON.text(data)
+        self.hrID = data["hr_id"]?.stringValue
+    }
+
+    /// From data already written as canonical JSON (`CanonicalJSON.Writer`), with its `hr_id`.
+    public init(kind: EventKind, subject: String, canonicalData: String, hrID: String?) {
+        self.kind = kind
+        self.subject = subject
+        self.dataJSON = canonicalData
+        self.hrID = hrID
+    }
+
+    /// The data as a value (read back from the text; for decisions and tests, not the hot path).
+    public var data: JSONValue {
+        get {
+            CanonicalJSON.value(dataJSON) ?? (try? JSONDecoder().decode(JSONValue.self, from: Data(dataJSON.utf8))) ?? .null
+        }
+        set {
+            dataJSON = CanonicalJSON.text(newValue)
+            hrID = newValue["hr_id"]?.stringValue
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case kind, subject, data }
+
+    // Encoded as before (`data` a JSON value): quarantined plans stored earlier still decode.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(kind: try container.decode(EventKind.self, forKey: .kind), subject: try container.decode(String.self, forKey: .subject),
+                  data: try container.decode(JSONValue.self, forKey: .data))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(subject, forKey: .subject)
+        try container.encode(data, forKey: .data)
     }
 }
 

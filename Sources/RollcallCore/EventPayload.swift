@@ -37,6 +37,66 @@ struct EventPayload {
         return .object(fields)
     }
 
+    /// The same data as `json(...)` (with `tombstone` as the deprovision adds it), written
+    /// straight as canonical JSON: no `JSONValue` tree per event. Keys in canonical order.
+    func draft(_ kind: EventKind, changes: [AttributeChange] = [], linked: (directory: String, account: DirectoryAccount)? = nil,
+               rule: String? = nil, previousAnchor: String? = nil, previousID: String? = nil, tombstone: String? = nil) -> EventDraft {
+        let a = record.attributes
+        var out = CanonicalJSON.Writer(capacity: 640)
+        out.beginObject()
+        if let linked {
+            out.key("account")
+            EventPayload.writeAccountRef(linked.directory, linked.account.anchor, linked.account.dn, into: &out)
+        }
+        out.key("accounts")
+        out.beginArray()
+        for (directory, account) in accounts { EventPayload.writeAccountRef(directory, account.anchor, account.dn, into: &out) }
+        out.endArray()
+        if !changes.isEmpty {
+            out.key("changes")
+            out.beginArray()
+            for change in changes {
+                out.beginObject()
+                out.field("after", change.after)
+                out.field("attribute", change.attribute)
+                out.field("before", change.before)
+                out.endObject()
+            }
+            out.endArray()
+        }
+        out.field("hr_id", record.employeeID)
+        out.field("lifecycle", lifecycle.rawValue)
+        if let rule { out.field("matched_by", rule) }
+        out.key("person")
+        out.beginObject()
+        out.field("department", a.department)
+        out.field("display_name", a.displayName)
+        out.field("email", a.email)
+        out.field("employee_type", a.employeeType)
+        out.field("family_name", a.familyName)
+        out.field("given_name", a.givenName)
+        out.field("hire_date", a.hireDate?.description)
+        out.field("location", a.location)
+        out.field("manager_id", a.managerID)
+        out.field("status", a.status.rawValue)
+        out.field("termination_date", a.terminationDate?.description)
+        out.field("title", a.title)
+        out.endObject()
+        if let previousAnchor { out.field("previous_anchor", previousAnchor) }
+        if let previousID { out.field("previous_hr_id", previousID) }
+        if let tombstone { out.field("tombstone", tombstone) }
+        out.endObject()
+        return EventDraft(kind: kind, subject: record.employeeID, canonicalData: out.text, hrID: record.employeeID)
+    }
+
+    private static func writeAccountRef(_ directory: String, _ anchor: String, _ dn: String, into out: inout CanonicalJSON.Writer) {
+        out.beginObject()
+        out.field("anchor", anchor)
+        out.field("directory", directory)
+        out.field("dn", dn)
+        out.endObject()
+    }
+
     static func accountRef(_ directory: String, _ anchor: String, _ dn: String) -> JSONValue {
         .object(["directory": .string(directory), "anchor": .string(anchor), "dn": .string(dn)])
     }

@@ -73,7 +73,7 @@ extension Plan {
         plan.unauthorisedRemovals = keeping ? [] : unauthorisedRemovals
         plan.events = events.filter { event in
             if event.kind == .privilegedChange || event.kind == .privilegedUnauthorised { return !keeping }
-            let belongs = persons.contains(event.subject) || event.data["hr_id"]?.stringValue.map(persons.contains) == true
+            let belongs = persons.contains(event.subject) || event.hrID.map(persons.contains) == true
                 || event.data["directory"]?.stringValue.map { anchors.contains(AccountKey(directory: $0, anchor: event.subject)) } == true
             return belongs == keeping
         }

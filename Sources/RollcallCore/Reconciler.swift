@@ -398,31 +398,26 @@ public struct Reconciler: Sendable {
 
         for link in newlyLinked {
             let kind: EventKind = link.match.previous == nil ? .linked : .relinked
-            let data = payload.json(linked: (link.directory, link.account), rule: link.rule, previousAnchor: link.match.previous)
-            plan.events.append(EventDraft(kind: kind, subject: id, data: data))
+            plan.events.append(payload.draft(kind, linked: (link.directory, link.account), rule: link.rule, previousAnchor: link.match.previous))
             plan.summary.count(kind)
         }
         for kind in lifecycle.events(from: stored?.lifecycle, to: state, hasAccount: !accounts.isEmpty, disputed: disputed,
                                      needsAccount: needsAccount) where !(held && HoldPlans.restoring.contains(kind)) {
-            var data = payload.json()
             // With purges configured, the deprovision names the tombstone the person will have:
             // the purged event later names nothing else, and consumers match it by this.
-            if kind == .deprovision, lifecycle.policy.purgeAfterDays != nil, let pseudonym, case .object(var fields) = data {
-                fields["tombstone"] = .string(pseudonym(id))
-                data = .object(fields)
-            }
-            plan.events.append(EventDraft(kind: kind, subject: id, data: data))
+            let tombstone = kind == .deprovision && lifecycle.policy.purgeAfterDays != nil ? pseudonym.map { $0(id) } : nil
+            plan.events.append(payload.draft(kind, tombstone: tombstone))
             plan.summary.count(kind)
         }
         // Attribute changes matter while the person is announced and employed.
         guard let stored, stored.lifecycle.isEmployed, state.isEmployed, stored.attributes != record.attributes else { return updated }
         let (job, details) = AttributeDiff.changes(from: stored.attributes, to: record.attributes)
         if !job.isEmpty {
-            plan.events.append(EventDraft(kind: .mover, subject: id, data: payload.json(changes: job)))
+            plan.events.append(payload.draft(.mover, changes: job))
             plan.summary.movers += 1
         }
         if !details.isEmpty {
-            plan.events.append(EventDraft(kind: .updated, subject: id, data: payload.json(changes: details)))
+            plan.events.append(payload.draft(.updated, changes: details))
             plan.summary.updates += 1
         }
         return updated

@@ -4,18 +4,24 @@ import GRDB
 import RollcallCore
 
 /// One audit entry as written: what happened (`action`), to what (`subject`), with `detail`.
+/// The detail is kept as canonical JSON text (the hot paths of a first load write it directly).
 public struct AuditDraft: Sendable {
     public var action: String
     public var subject: String
     /// The HR id this entry is about, if any: a purge redacts the entry.
     public var hrID: String?
-    public var detail: JSONValue
+    /// `detail` as canonical JSON.
+    public var detailJSON: String
 
     public init(action: String, subject: String, hrID: String? = nil, detail: JSONValue) {
+        self.init(action: action, subject: subject, hrID: hrID, canonicalDetail: CanonicalJSON.text(detail))
+    }
+
+    public init(action: String, subject: String, hrID: String? = nil, canonicalDetail: String) {
         self.action = action
         self.subject = subject
         self.hrID = hrID
-        self.detail = detail
+        self.detailJSON = canonicalDetail
     }
 }
 
@@ -91,8 +97,8 @@ enum AuditChain {
     }
 
     /// The person's salt, made on first use. Inside the caller's transaction.
-    static func salt(for employeeID: String, db: Database) throws -> [UInt8] {
-        if let stored = try Data.fetchOne(try db.cachedStatement(sql: "SELECT salt FROM person_salt WHERE employee_id = ?"), arguments: [employeeID]) {
+    static func salt(for employeeID: String, db: Database, lookUp: Bool = true) throws -> [UInt8] {
+        if lookUp, let stored = try Data.fetchOne(try db.cachedStatement(sql: "SELECT salt FROM person_salt WHERE employee_id = ?"), arguments: [employeeID]) {
             return Array(stored)
         }
         // Four 64-bit draws (one getrandom each), not 32 one-byte ones: a first load makes one
@@ -109,7 +115,19 @@ enum AuditChain {
     /// `subject` nor the `hr_id` column (which a purge redacts by) can be changed unseen.
     /// Entries written before `hr_id` was hashed have no such key and are checked by subject only.
     static func content(subject: String, detail: JSONValue, hrID: String? = nil) -> String {
-        CanonicalJSON.text(.object(["subject": .string(subject), "hr_id": hrID.map(JSONValue.string) ?? .null, "detail": detail]))
+        content(subject: subject, canonicalDetail: CanonicalJSON.text(detail), hrID: hrID)
+    }
+
+    /// The same text as `content(subject:detail:hrID:)`, around a detail already canonical.
+    static func content(subject: String, canonicalDetail: String, hrID: String?) -> String {
+        var out = CanonicalJSON.Writer(capacity: canonicalDetail.utf8.count + subject.utf8.count + 48)
+        out.beginObject()
+        out.key("detail")
+        out.raw(canonicalDetail)
+        out.field("hr_id", hrID)
+        out.field("subject", subject)
+        out.endObject()
+        return out.text
     }
 
     /// The entry hash over its fields in a fixed order, each as its UTF-8 length, a colon and
@@ -138,7 +156,7 @@ enum AuditChain {
         let actor: String
         let runID: Int64?
         let at: String
-        let insert: Statement
+        var insert: RowWriter
         var seq: Int64
         var previous: String
 
@@ -150,7 +168,9 @@ enum AuditChain {
             let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
             seq = last?[0] ?? 0
             previous = last?[1] ?? genesis
-            insert = try db.cachedStatement(sql: """
+            // A first load finds no salt stored: it makes each without a lookup per person.
+            saltsStored = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM person_salt)") ?? true
+            insert = try RowWriter(db, sql: """
                 INSERT INTO audit (seq, at, run_id, actor, action, subject, hr_id, content, content_hash, previous_hash, hash)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
@@ -158,21 +178,27 @@ enum AuditChain {
 
         /// Salts already read in this transaction (a first load appends several entries per person).
         var salts: [String: [UInt8]] = [:]
+        /// Whether any salt was stored when the appender started (else none needs looking up).
+        let saltsStored: Bool
         let db: Database
 
         mutating func append(_ draft: AuditDraft) throws {
             seq += 1
-            let content = AuditChain.content(subject: draft.subject, detail: draft.detail, hrID: draft.hrID)
+            let content = AuditChain.content(subject: draft.subject, canonicalDetail: draft.detailJSON, hrID: draft.hrID)
             let contentHash: String
             if let hrID = draft.hrID {
-                let salt = try salts[hrID] ?? AuditChain.salt(for: hrID, db: db)
+                let salt = try salts[hrID] ?? AuditChain.salt(for: hrID, db: db, lookUp: saltsStored)
                 salts[hrID] = salt
                 contentHash = keyedHash(content, salt: salt)
             } else {
                 contentHash = sha256(content)
             }
             let hash = AuditChain.hash(previous: previous, seq: seq, at: at, runID: runID, actor: actor, action: draft.action, contentHash: contentHash)
-            try insert.execute(arguments: [seq, at, runID, actor, draft.action, draft.subject, draft.hrID, content, contentHash, previous, hash])
+            insert.int(seq)
+            insert.text(at)
+            insert.int(runID)
+            for text in [actor, draft.action, draft.subject, draft.hrID, content, contentHash, previous, hash] { insert.text(text) }
+            try insert.step()
             previous = hash
         }
     }

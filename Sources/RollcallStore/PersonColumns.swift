@@ -18,12 +18,18 @@ enum PersonColumns {
             source = excluded.source, missing_since = excluded.missing_since
         """
 
-    static func arguments(_ person: StoredPerson, run: Int64) -> StatementArguments {
+    /// Binds `upsertSQL`'s values in order and runs it.
+    static func write(_ person: StoredPerson, run: Int64, into row: inout RowWriter) throws {
         let a = person.attributes
-        return [person.employeeID, a.givenName, a.familyName, a.email, a.department, a.title, a.managerID,
-                a.status.rawValue, a.hireDate?.description, a.terminationDate?.description,
-                person.lifecycle.rawValue, run, a.displayName, a.employeeType, a.location, person.lifecycleSince?.description,
-                person.source, person.missingSince?.description]
+        for text in [person.employeeID, a.givenName, a.familyName, a.email, a.department, a.title, a.managerID,
+                     a.status.rawValue, a.hireDate?.description, a.terminationDate?.description, person.lifecycle.rawValue] {
+            row.text(text)
+        }
+        row.int(run)
+        for text in [a.displayName, a.employeeType, a.location, person.lifecycleSince?.description, person.source, person.missingSince?.description] {
+            row.text(text)
+        }
+        try row.step()
     }
 
     /// The columns `decode` reads, in the order it reads them by position (name lookups per row
@@ -52,6 +58,29 @@ enum PersonColumns {
             status: status, hireDate: try day(8, "hire_date"), terminationDate: try day(9, "termination_date"))
         return StoredPerson(employeeID: id, attributes: attributes, lifecycle: lifecycle, lifecycleSince: try day(14, "lifecycle_since"),
                             source: row[15], missingSince: try day(16, "missing_since"))
+    }
+
+    /// The same object as `json`, written straight as canonical JSON (keys in order).
+    static func write(_ person: StoredPerson, into out: inout CanonicalJSON.Writer) {
+        let a = person.attributes
+        out.beginObject()
+        out.field("department", a.department)
+        out.field("display_name", a.displayName)
+        out.field("email", a.email)
+        out.field("employee_type", a.employeeType)
+        out.field("family_name", a.familyName)
+        out.field("given_name", a.givenName)
+        out.field("hire_date", a.hireDate?.description)
+        out.field("lifecycle", person.lifecycle.rawValue)
+        out.field("lifecycle_since", person.lifecycleSince?.description)
+        out.field("location", a.location)
+        out.field("manager_id", a.managerID)
+        out.field("missing_since", person.missingSince?.description)
+        out.field("source", person.source)
+        out.field("status", a.status.rawValue)
+        out.field("termination_date", a.terminationDate?.description)
+        out.field("title", a.title)
+        out.endObject()
     }
 
     /// The person as JSON for the audit log.

@@ -122,11 +122,9 @@ extension Store {
                                arguments: [rename.from, rename.to, runID])
                 try db.execute(sql: "UPDATE held_decision SET subject = ? WHERE subject = ? AND directory = ''", arguments: [rename.to, rename.from])
             }
-            let personStatement = try db.cachedStatement(sql: PersonColumns.upsertSQL)
-            for person in plan.personUpserts {
-                try personStatement.execute(arguments: PersonColumns.arguments(person, run: runID))
-            }
-            let accountStatement = try db.cachedStatement(sql: """
+            var personRow = try RowWriter(db, sql: PersonColumns.upsertSQL)
+            for person in plan.personUpserts { try PersonColumns.write(person, run: runID, into: &personRow) }
+            var accountRow = try RowWriter(db, sql: """
                 INSERT INTO account (directory, anchor, dn, correlation_value, attributes, orphan_reported, updated_run, correlation_more,
                                      enabled, enabled_since, state_notice)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -136,16 +134,25 @@ extension Store {
                     enabled = excluded.enabled, enabled_since = excluded.enabled_since, state_notice = excluded.state_notice
                 """)
             for a in plan.accountUpserts {
-                try accountStatement.execute(arguments: [a.directory, a.anchor, a.dn, a.correlationValue, a.attributesJSON, a.orphanReported, runID,
-                                                         CorrelationMore.text(a.moreCorrelationValues), a.enabled, a.enabledSince?.description,
-                                                         a.stateNotice?.rawValue])
+                for text in [a.directory, a.anchor, a.dn, a.correlationValue, a.attributesJSON] { accountRow.text(text) }
+                accountRow.bool(a.orphanReported)
+                accountRow.int(runID)
+                accountRow.text(CorrelationMore.text(a.moreCorrelationValues))
+                accountRow.bool(a.enabled)
+                accountRow.text(a.enabledSince?.description)
+                accountRow.text(a.stateNotice?.rawValue)
+                try accountRow.step()
             }
             let unlink = try db.cachedStatement(sql: "DELETE FROM link WHERE employee_id = ? AND directory = ?")
             for old in plan.linkRemovals { try unlink.execute(arguments: [old.employeeID, old.directory]) }
             let removeAccount = try db.cachedStatement(sql: "DELETE FROM account WHERE directory = ? AND anchor = ?")
             for key in plan.accountRemovals { try removeAccount.execute(arguments: [key.directory, key.anchor]) }
-            let link = try db.cachedStatement(sql: "INSERT INTO link (employee_id, directory, anchor, linked_run) VALUES (?, ?, ?, ?)")
-            for new in plan.linkUpserts { try link.execute(arguments: [new.employeeID, new.directory, new.anchor, runID]) }
+            var linkRow = try RowWriter(db, sql: "INSERT INTO link (employee_id, directory, anchor, linked_run) VALUES (?, ?, ?, ?)")
+            for new in plan.linkUpserts {
+                for text in [new.employeeID, new.directory, new.anchor] { linkRow.text(text) }
+                linkRow.int(runID)
+                try linkRow.step()
+            }
 
             let forget = try db.cachedStatement(sql: "DELETE FROM dispute WHERE employee_id = ? AND directory = ?")
             for gone in plan.disputeRemovals { try forget.execute(arguments: [gone.employeeID, gone.directory]) }
@@ -209,12 +216,16 @@ extension Store {
             let insertEvent = try db.cachedStatement(sql: "INSERT INTO outbox (seq, id, run_id, source, type, subject, time, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
             var eventIDs: [(id: String, dataHash: String)] = []
             eventIDs.reserveCapacity(plan.events.count)
+            var eventRow = try RowWriter(db, sql: "INSERT INTO outbox (seq, id, run_id, source, type, subject, time, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
             for event in plan.events {
                 seq += 1
-                let data = CanonicalJSON.text(event.data)
                 let id = UUID().uuidString.lowercased()
-                try insertEvent.execute(arguments: [seq, id, runID, stamp.eventSource, event.kind.cloudEventType, event.subject, time, data])
-                eventIDs.append((id, AuditChain.sha256(data)))
+                eventRow.int(seq)
+                eventRow.text(id)
+                eventRow.int(runID)
+                for text in [stamp.eventSource, event.kind.cloudEventType, event.subject, time, event.dataJSON] { eventRow.text(text) }
+                try eventRow.step()
+                eventIDs.append((id, AuditChain.sha256(event.dataJSON)))
             }
             var last = plan.events.isEmpty ? nil : seq
             let redacted = try applyPurges(plan.personPurges, runID: runID, db: db)
@@ -292,12 +303,19 @@ extension Store {
                                      detail: .object(["termination_date": JSONValue(purge.terminationDate?.description)])))
         }
         for account in plan.accountUpserts {
-            try emit(AuditDraft(action: "account.changed", subject: "\(account.directory)/\(account.anchor)", detail: .object([
-                "dn": .string(account.dn), "correlation_value": JSONValue(account.correlationValue),
-                "attributes_sha256": .string(AuditChain.sha256(account.attributesJSON)), "orphan_reported": .bool(account.orphanReported),
-                "enabled": account.enabled.map(JSONValue.bool) ?? .null, "enabled_since": JSONValue(account.enabledSince?.description),
-                "state_notice": JSONValue(account.stateNotice?.rawValue),
-            ])))
+            var out = CanonicalJSON.Writer(capacity: 256)
+            out.beginObject()
+            out.field("attributes_sha256", AuditChain.sha256(account.attributesJSON))
+            out.field("correlation_value", account.correlationValue)
+            out.field("dn", account.dn)
+            out.key("enabled")
+            out.bool(account.enabled)
+            out.field("enabled_since", account.enabledSince?.description)
+            out.key("orphan_reported")
+            out.bool(account.orphanReported)
+            out.field("state_notice", account.stateNotice?.rawValue)
+            out.endObject()
+            try emit(AuditDraft(action: "account.changed", subject: "\(account.directory)/\(account.anchor)", canonicalDetail: out.text))
         }
         for key in plan.accountRemovals {
             try emit(AuditDraft(action: "account.removed", subject: "\(key.directory)/\(key.anchor)", detail: .object([:])))
@@ -311,24 +329,53 @@ extension Store {
         for (index, link) in plan.linkRemovals.enumerated() { parts[link.employeeID, default: Parts()].linksRemoved.append(index) }
         var aboutNobody: [Int] = []
         for (index, event) in plan.events.enumerated() {
-            if case .string(let id)? = event.data["hr_id"] { parts[id, default: Parts()].events.append(index) } else { aboutNobody.append(index) }
+            if let id = event.hrID { parts[id, default: Parts()].events.append(index) } else { aboutNobody.append(index) }
         }
-        func link(_ link: Link) -> JSONValue { .object(["directory": .string(link.directory), "anchor": .string(link.anchor)]) }
-        func event(_ index: Int) -> JSONValue {
-            .object(["seq": .int(Int((firstSeq ?? 0) + Int64(index))), "id": .string(ids[index].id),
-                     "type": .string(plan.events[index].kind.cloudEventType), "data_sha256": .string(ids[index].dataHash)])
+        func write(_ links: [Int], of list: [Link], key: String, into out: inout CanonicalJSON.Writer) {
+            guard !links.isEmpty else { return }
+            out.key(key)
+            out.beginArray()
+            for index in links {
+                out.beginObject()
+                out.field("anchor", list[index].anchor)
+                out.field("directory", list[index].directory)
+                out.endObject()
+            }
+            out.endArray()
         }
+        func write(event index: Int, into out: inout CanonicalJSON.Writer) {
+            out.beginObject()
+            out.field("data_sha256", ids[index].dataHash)
+            out.field("id", ids[index].id)
+            out.key("seq")
+            out.int(Int((firstSeq ?? 0) + Int64(index)))
+            out.field("type", plan.events[index].kind.cloudEventType)
+            out.endObject()
+        }
+        // Written straight as canonical JSON (keys in order): a first load writes one per person.
         for id in parts.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
             guard let part = parts[id] else { continue }
-            var detail: [String: JSONValue] = [:]
-            if let person = part.person { detail["person"] = PersonColumns.json(plan.personUpserts[person]) }
-            if !part.linksAdded.isEmpty { detail["links_added"] = .array(part.linksAdded.map { link(plan.linkUpserts[$0]) }) }
-            if !part.linksRemoved.isEmpty { detail["links_removed"] = .array(part.linksRemoved.map { link(plan.linkRemovals[$0]) }) }
-            if !part.events.isEmpty { detail["events"] = .array(part.events.map(event)) }
-            try emit(AuditDraft(action: "person.applied", subject: id, hrID: id, detail: .object(detail)))
+            var out = CanonicalJSON.Writer(capacity: 768)
+            out.beginObject()
+            if !part.events.isEmpty {
+                out.key("events")
+                out.beginArray()
+                for index in part.events { write(event: index, into: &out) }
+                out.endArray()
+            }
+            write(part.linksAdded, of: plan.linkUpserts, key: "links_added", into: &out)
+            write(part.linksRemoved, of: plan.linkRemovals, key: "links_removed", into: &out)
+            if let person = part.person {
+                out.key("person")
+                PersonColumns.write(plan.personUpserts[person], into: &out)
+            }
+            out.endObject()
+            try emit(AuditDraft(action: "person.applied", subject: id, hrID: id, canonicalDetail: out.text))
         }
         for index in aboutNobody {
-            try emit(AuditDraft(action: "event", subject: plan.events[index].subject, detail: event(index)))
+            var out = CanonicalJSON.Writer(capacity: 160)
+            write(event: index, into: &out)
+            try emit(AuditDraft(action: "event", subject: plan.events[index].subject, canonicalDetail: out.text))
         }
     }
 
