@@ -149,6 +149,9 @@ extension String {
     /// spreadsheet export counts). Foundation's trimmingCharacters bridges through NSString on
     /// Linux and was a tenth of a 100 k-row run.
     func trimmedOfWhitespace() -> String {
+        // Most values start and end with a printable ASCII character: nothing to trim, no scalar walk.
+        let printable = UInt8(0x21)...UInt8(0x7E)
+        if let head = utf8.first, let tail = utf8.last, printable.contains(head), printable.contains(tail) { return self }
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
               let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }

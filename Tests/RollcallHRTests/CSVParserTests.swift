@@ -1,4 +1,4 @@
-import RollcallHR
+@testable import RollcallHR
 import Testing
 
 @Suite struct CSVParserTests {
@@ -56,5 +56,17 @@ import Testing
         let next = try parser.next()
         #expect(next?.fields == ["E2", "ok"])
         #expect(next?.line == 3)
+    }
+}
+
+/// Values are trimmed of Unicode white space at both ends (a fast path skips values that start
+/// and end with printable ASCII; these pin both paths).
+@Suite struct TrimmingTests {
+    @Test(arguments: [
+        ("Ada", "Ada"), (" Ada\t", "Ada"), ("\u{00A0}Zoë\u{2003}", "Zoë"), ("a b", "a b"), ("x\u{00A0}", "x"),
+        ("\u{3000}y", "y"), ("é", "é"), ("\t", ""), ("", ""), ("A\u{0085}", "A"),
+    ])
+    func bothEndsAreTrimmed(_ raw: String, _ expected: String) {
+        #expect(raw.trimmedOfWhitespace() == expected)
     }
 }
