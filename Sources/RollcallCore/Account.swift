@@ -248,6 +248,9 @@ public struct StoredState: Sendable {
     public var privileged: [String: [String: PrivilegedGroupState]] = [:]
     /// Unauthorised privileged memberships announced and still going on.
     public var privilegedNotices: Set<PrivilegedMembership> = []
+    /// Memberships of the groups read in entitlement directories as last applied (the open
+    /// intervals of access history).
+    public var memberships: [MembershipKey: Membership] = [:]
     /// Persons an operator disabled (`rollcall disable`): nothing restores their access until enabled.
     public var holds: [String: Hold] = [:]
     /// Pseudonyms of purged persons (see `Tombstone`).

@@ -190,6 +190,9 @@ extension StoredState {
             guard let to = map[link.employeeID] else { return link }
             return Link(employeeID: to, directory: link.directory, anchor: link.anchor)
         }
+        for (key, membership) in next.memberships {
+            if let id = membership.employeeID, let to = map[id] { next.memberships[key]?.employeeID = to }
+        }
         return next
     }
 }

@@ -233,5 +233,6 @@ enum EntitlementPlanner {
         plan.summary.violations = drafts.filter { $0.kind == .violation }.count
         plan.events.append(contentsOf: Reconciler.sortedBySubject(drafts))
         try PrivilegedPlanner.plan(input, persons: persons, state: state, plan: &plan)
+        MembershipPlanner.plan(input, persons: persons, state: state, plan: &plan)
     }
 }

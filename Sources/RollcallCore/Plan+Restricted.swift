@@ -68,6 +68,7 @@ extension Plan {
         plan.conversionDecisions = conversionDecisions.filter { person($0.employeeID) }
         // About groups, not persons: with the rest of the plan, never in a person's part.
         plan.privilegedSnapshots = keeping ? [] : privilegedSnapshots
+        plan.memberships = keeping ? nil : memberships
         plan.privilegedRemovals = keeping ? [] : privilegedRemovals
         plan.unauthorisedUpserts = keeping ? [] : unauthorisedUpserts
         plan.unauthorisedRemovals = keeping ? [] : unauthorisedRemovals

@@ -138,6 +138,8 @@ public struct Plan: Sendable, Codable {
     public var unauthorisedRemovals: [PrivilegedMembership] = []
     /// Operators' decisions on proposed conversions (`rollcall link --converts | --separate-from`).
     public var conversionDecisions: [ConversionDecision] = []
+    /// Group memberships started and ended in this run (access history); nil when none changed.
+    public var memberships: MembershipChanges?
 
     public init() {}
 
@@ -148,6 +150,7 @@ public struct Plan: Sendable, Codable {
             && entitlementUpserts.isEmpty && entitlementRemovals.isEmpty && violationUpserts.isEmpty && violationRemovals.isEmpty
             && driftUpserts.isEmpty && driftRemovals.isEmpty && privilegedSnapshots.isEmpty && privilegedRemovals.isEmpty
             && unauthorisedUpserts.isEmpty && unauthorisedRemovals.isEmpty && conversionDecisions.isEmpty
+            && (memberships?.isEmpty ?? true)
     }
 }
 

@@ -47,6 +47,10 @@ extension StoredState {
         self.privilegedNotices.subtract(plan.unauthorisedRemovals)
         self.privilegedNotices.formUnion(plan.unauthorisedUpserts)
         for decision in plan.conversionDecisions { self.conversionDecisions[decision.employeeID] = decision }
+        if let changes = plan.memberships {
+            for key in changes.ended { self.memberships[key] = nil }
+            for membership in changes.started { self.memberships[membership.key] = membership }
+        }
         for dispute in plan.disputeUpserts { self.disputes[dispute.employeeID, default: [:]][dispute.directory] = dispute.anchors }
         if !plan.personPurges.isEmpty {
             let purged = Set(plan.personPurges.map(\.employeeID))
@@ -61,6 +65,10 @@ extension StoredState {
                 self.driftNotices[id] = nil
             }
             self.links.removeAll { purged.contains($0.employeeID) }
+            // A purged person's memberships still open (an account left in a group) stay, no longer theirs.
+            for (key, membership) in self.memberships where membership.employeeID.map(purged.contains) == true {
+                self.memberships[key]?.employeeID = nil
+            }
             self.formerIDs = self.formerIDs.filter { !purged.contains($0.value) }
             self.conversionDecisions = self.conversionDecisions.filter { !purged.contains($0.key) && !purged.contains($0.value.formerID) }
         }

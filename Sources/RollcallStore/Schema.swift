@@ -386,6 +386,74 @@ enum Schema {
                 t.column("salt", .blob).notNull()
             }
         }
+        migrator.registerMigration("v25-access-history") { db in
+            // Access history (issue 14): what each person, link, account state and group
+            // membership was, as intervals [from, to) between the runs that saw them start and
+            // end; to_run NULL while it lasts. Written in each run's transaction; a purge
+            // removes a person's rows. Times are the runs' finish times (ISO 8601, UTC).
+            try db.create(table: "person_history") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("employee_id", .text).notNull()
+                t.column("lifecycle", .text).notNull()
+                // The HR attributes as canonical JSON (the keys of an event's `person`).
+                t.column("attributes", .text).notNull()
+                t.column("from_run", .integer).notNull()
+                t.column("from_at", .text).notNull()
+                t.column("to_run", .integer)
+                t.column("to_at", .text)
+            }
+            try db.create(table: "link_history") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("employee_id", .text).notNull()
+                t.column("directory", .text).notNull()
+                t.column("anchor", .text).notNull()
+                t.column("dn", .text).notNull()
+                t.column("from_run", .integer).notNull()
+                t.column("from_at", .text).notNull()
+                t.column("to_run", .integer)
+                t.column("to_at", .text)
+            }
+            try db.create(table: "account_history") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("directory", .text).notNull()
+                t.column("anchor", .text).notNull()
+                t.column("dn", .text).notNull()
+                t.column("enabled", .boolean).notNull()
+                t.column("from_run", .integer).notNull()
+                t.column("from_at", .text).notNull()
+                t.column("to_run", .integer)
+                t.column("to_at", .text)
+            }
+            try db.create(table: "membership_history") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("directory", .text).notNull()
+                t.column("group_key", .text).notNull()
+                t.column("group_dn", .text).notNull()
+                t.column("member_key", .text).notNull()
+                t.column("member_dn", .text).notNull()
+                t.column("direct", .boolean).notNull()
+                t.column("employee_id", .text)
+                t.column("from_run", .integer).notNull()
+                t.column("from_at", .text).notNull()
+                t.column("to_run", .integer)
+                t.column("to_at", .text)
+            }
+            // One open interval per thing; lookups by person and by group; intervals by time.
+            try db.execute(sql: """
+                CREATE UNIQUE INDEX person_history_open ON person_history (employee_id) WHERE to_run IS NULL;
+                CREATE INDEX person_history_person ON person_history (employee_id, from_at);
+                CREATE UNIQUE INDEX link_history_open ON link_history (employee_id, directory) WHERE to_run IS NULL;
+                CREATE INDEX link_history_person ON link_history (employee_id, from_at);
+                CREATE INDEX link_history_account ON link_history (directory, anchor);
+                CREATE UNIQUE INDEX account_history_open ON account_history (directory, anchor) WHERE to_run IS NULL;
+                CREATE INDEX account_history_account ON account_history (directory, anchor, from_at);
+                CREATE UNIQUE INDEX membership_history_open ON membership_history (directory, group_key, member_key) WHERE to_run IS NULL;
+                CREATE INDEX membership_history_group ON membership_history (group_key, from_at);
+                CREATE INDEX membership_history_person ON membership_history (employee_id);
+                CREATE INDEX membership_history_member ON membership_history (directory, member_key);
+                """)
+            try History.seed(db)
+        }
         return migrator
     }
 }

@@ -115,7 +115,8 @@ extension Store {
 
             for rename in plan.personRenames {
                 // (person_salt is not renamed: entries under the former id stay keyed by its salt.)
-                for table in ["person", "link", "dispute", "person_alias", "entitlement_notice", "violation_notice", "drift_notice", "proposal", "hold"] {
+                for table in ["person", "link", "dispute", "person_alias", "entitlement_notice", "violation_notice", "drift_notice", "proposal", "hold",
+                              "person_history", "link_history", "membership_history"] {
                     try db.execute(sql: "UPDATE \(table) SET employee_id = ? WHERE employee_id = ?", arguments: [rename.to, rename.from])
                 }
                 try db.execute(sql: "INSERT INTO person_alias (former_id, employee_id, run_id) VALUES (?, ?, ?)",
@@ -228,6 +229,7 @@ extension Store {
                 eventIDs.append((id, AuditChain.sha256(event.dataJSON)))
             }
             var last = plan.events.isEmpty ? nil : seq
+            try History.apply(plan, runID: runID, at: time, db: db)
             let redacted = try applyPurges(plan.personPurges, runID: runID, db: db)
             var heldAudit: [AuditDraft] = []
             var newlyHeld = 0
@@ -399,6 +401,7 @@ extension Store {
             INSERT OR IGNORE INTO purging (employee_id, pseudonym)
             SELECT a.former_id, p.pseudonym FROM person_alias a JOIN purging p ON a.employee_id = p.employee_id
             """)
+        try History.purge(db: db)
         try db.execute(sql: """
             UPDATE outbox SET subject = 'tombstone:' || p.pseudonym, data = json_object('purged', json('true'), 'tombstone', p.pseudonym)
             FROM purging p WHERE (outbox.subject = p.employee_id OR json_extract(outbox.data, '$.hr_id') = p.employee_id)

@@ -156,6 +156,7 @@ public struct Store: Sendable {
             for row in try Row.fetchAll(db, sql: "SELECT directory, group_key, member_key, member_dn FROM privileged_member") {
                 state.privileged[row[0] as String]?[row[1] as String]?.members[row[2] as String] = row[3] as String
             }
+            state.memberships = try History.openMemberships(db)
             for row in try Row.fetchAll(db, sql: "SELECT directory, group_key, member_key FROM unauthorised_notice") {
                 state.privilegedNotices.insert(PrivilegedMembership(directory: row[0], group: row[1], member: row[2]))
             }

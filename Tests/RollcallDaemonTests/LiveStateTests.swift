@@ -21,6 +21,7 @@ import Testing
         #expect(kept.holds == stored.holds && kept.disputes == stored.disputes && kept.proposals == stored.proposals, sourceLocation: sourceLocation)
         #expect(kept.entitlementNotices == stored.entitlementNotices && kept.driftNotices == stored.driftNotices, sourceLocation: sourceLocation)
         #expect(kept.violationNotices == stored.violationNotices && kept.held == stored.held, sourceLocation: sourceLocation)
+        #expect(kept.memberships == stored.memberships && kept.privileged == stored.privileged, sourceLocation: sourceLocation)
     }
 
     @Test func theKeptStateIsTheStoresAfterEveryChange() async throws {

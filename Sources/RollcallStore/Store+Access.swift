@@ -1,0 +1,230 @@
+import Foundation
+import GRDB
+import RollcallCore
+
+/// A span of time access questions are asked about: an instant (`2026-03-31T17:00:00Z`) or a
+/// whole UTC day (`2026-03-31`: anything held at any moment of that day).
+public struct AccessWindow: Sendable, Hashable, CustomStringConvertible {
+    /// ISO 8601 UTC, second precision: intervals that overlap [start, end) count.
+    public var start: String
+    public var end: String
+    public var description: String
+
+    /// From `YYYY-MM-DD` or an ISO 8601 date-time with a zone; nil for anything else.
+    public init?(_ text: String) {
+        if let day = Day(iso: text), text.count == 10 {
+            start = "\(day.description)T00:00:00Z"
+            end = "\(day.adding(days: 1).description)T00:00:00Z"
+            description = "the day \(day.description) (UTC)"
+            return
+        }
+        guard let date = Timestamp.date(text) else { return nil }
+        start = Timestamp.string(date)
+        end = Timestamp.string(date.addingTimeInterval(1))
+        description = "the instant \(start)"
+    }
+}
+
+/// One thing a person (or an account no person is linked to) held: an account or a group
+/// membership, with the interval the store knows it for.
+public struct AccessHolding: Sendable, Hashable, Codable {
+    /// `account` (a link to a directory account) or `group` (a membership of a group Rollcall reads).
+    public var kind: String
+    public var hrID: String?
+    public var directory: String
+    /// The account's DN, or the group's.
+    public var dn: String
+    /// Accounts: the anchor. Groups: the member account's DN.
+    public var member: String
+    /// Accounts: `enabled`, `disabled` (where the directory reports it) or nil. Groups: `direct` or `nested`.
+    public var state: String?
+    public var fromRun: Int64
+    public var from: String
+    public var toRun: Int64?
+    public var to: String?
+
+    enum CodingKeys: String, CodingKey {
+        case kind, directory, dn, member, state, from, to
+        case hrID = "hr_id"
+        case fromRun = "from_run"
+        case toRun = "to_run"
+    }
+}
+
+/// A person as they were in the window, with what they held.
+public struct AccessPerson: Sendable, Hashable, Codable {
+    public var hrID: String
+    public var lifecycle: String
+    /// The HR attributes (the keys of an event's `person`).
+    public var attributes: JSONValue
+    public var holdings: [AccessHolding]
+
+    enum CodingKeys: String, CodingKey {
+        case lifecycle, attributes, holdings
+        case hrID = "hr_id"
+    }
+}
+
+/// What the answer is based on: the newest run applied by the end of the window and the audit
+/// head when the answer was produced (an auditor's export names both).
+public struct AccessBasis: Sendable, Hashable, Codable {
+    public var window: String
+    public var newestRun: Int64?
+    public var newestRunAt: String?
+    public var auditHead: String?
+    public var historySince: String?
+
+    enum CodingKeys: String, CodingKey {
+        case window
+        case newestRun = "newest_run"
+        case newestRunAt = "newest_run_at"
+        case auditHead = "audit_head"
+        case historySince = "history_since"
+    }
+}
+
+public struct AccessReport: Sendable, Hashable, Codable {
+    public var basis: AccessBasis
+    public var persons: [AccessPerson]
+    /// Group members that were no person's account in the window (service accounts, orphans).
+    public var unowned: [AccessHolding]
+}
+
+/// A holding that began (`granted`) or ended (`removed`) between two times.
+public struct AccessChange: Sendable, Hashable, Codable {
+    public var change: String
+    public var run: Int64
+    public var at: String
+    public var holding: AccessHolding
+}
+
+extension Store {
+    /// Who held what in `window`, from the history tables alone (no directory read).
+    /// `person` (current or former HR id) or `group` (DN, any case) narrows it.
+    public func access(in window: AccessWindow, person: String? = nil, group: String? = nil) throws -> AccessReport {
+        try writer.read { db in
+            let basis = try Store.accessBasis(window, db: db)
+            let id = try person.map { try String.fetchOne(db, sql: "SELECT employee_id FROM person_alias WHERE former_id = ?", arguments: [$0]) ?? $0 }
+            let overlap = "from_at < ? AND (to_at IS NULL OR to_at > ?)"
+            var persons: [String: AccessPerson] = [:]
+            var personSQL = "SELECT employee_id, lifecycle, attributes FROM person_history WHERE \(overlap)"
+            var personArguments: StatementArguments = [window.end, window.start]
+            if let id {
+                personSQL += " AND employee_id = ?"
+                personArguments += [id]
+            }
+            // A day may hold two versions of a person: the later one describes them.
+            personSQL += " ORDER BY from_at"
+            if group == nil {
+                for row in try Row.fetchAll(db, sql: personSQL, arguments: personArguments) {
+                    let text: String = row[2]
+                    persons[row[0]] = AccessPerson(hrID: row[0], lifecycle: row[1], attributes: CanonicalJSON.value(text) ?? .string(text), holdings: [])
+                }
+            }
+            var unowned: [AccessHolding] = []
+            func add(_ holding: AccessHolding) throws {
+                guard let owner = holding.hrID else { unowned.append(holding); return }
+                if persons[owner] == nil {
+                    // A member found by group: describe the person as the window last saw them.
+                    guard let row = try Row.fetchOne(db, sql: "SELECT lifecycle, attributes FROM person_history WHERE employee_id = ? AND from_at < ? ORDER BY from_at DESC LIMIT 1",
+                                                     arguments: [owner, window.end]) else {
+                        unowned.append(holding)
+                        return
+                    }
+                    let text: String = row[1]
+                    persons[owner] = AccessPerson(hrID: owner, lifecycle: row[0], attributes: CanonicalJSON.value(text) ?? .string(text), holdings: [])
+                }
+                persons[owner]?.holdings.append(holding)
+            }
+            if group == nil {
+                var linkSQL = """
+                    SELECT l.employee_id, l.directory, l.dn, l.anchor, l.from_run, l.from_at, l.to_run, l.to_at,
+                           (SELECT a.enabled FROM account_history a WHERE a.directory = l.directory AND a.anchor = l.anchor
+                               AND a.from_at < ? AND (a.to_at IS NULL OR a.to_at > ?) ORDER BY a.from_at DESC LIMIT 1)
+                    FROM link_history l WHERE l.from_at < ? AND (l.to_at IS NULL OR l.to_at > ?)
+                    """
+                var arguments: StatementArguments = [window.end, window.start, window.end, window.start]
+                if let id {
+                    linkSQL += " AND l.employee_id = ?"
+                    arguments += [id]
+                }
+                for row in try Row.fetchAll(db, sql: linkSQL + " ORDER BY l.employee_id, l.directory, l.from_at", arguments: arguments) {
+                    let enabled: Bool? = row[8]
+                    try add(AccessHolding(kind: "account", hrID: row[0], directory: row[1], dn: row[2], member: row[3],
+                                          state: enabled.map { $0 ? "enabled" : "disabled" }, fromRun: row[4], from: row[5], toRun: row[6], to: row[7]))
+                }
+            }
+            var memberSQL = """
+                SELECT employee_id, directory, group_dn, member_dn, direct, from_run, from_at, to_run, to_at
+                FROM membership_history WHERE \(overlap)
+                """
+            var arguments: StatementArguments = [window.end, window.start]
+            if let id {
+                memberSQL += " AND employee_id = ?"
+                arguments += [id]
+            }
+            if let group {
+                memberSQL += " AND group_key = ?"
+                arguments += [group.lowercased()]
+            }
+            for row in try Row.fetchAll(db, sql: memberSQL + " ORDER BY group_key, member_key, from_at", arguments: arguments) {
+                let direct: Bool = row[4]
+                try add(AccessHolding(kind: "group", hrID: row[0], directory: row[1], dn: row[2], member: row[3],
+                                      state: direct ? "direct" : "nested", fromRun: row[5], from: row[6], toRun: row[7], to: row[8]))
+            }
+            let ordered = persons.values.sorted { $0.hrID.utf8.lexicographicallyPrecedes($1.hrID.utf8) }
+            return AccessReport(basis: basis, persons: ordered, unowned: unowned)
+        }
+    }
+
+    /// Holdings granted (begun) and removed (ended) within [from.start, to.end): group
+    /// memberships, account links, and accounts enabled or disabled.
+    public func accessChanges(from: AccessWindow, to: AccessWindow) throws -> (basis: AccessBasis, changes: [AccessChange]) {
+        try writer.read { db in
+            let start = from.start
+            let end = to.end
+            var basis = try Store.accessBasis(to, db: db)
+            basis.window = "from \(from.start) to \(to.end)"
+            var changes: [AccessChange] = []
+            func collect(_ sql: String, _ make: (Row) -> AccessHolding) throws {
+                for row in try Row.fetchAll(db, sql: sql + " WHERE from_at >= ? AND from_at < ?", arguments: [start, end]) {
+                    let holding = make(row)
+                    changes.append(AccessChange(change: "granted", run: holding.fromRun, at: holding.from, holding: holding))
+                }
+                for row in try Row.fetchAll(db, sql: sql + " WHERE to_at >= ? AND to_at < ?", arguments: [start, end]) {
+                    let holding = make(row)
+                    if let run = holding.toRun, let at = holding.to { changes.append(AccessChange(change: "removed", run: run, at: at, holding: holding)) }
+                }
+            }
+            try collect("SELECT employee_id, directory, group_dn, member_dn, direct, from_run, from_at, to_run, to_at FROM membership_history") { row in
+                let direct: Bool = row[4]
+                return AccessHolding(kind: "group", hrID: row[0], directory: row[1], dn: row[2], member: row[3], state: direct ? "direct" : "nested",
+                                     fromRun: row[5], from: row[6], toRun: row[7], to: row[8])
+            }
+            try collect("SELECT employee_id, directory, dn, anchor, from_run, from_at, to_run, to_at FROM link_history") { row in
+                AccessHolding(kind: "account", hrID: row[0], directory: row[1], dn: row[2], member: row[3], state: "linked",
+                              fromRun: row[4], from: row[5], toRun: row[6], to: row[7])
+            }
+            // Enabled intervals only: an account enabled is access granted, its end access removed.
+            try collect("""
+                SELECT (SELECT l.employee_id FROM link_history l WHERE l.directory = a.directory AND l.anchor = a.anchor ORDER BY l.from_at DESC LIMIT 1),
+                       a.directory, a.dn, a.anchor, a.from_run, a.from_at, a.to_run, a.to_at
+                FROM (SELECT * FROM account_history WHERE enabled) a
+                """) { row in
+                AccessHolding(kind: "account", hrID: row[0], directory: row[1], dn: row[2], member: row[3], state: "enabled",
+                              fromRun: row[4], from: row[5], toRun: row[6], to: row[7])
+            }
+            changes.sort { ($0.at, $0.run, $0.holding.hrID ?? "", $0.holding.dn, $0.change) < ($1.at, $1.run, $1.holding.hrID ?? "", $1.holding.dn, $1.change) }
+            return (basis, changes)
+        }
+    }
+
+    static func accessBasis(_ window: AccessWindow, db: Database) throws -> AccessBasis {
+        let newest = try Row.fetchOne(db, sql: "SELECT id, finished_at FROM run WHERE status = 'applied' AND finished_at < ? ORDER BY id DESC LIMIT 1",
+                                      arguments: [window.end])
+        let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        let since = try String.fetchOne(db, sql: "SELECT MIN(from_at) FROM (SELECT MIN(from_at) AS from_at FROM person_history UNION ALL SELECT MIN(from_at) FROM membership_history)")
+        return AccessBasis(window: window.description, newestRun: newest?[0], newestRunAt: newest?[1],
+                           auditHead: head.map { "\($0[0] as Int64):\($0[1] as String)" }, historySince: since)
+    }
+}
