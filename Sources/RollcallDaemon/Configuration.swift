@@ -15,9 +15,11 @@ public struct Configuration: Sendable, Decodable {
     public var serve: ServeSection?
     /// Webhook subscriptions the daemon delivers events to.
     public var webhooks: [WebhookSection]?
+    /// Compliance reports (`rollcall report dormant` ...).
+    public var reports: ReportsSection?
 
     enum CodingKeys: String, CodingKey {
-        case store, events, directories, hr, lifecycle, entitlements, serve, webhooks, audit
+        case store, events, directories, hr, lifecycle, entitlements, serve, webhooks, audit, reports
         case massChangeGuard = "guard"
     }
 
@@ -129,6 +131,15 @@ public struct Configuration: Sendable, Decodable {
             case maxDeprovisionPercent = "max_deprovision_percent"
             case maxShrinkPercent = "max_shrink_percent"
             case minimumCount = "minimum_count"
+        }
+    }
+
+    public struct ReportsSection: Sendable, Decodable {
+        /// An account whose last logon is older than this is dormant (default 90).
+        public var dormantAfterDays: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case dormantAfterDays = "dormant_after_days"
         }
     }
 
@@ -549,6 +560,7 @@ enum ConfigurationKeys {
     static let root: Shape = .section([
         "store": .section(["path": .scalar]),
         "events": .section(["source": .scalar, "retention_days": .scalar]),
+        "reports": .section(["dormant_after_days": .scalar]),
         "audit": .section(["checkpoint_file": .scalar]),
         "directories": .listOf(.section([
             "name": .scalar, "hr_authoritative": .freeMapping, "on_orphan": .scalar, "on_unlinked": .scalar, "on_unmatched": .scalar,

@@ -32,6 +32,8 @@ public struct ResolvedConfiguration: Sendable {
     public var timeZone: TimeZone = TimeZone(identifier: "UTC") ?? .current
     public var entitlements: ResolvedEntitlements?
     /// `events.retention_days`: events older than this leave the outbox after each applied run.
+    /// `reports.dormant_after_days`: the dormant-accounts report's threshold.
+    public var dormantAfterDays = 90
     public var eventRetentionDays = 90
     /// `audit.checkpoint_file`: where each applied run appends its audit head (nil: the journal only).
     public var auditCheckpointFile: String?

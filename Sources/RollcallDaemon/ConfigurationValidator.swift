@@ -27,6 +27,10 @@ struct ConfigurationValidator {
         guard (1...36_500).contains(retentionDays) else {
             throw fail("events.retention_days", "must be a number of days from 1 to 36500")
         }
+        let dormantAfterDays = raw.reports?.dormantAfterDays ?? 90
+        guard (1...36_500).contains(dormantAfterDays) else {
+            throw fail("reports.dormant_after_days", "must be a number of days from 1 to 36500")
+        }
         let sources = try hrSources(raw.hr.sources)
         guard !raw.directories.isEmpty else { throw fail("directories", "must list at least one directory") }
         var directories: [ResolvedDirectory] = []
@@ -116,7 +120,7 @@ struct ConfigurationValidator {
             try entitlementSettings(section, directories: directories)
         }.flatMap { $0.policy.birthright.isEmpty && $0.policy.separation.isEmpty && $0.policy.privileged == nil ? nil : $0 }
         let webhooks = try webhookSettings(raw.webhooks ?? [])
-        return ResolvedConfiguration(file: file, webhooks: webhooks, storePath: absolute(raw.store.path), eventSource: raw.events.source,
+        var resolved = ResolvedConfiguration(file: file, webhooks: webhooks, storePath: absolute(raw.store.path), eventSource: raw.events.source,
                                      directories: directories, hrSources: sources,
                                      lifecycle: LifecyclePolicy(prehireDays: prehire, deprovisionAfterDays: grace, purgeAfterDays: purge,
                                                                 terminationDateIs: meaning),
@@ -131,6 +135,8 @@ struct ConfigurationValidator {
                                          }
                                          return resolved
                                      })
+        resolved.dormantAfterDays = dormantAfterDays
+        return resolved
     }
 
     private func webhookSettings(_ sections: [Configuration.WebhookSection]) throws(ConfigurationError) -> [WebhookSettings] {

@@ -69,15 +69,16 @@ public struct FeedEvent: Sendable {
 }
 
 /// RFC 3339 UTC timestamps with seconds, as CloudEvents `time` wants.
-enum Timestamp {
-    static func string(_ date: Date) -> String {
+/// ISO 8601 UTC times as the store writes them (second precision, `Z`).
+public enum Timestamp {
+    public static func string(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         formatter.timeZone = TimeZone(identifier: "UTC")
         return formatter.string(from: date)
     }
 
-    static func date(_ text: String) -> Date? {
+    public static func date(_ text: String) -> Date? {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         return formatter.date(from: text)

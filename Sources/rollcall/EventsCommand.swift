@@ -141,6 +141,16 @@ enum HeldTable {
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
+        abstract: "A run's report, or a compliance report (orphans, dormant, leavers, privileged, violations, hygiene).",
+        subcommands: [RunReportCommand.self, OrphansReport.self, DormantReport.self, LeaversReport.self, PrivilegedReport.self,
+                      ViolationsReport.self, HygieneReport.self],
+        defaultSubcommand: RunReportCommand.self
+    )
+}
+
+struct RunReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Print a run's report as JSON: rejected HR records and warnings (source, file:line or record, reason), persons per source, ambiguous correlations."
     )
 

@@ -422,6 +422,17 @@ import Testing
         #expect(zero.key == "events.retention_days" && zero.description.contains("from 1 to 36500"), "\(zero)")
     }
 
+    /// `reports.dormant_after_days`: 90 unless set, whole days from 1; an unknown key under
+    /// `reports` names itself.
+    @Test func dormantAfterDays() throws {
+        #expect(try load(Self.valid).dormantAfterDays == 90)
+        #expect(try load(Self.valid + "reports: {dormant_after_days: 30}\n").dormantAfterDays == 30)
+        let zero = try #require(error(Self.valid + "reports: {dormant_after_days: 0}\n"))
+        #expect(zero.key == "reports.dormant_after_days" && zero.description.contains("from 1 to 36500"), "\(zero)")
+        let unknown = try #require(error(Self.valid + "reports: {dormant_days: 30}\n"))
+        #expect(unknown.key == "reports.dormant_days", "\(unknown)")
+    }
+
     @Test func anEmptyListOfDirectoriesIsAnError() throws {
         let problem = try #require(error("store: {path: a}\nevents: {source: urn:x}\ndirectories: []\nhr: {sources: [{path: hr.csv, fields: {employee_id: id}}]}\n"))
         #expect(problem.key == "directories")
