@@ -75,6 +75,9 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     case quarantined = "run.quarantined"
     /// A stored account is no longer in a complete directory read.
     case removed = "account.removed"
+    /// An access review item was not decided by its campaign's due day: its reviewer (and whoever
+    /// runs the campaign) should act. Once per item.
+    case reviewEscalated = "review.escalated"
 
     /// One reverse-DNS prefix for every type Rollcall emits.
     public static let prefix = "dev.rollcall."

@@ -94,7 +94,7 @@ public struct RunSummary: Sendable, Hashable, Codable {
         case .drift: drifts += 1
         case .purged: purged += 1
         case .proposed: proposed += 1
-        case .missing, .stillEnabled, .disabledExternally, .quarantined, .disabled, .enabled, .disputed, .orphaned, .removed, .grant, .revoke, .violation, .privilegedChange, .privilegedUnauthorised: break
+        case .missing, .stillEnabled, .disabledExternally, .quarantined, .disabled, .enabled, .disputed, .orphaned, .removed, .grant, .revoke, .violation, .privilegedChange, .privilegedUnauthorised, .reviewEscalated: break
         }
     }
 }

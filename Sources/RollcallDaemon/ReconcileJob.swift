@@ -372,6 +372,7 @@ public struct ReconcileJob: Sendable {
             } catch {
                 logger.error("could not remove events past retention", metadata: ["store.error": "\(ReconcileJob.oneLine(error))"])
             }
+            escalateReviews(store: store)
             // The daemon keeps the state this run left (what the store now holds) for the next
             // live change or run, instead of loading it again: unless decisions are held (the
             // store keeps them with details the plan does not carry), ids changed (conversions,
@@ -427,5 +428,22 @@ public struct ReconcileJob: Sendable {
 
     public static func oneLine(_ error: any Error) -> String {
         String(describing: error).replacingOccurrences(of: "\n", with: " ")
+    }
+}
+
+extension ReconcileJob {
+    /// Access review items past their campaign's due day and undecided: `review.escalated`, once
+    /// each (a run of its own; a failure is logged and the reconcile stands).
+    public func escalateReviews(store: Store) {
+        do {
+            let today = ReconcileJob.day(of: now(), in: configuration.timeZone)
+            if let applied = try store.escalateReviews(today: today, eventSource: configuration.eventSource, at: now()) {
+                logger.notice("review items past their due day escalated", metadata: [
+                    "run.id": "\(applied.runID)", "review.escalated": "\((applied.lastSeq ?? 0) - (applied.firstSeq ?? 1) + 1)"])
+                AuditHeadRecord.write(store: store, runID: applied.runID, configuration: configuration, logger: logger, at: now())
+            }
+        } catch {
+            logger.error("could not escalate overdue review items", metadata: ["store.error": "\(ReconcileJob.oneLine(error))"])
+        }
     }
 }

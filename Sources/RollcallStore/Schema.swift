@@ -454,6 +454,26 @@ enum Schema {
                 """)
             try History.seed(db)
         }
+        migrator.registerMigration("v26-access-reviews") { db in
+            // Access review campaigns (issue 14): items to keep or revoke, assigned to reviewers,
+            // decided on the review page or the CLI; sign-in tokens stored as SHA-256 only.
+            try db.execute(sql: """
+                CREATE TABLE review_campaign (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, scope TEXT NOT NULL, reviewer TEXT NOT NULL,
+                    fallback TEXT, due TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL, created_by TEXT NOT NULL, closed_at TEXT);
+                CREATE TABLE review_item (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, campaign_id INTEGER NOT NULL REFERENCES review_campaign(id),
+                    employee_id TEXT NOT NULL, directory TEXT NOT NULL, group_key TEXT NOT NULL, group_dn TEXT NOT NULL,
+                    member_dn TEXT NOT NULL, how TEXT NOT NULL, reviewer TEXT NOT NULL, decision TEXT, comment TEXT,
+                    decided_by TEXT, decided_at TEXT, decided_run INTEGER, escalated_at TEXT,
+                    UNIQUE (campaign_id, employee_id, directory, group_key));
+                CREATE INDEX review_item_reviewer ON review_item (campaign_id, reviewer);
+                CREATE INDEX review_item_person ON review_item (employee_id);
+                CREATE TABLE review_token (
+                    token_hash TEXT PRIMARY KEY, campaign_id INTEGER NOT NULL REFERENCES review_campaign(id), reviewer TEXT NOT NULL,
+                    admin BOOLEAN NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL, revoked_at TEXT);
+                """)
+        }
         return migrator
     }
 }

@@ -28,6 +28,14 @@ public struct RunStamp: Sendable {
     public var heldVerdict: JSONValue = .object([:])
     /// An approval of held decisions: the run that held them, those applied now, those dropped
     /// (no longer true today).
+    /// The run's status: `applied` for reconciles and operators' actions; `review` for access
+    /// review decisions and escalations, which change no identity state (a reconcile planned
+    /// meanwhile still applies).
+    public var status = "applied"
+    /// Access review decisions recorded in the same transaction (`Store.decideReview`).
+    public var reviewDecisions: [ReviewDecisionRow] = []
+    /// Review items escalated in the same transaction.
+    public var reviewEscalations: [Int64] = []
     public var approvesHeld: (run: Int64, applied: [HeldDecision], dropped: [HeldDecision])?
 
     public init(startedAt: Date, finishedAt: Date, eventSource: String, report: String? = nil, directories: [DirectoryRun] = []) {
@@ -105,8 +113,8 @@ extension Store {
             }
             try db.execute(sql: """
                 INSERT INTO run (started_at, finished_at, status, summary, report, directory_read)
-                VALUES (?, ?, 'applied', ?, ?, ?)
-                """, arguments: [Timestamp.string(stamp.startedAt), time, summary, stamp.report, stamp.directoryRead])
+                VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [Timestamp.string(stamp.startedAt), time, stamp.status, summary, stamp.report, stamp.directoryRead])
             let runID = db.lastInsertedRowID
             for read in stamp.directories {
                 try db.execute(sql: "INSERT INTO run_directory (run_id, directory, read, cookie, entries, fingerprint) VALUES (?, ?, ?, ?, ?, ?)",
@@ -230,6 +238,7 @@ extension Store {
             }
             var last = plan.events.isEmpty ? nil : seq
             try History.apply(plan, runID: runID, at: time, db: db)
+            try Store.applyReviews(stamp, runID: runID, at: time, db: db)
             let redacted = try applyPurges(plan.personPurges, runID: runID, db: db)
             var heldAudit: [AuditDraft] = []
             var newlyHeld = 0

@@ -172,6 +172,7 @@ enum History {
             DELETE FROM link_history WHERE employee_id IN (SELECT employee_id FROM purging);
             DELETE FROM membership_history WHERE employee_id IN (SELECT employee_id FROM purging) AND to_run IS NOT NULL;
             UPDATE membership_history SET employee_id = NULL WHERE employee_id IN (SELECT employee_id FROM purging);
+            DELETE FROM review_item WHERE employee_id IN (SELECT employee_id FROM purging);
             """)
     }
 

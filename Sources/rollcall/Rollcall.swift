@@ -11,7 +11,7 @@ struct Rollcall: AsyncParsableCommand {
         commandName: "rollcall",
         abstract: "Reconcile HR feeds with LDAP directories and emit identity lifecycle events.",
         subcommands: [ServeCommand.self, StatusCommand.self, ReconcileCommand.self, PlanCommand.self, ExplainCommand.self, EventsCommand.self, IdentityCommand.self,
-                      RunsCommand.self, ReportCommand.self, AccessCommand.self, ApproveCommand.self, RejectCommand.self, LinkCommand.self,
+                      RunsCommand.self, ReportCommand.self, AccessCommand.self, ReviewCommand.self, ApproveCommand.self, RejectCommand.self, LinkCommand.self,
                       DisableCommand.self, EnableCommand.self, AuditCommand.self, BackupCommand.self, ConfigCommand.self,
                       ConsumerCommand.self, WebhookCommand.self]
     )
