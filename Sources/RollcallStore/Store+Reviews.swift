@@ -96,6 +96,12 @@ public struct ReviewSession: Sendable, Hashable {
     public var campaign: String
     public var reviewer: String
     public var admin: Bool
+
+    public init(campaign: String, reviewer: String, admin: Bool) {
+        self.campaign = campaign
+        self.reviewer = reviewer
+        self.admin = admin
+    }
 }
 
 public enum ReviewDecision: String, Sendable, CaseIterable {
