@@ -1,5 +1,5 @@
 # The two set-up commands of the README, and helpers.
-.PHONY: demo test deps bench install deb man
+.PHONY: demo test deps bench install deb man screenshots
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -30,6 +30,10 @@ install: deps
 # dist/rollcall_VERSION_ARCH.deb, built with dpkg-deb.
 deb: deps
 	scripts/deb
+
+# docs/images/review-*.png: the review page test's screenshots (headless Chromium), for docs/governance.md.
+screenshots: deps
+	ROLLCALL_SCREENSHOTS=$(CURDIR)/docs/images swift test --filter ReviewPageTests
 
 # docs/rollcall.8 from the CLI's own help (swift-argument-parser's generate-manual plugin).
 man:

@@ -212,7 +212,9 @@ extension Store {
     public func reviewItems(campaign: String, reviewer: String? = nil) throws -> [ReviewItem] {
         try writer.read { db in
             var sql = """
-                SELECT i.*, c.name AS campaign, p.display_name, p.department, p.lifecycle FROM review_item i
+                SELECT i.*, c.name AS campaign, p.department, p.lifecycle,
+                       COALESCE(p.display_name, NULLIF(TRIM(COALESCE(p.given_name, '') || ' ' || COALESCE(p.family_name, '')), '')) AS display_name
+                FROM review_item i
                 JOIN review_campaign c ON c.id = i.campaign_id LEFT JOIN person p ON p.employee_id = i.employee_id
                 WHERE c.name = ?
                 """

@@ -33,7 +33,7 @@ import Testing
         let file = base.directory.appendingPathComponent("rollcall.yaml")
         let config = try String(contentsOf: file, encoding: .utf8)
             .replacingOccurrences(of: "termination_date: Termination Date\n", with: "termination_date: Termination Date\n        manager_id: Manager\n")
-        try config.write(to: file, atomically: true, encoding: .utf8)
+        try (config.hasSuffix("\n") ? config : config + "\n").write(to: file, atomically: true, encoding: .utf8)
         try hr(managerOf3).write(to: base.csv, atomically: true, encoding: .utf8)
         let p = { (i: Int) in "uid=p\(i),ou=people,dc=example,dc=test" }
         try await base.slapd.modify("""

@@ -48,10 +48,15 @@ public struct Daemon: Sendable {
         let notifier = SystemdNotifier()
         let logger = self.logger
         let serve = configuration.serve
+        let router = FeedRouter.build(health: state, registry: registry,
+                                      feed: EventFeed(store: store, signal: state.outbox,
+                                                      maxWait: .seconds(serve.longPollMaxSeconds), limiter: RateLimiter(rate: serve.feedRate)))
+        // The access review pages (issue 14): reviewers sign in with their invitation link.
+        let outbox = state.outbox
+        try ReviewPages(store: store, eventSource: configuration.eventSource, secure: serve.tls != nil, logger: logger,
+                        published: { outbox.publish($0) }).routes(router)
         let application = Application(
-            router: FeedRouter.build(health: state, registry: registry,
-                                     feed: EventFeed(store: store, signal: state.outbox,
-                                                     maxWait: .seconds(serve.longPollMaxSeconds), limiter: RateLimiter(rate: serve.feedRate))),
+            router: router,
             server: try Self.server(serve.tls),
             configuration: ApplicationConfiguration(address: .hostname(serve.host, port: serve.port), serverName: "rollcall"),
             onServerRunning: { channel in
