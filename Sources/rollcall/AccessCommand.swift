@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RollcallCore
+import RollcallDaemon
 import RollcallStore
 
 /// `rollcall access`: who held what on a date, and what changed between two dates, from the
@@ -175,18 +176,4 @@ struct AccessCommand: AsyncParsableCommand {
     }
 
     static func basisComment(_ basis: AccessBasis) -> String { basisText(basis) }
-}
-
-/// One CSV record (RFC 4180): fields with a comma, quote or line break are quoted, quotes doubled.
-/// A field a spreadsheet would run as a formula (=, +, -, @ first) gets a leading apostrophe:
-/// these exports carry names from HR.
-enum CSVLine {
-    static func make(_ fields: [String?]) -> String {
-        fields.map { field in
-            guard var value = field else { return "" }
-            if let first = value.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { value = "'" + value }
-            guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
-            return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        }.joined(separator: ",")
-    }
 }

@@ -36,6 +36,7 @@ import Testing
         let seen = try JSONSerialization.jsonObject(with: Data((browser.output.split(separator: "\n").last ?? "{}").utf8)) as? [String: Any]
         #expect(seen?["reviewer_rows"] as? Int == 3 && seen?["filtered_rows"] as? Int == 1 && seen?["other_rows"] as? Int == 1, "\(browser.output)")
         #expect(seen?["forged_status"] as? Int == 403)
+        #expect(seen?["privileged_csv_rows"] as? Int == 4, "\(browser.output)")
         #expect(FileManager.default.fileExists(atPath: shots + "/review-reviewer.png") && FileManager.default.fileExists(atPath: shots + "/review-admin.png"))
 
         // What the page recorded: two revokes as entitlement.revoke events by E1, one keep, the

@@ -68,6 +68,15 @@ def post(path, fields, cookie):
         return error.code, error.read().decode()
 
 
+def get(path, cookie):
+    request = urllib.request.Request(base + path, headers={"Cookie": cookie})
+    try:
+        with urllib.request.build_opener(NoRedirect).open(request) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
@@ -156,6 +165,20 @@ try:
     cells = [cell.text for cell in driver.find_elements(By.CSS_SELECTOR, "tbody tr th, tbody tr td")]
     seen["admin_rows"] = cells
     driver.save_screenshot(shots + "/review-admin.png")
+    # The compliance reports, on the page and as CSV, for the admin only.
+    driver.find_element(By.LINK_TEXT, "Compliance reports").click()
+    wait_for(lambda: driver.current_url == base + "/review/reports", "reports list")
+    driver.find_element(By.LINK_TEXT, "privileged").click()
+    wait_for(lambda: driver.current_url == base + "/review/reports/privileged", "privileged report")
+    check(driver.find_element(By.ID, "count").text == "4", "four privileged memberships")
+    check("authorised_by" in driver.page_source and "unauthorised (announced in run 1)" in driver.page_source, "authorisation shown")
+    driver.save_screenshot(shots + "/report-privileged.png")
+    admin_cookie = "rollcall_review=" + driver.get_cookie("rollcall_review")["value"]
+    status, body = get("/review/reports/privileged.csv", admin_cookie)
+    check(status == 200 and "\ndirectory,group,member,hr_id" in body, "CSV export: %s %s" % (status, body[:300]))
+    seen["privileged_csv_rows"] = len(body.strip().split("\n")) - 2
+    status, _ = get("/review/reports/privileged", session)
+    check(status == 403, "a reviewer may not read reports: %s" % status)
 
     # Security headers on every page; an unknown session is asked to sign in.
     with urllib.request.urlopen(base + "/review/style.css") as response:

@@ -53,7 +53,7 @@ public struct Daemon: Sendable {
                                                       maxWait: .seconds(serve.longPollMaxSeconds), limiter: RateLimiter(rate: serve.feedRate)))
         // The access review pages (issue 14): reviewers sign in with their invitation link.
         let outbox = state.outbox
-        try ReviewPages(store: store, eventSource: configuration.eventSource, secure: serve.tls != nil, logger: logger,
+        try ReviewPages(store: store, configuration: { state.configuration }, eventSource: configuration.eventSource, secure: serve.tls != nil, logger: logger,
                         published: { outbox.publish($0) }).routes(router)
         let application = Application(
             router: router,

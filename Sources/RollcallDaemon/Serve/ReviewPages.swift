@@ -40,6 +40,8 @@ public final class ReviewPages: Sendable {
     }
 
     let store: Store
+    /// The configuration in force (reloads change it): the reports' policy.
+    let configuration: @Sendable () -> ResolvedConfiguration
     let eventSource: String
     let secure: Bool
     let logger: Logger
@@ -49,8 +51,10 @@ public final class ReviewPages: Sendable {
     let published: @Sendable (Int64) -> Void
     static let cookie = "rollcall_review"
 
-    public init(store: Store, eventSource: String, secure: Bool, logger: Logger, published: @escaping @Sendable (Int64) -> Void = { _ in }) throws {
+    public init(store: Store, configuration: @escaping @Sendable () -> ResolvedConfiguration, eventSource: String, secure: Bool, logger: Logger,
+                published: @escaping @Sendable (Int64) -> Void = { _ in }) throws {
         self.store = store
+        self.configuration = configuration
         self.eventSource = eventSource
         self.secure = secure
         self.logger = logger
@@ -60,6 +64,8 @@ public final class ReviewPages: Sendable {
         try library.register(ReviewTemplates.reviewer, named: "reviewer")
         try library.register(ReviewTemplates.admin, named: "admin")
         try library.register(ReviewTemplates.message, named: "message")
+        try library.register(ReviewTemplates.reports, named: "reports")
+        try library.register(ReviewTemplates.report, named: "report")
         self.library = library
     }
 
@@ -91,6 +97,39 @@ public final class ReviewPages: Sendable {
                 return self.page(.forbidden, "message", ["title": "Not allowed", "text": "This page is for whoever runs the review."])
             }
             return try self.adminPage(entry)
+        }
+        // The compliance reports, for admin links: as a page, and as CSV for the auditor.
+        router.get("/review/reports") { request, _ in
+            guard let (_, entry) = await self.signedIn(request) else { return self.signInFirst() }
+            guard entry.session.admin else { return self.page(.forbidden, "message", ["title": "Not allowed", "text": "Reports are for whoever runs the review."]) }
+            let links: [[String: Any]] = ComplianceReports.Name.allCases.map { ["name": $0.rawValue] }
+            return self.page(.ok, "reports", ["title": "Compliance reports", "reports": links])
+        }
+        router.get("/review/reports/:name") { request, context in
+            guard let (_, entry) = await self.signedIn(request) else { return self.signInFirst() }
+            guard entry.session.admin else { return self.page(.forbidden, "message", ["title": "Not allowed", "text": "Reports are for whoever runs the review."]) }
+            var name = context.parameters.get("name") ?? ""
+            let csv = name.hasSuffix(".csv")
+            if csv { name = String(name.dropLast(4)) }
+            guard let report = ComplianceReports.Name(rawValue: name) else {
+                return self.page(.notFound, "message", ["title": "No such report", "text": "Choose one from the list of reports."])
+            }
+            let table = try self.report(report, request: request)
+            if csv {
+                var headers = self.headers()
+                headers[.contentType] = "text/csv; charset=utf-8"
+                headers[.contentDisposition] = "attachment; filename=\"rollcall-\(table.name).csv\""
+                let lines = [CSVLine.make(["# \(table.title); run \(table.basis.newestRun.map(String.init) ?? "none"); audit head \(table.basis.auditHead ?? "none")"]),
+                             CSVLine.make(table.columns)] + table.rows.map(CSVLine.make)
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: lines.joined(separator: "\n") + "\n")))
+            }
+            let context: [String: Any] = [
+                "title": table.title, "name": table.name, "columns": table.columns.map { ["column": $0] },
+                "rows": table.rows.map { row in ["cells": row.map { ["value": $0 ?? ""] }] }, "count": table.rows.count,
+                "notes": table.notes.map { ["note": $0] },
+                "basis": "run \(table.basis.newestRun.map(String.init) ?? "none") at \(table.basis.newestRunAt ?? "?"), audit head \(table.basis.auditHead ?? "none")",
+            ]
+            return self.page(.ok, "report", context)
         }
         router.post("/review/decide") { request, context in
             guard let (_, entry) = await self.signedIn(request) else { return self.signInFirst() }
@@ -193,6 +232,23 @@ public final class ReviewPages: Sendable {
             "basis": "run \(progress.basis.newestRun.map(String.init) ?? "none"), audit head \(progress.basis.auditHead ?? "none")",
         ]
         return page(.ok, "admin", context)
+    }
+
+    private func report(_ name: ComplianceReports.Name, request: Request) throws -> TabularReport {
+        let reports = ComplianceReports(configuration: configuration(), store: store)
+        switch name {
+        case .orphans: return try reports.orphans()
+        case .dormant: return try reports.dormant(days: request.uri.queryParameters["days"].flatMap { Int($0) }.flatMap { (1...36_500).contains($0) ? $0 : nil })
+        case .leavers: return try reports.leavers()
+        case .privileged: return try reports.privileged()
+        case .violations:
+            if let from = request.uri.queryParameters["from"].flatMap({ AccessWindow(String($0)) }),
+               let to = request.uri.queryParameters["to"].flatMap({ AccessWindow(String($0)) }), from.start < to.end {
+                return try reports.violations(during: (from, to))
+            }
+            return try reports.violations()
+        case .hygiene: return try reports.hygiene()
+        }
     }
 
     // MARK: Helpers

@@ -83,7 +83,30 @@ enum ReviewTemplates {
           </tbody>
         </table>
         <p class="muted">Based on {{basis}}. Export: <code>rollcall review status {{campaign}} --items --csv</code></p>
+        <p><a href="/review/reports">Compliance reports</a></p>
         <form method="post" action="/review/signout"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" class="link">Sign out</button></form>
+        """
+
+    static let reports = """
+        <h1>{{title}}</h1>
+        <ul>
+        {{#reports}}<li><a href="/review/reports/{{name}}">{{name}}</a> (<a href="/review/reports/{{name}}.csv">CSV</a>)</li>{{/reports}}
+        </ul>
+        <p><a href="/review/admin">Back to the review's progress</a></p>
+        """
+
+    static let report = """
+        <h1>{{title}}</h1>
+        <p class="summary"><strong id="count">{{count}}</strong> rows. Based on {{basis}}. <a href="/review/reports/{{name}}.csv">Download as CSV</a></p>
+        {{#notes}}<p class="notice">{{note}}</p>{{/notes}}
+        <table class="report">
+          <caption>{{title}}</caption>
+          <thead><tr>{{#columns}}<th scope="col">{{column}}</th>{{/columns}}</tr></thead>
+          <tbody>
+          {{#rows}}<tr>{{#cells}}<td>{{value}}</td>{{/cells}}</tr>{{/rows}}
+          </tbody>
+        </table>
+        <p><a href="/review/reports">All reports</a></p>
         """
 
     static let css = """
@@ -94,7 +117,10 @@ enum ReviewTemplates {
         h1 { font-size: 1.5rem; }
         table { border-collapse: collapse; width: 100%; background: #fff; margin: 1rem 0; }
         caption { text-align: left; font-weight: 600; padding: 0.4rem 0; }
-        th, td { border-bottom: 1px solid #d9dee4; padding: 0.45rem 0.6rem; text-align: left; vertical-align: top; }
+        th, td { border-bottom: 1px solid #d9dee4; padding: 0.45rem 0.6rem; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+        table.report { font-size: 0.85rem; }
+        table.report td { min-width: 7ch; }
+        thead th { white-space: nowrap; overflow-wrap: normal; }
         thead th { background: #eef1f4; }
         .muted { color: #52606d; font-size: 0.9em; }
         .notice { background: #e3f8e9; border-left: 4px solid #2f9e57; padding: 0.5rem 0.8rem; }
