@@ -395,8 +395,9 @@ enum Schema {
                 t.autoIncrementedPrimaryKey("id")
                 t.column("employee_id", .text).notNull()
                 t.column("lifecycle", .text).notNull()
-                // The HR attributes as canonical JSON (the keys of an event's `person`).
-                t.column("attributes", .text).notNull()
+                // The HR attributes as canonical JSON (the keys of an event's `person`) of a past
+                // version; NULL while open: the person row holds them.
+                t.column("attributes", .text)
                 t.column("from_run", .integer).notNull()
                 t.column("from_at", .text).notNull()
                 t.column("to_run", .integer)

@@ -115,10 +115,18 @@ extension Store {
             }
             // A day may hold two versions of a person: the later one describes them.
             personSQL += " ORDER BY from_at"
+            // An open version's attributes are the person row's.
+            func attributes(_ id: String, _ stored: String?) throws -> JSONValue {
+                var text = stored
+                if text == nil, let row = try Row.fetchOne(db, sql: PersonColumns.selectSQL + " WHERE employee_id = ?", arguments: [id]) {
+                    text = History.attributesJSON(try PersonColumns.decode(row).attributes)
+                }
+                guard let text else { return .null }
+                return CanonicalJSON.value(text) ?? .string(text)
+            }
             if group == nil {
                 for row in try Row.fetchAll(db, sql: personSQL, arguments: personArguments) {
-                    let text: String = row[2]
-                    persons[row[0]] = AccessPerson(hrID: row[0], lifecycle: row[1], attributes: CanonicalJSON.value(text) ?? .string(text), holdings: [])
+                    persons[row[0]] = AccessPerson(hrID: row[0], lifecycle: row[1], attributes: try attributes(row[0], row[2]), holdings: [])
                 }
             }
             var unowned: [AccessHolding] = []
@@ -131,8 +139,7 @@ extension Store {
                         unowned.append(holding)
                         return
                     }
-                    let text: String = row[1]
-                    persons[owner] = AccessPerson(hrID: owner, lifecycle: row[0], attributes: CanonicalJSON.value(text) ?? .string(text), holdings: [])
+                    persons[owner] = AccessPerson(hrID: owner, lifecycle: row[0], attributes: try attributes(owner, row[1]), holdings: [])
                 }
                 persons[owner]?.holdings.append(holding)
             }

@@ -131,6 +131,8 @@ extension Store {
                                arguments: [rename.from, rename.to, runID])
                 try db.execute(sql: "UPDATE held_decision SET subject = ? WHERE subject = ? AND directory = ''", arguments: [rename.to, rename.from])
             }
+            // History first: a changed person's past version is read from the person row it replaces.
+            try History.persons(plan.personUpserts, runID: runID, at: time, db: db)
             var personRow = try RowWriter(db, sql: PersonColumns.upsertSQL)
             for person in plan.personUpserts { try PersonColumns.write(person, run: runID, into: &personRow) }
             var accountRow = try RowWriter(db, sql: """

@@ -27,35 +27,44 @@ enum History {
         return out.text
     }
 
-    /// Writes `plan`'s changes to the history tables. Inside the run's transaction, after the
-    /// current tables were updated and before purges (which remove the purged persons' rows).
+    /// Writes `plan`'s link, account and membership changes to the history tables. Inside the
+    /// run's transaction, after the current tables were updated and before purges (which remove
+    /// the purged persons' rows). Persons are written before the person rows change (`persons`).
     static func apply(_ plan: Plan, runID: Int64, at time: String, db: Database) throws {
-        try persons(plan.personUpserts, runID: runID, at: time, db: db)
         try links(plan, runID: runID, at: time, db: db)
         try accounts(plan, runID: runID, at: time, db: db)
         if let changes = plan.memberships { try memberships(changes, runID: runID, at: time, db: db) }
     }
 
-    private static func persons(_ upserts: [StoredPerson], runID: Int64, at time: String, db: Database) throws {
+    /// A person's versions. The open interval holds no attributes: they are the person row's
+    /// (a first load writes one small row per person, not a second copy of everyone). When
+    /// lifecycle or HR attributes change, the open interval is closed with the attributes the
+    /// person row still holds, and a new open one starts. Call before the person rows are updated.
+    static func persons(_ upserts: [StoredPerson], runID: Int64, at time: String, db: Database) throws {
         guard !upserts.isEmpty else { return }
         // A first load finds no open interval: nothing to compare or close, one insert each.
         let anyOpen = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM person_history WHERE to_run IS NULL)") ?? true
-        let open = try db.cachedStatement(sql: "SELECT id, lifecycle, attributes FROM person_history WHERE employee_id = ? AND to_run IS NULL")
-        var close = try RowWriter(db, sql: "UPDATE person_history SET to_run = ?, to_at = ? WHERE id = ?")
-        var insert = try RowWriter(db, sql: """
-            INSERT INTO person_history (employee_id, lifecycle, attributes, from_run, from_at) VALUES (?, ?, ?, ?, ?)
-            """)
+        let open = try db.cachedStatement(sql: "SELECT id FROM person_history WHERE employee_id = ? AND to_run IS NULL")
+        let current = try db.cachedStatement(sql: PersonColumns.selectSQL + " WHERE employee_id = ?")
+        var close = try RowWriter(db, sql: "UPDATE person_history SET to_run = ?, to_at = ?, attributes = ? WHERE id = ?")
+        var insert = try RowWriter(db, sql: "INSERT INTO person_history (employee_id, lifecycle, from_run, from_at) VALUES (?, ?, ?, ?)")
         for person in upserts {
-            let attributes = attributesJSON(person.attributes)
-            if anyOpen, let row = try Row.fetchOne(open, arguments: [person.employeeID]) {
-                // Other columns (source, missing_since) change the person row, not what they were.
-                if row[1] == person.lifecycle.rawValue && row[2] == attributes { continue }
+            if anyOpen, let id = try Int64.fetchOne(open, arguments: [person.employeeID]) {
+                var past: String?
+                if let row = try Row.fetchOne(current, arguments: [person.employeeID]) {
+                    let before = try PersonColumns.decode(row)
+                    // Other columns (source, missing_since) change the person row, not what they were.
+                    if before.lifecycle == person.lifecycle && before.attributes == person.attributes { continue }
+                    past = attributesJSON(before.attributes)
+                }
                 close.int(runID)
                 close.text(time)
-                close.int(row[0])
+                close.text(past)
+                close.int(id)
                 try close.step()
             }
-            for text in [person.employeeID, person.lifecycle.rawValue, attributes] { insert.text(text) }
+            insert.text(person.employeeID)
+            insert.text(person.lifecycle.rawValue)
             insert.int(runID)
             insert.text(time)
             try insert.step()
@@ -181,15 +190,9 @@ enum History {
     static func seed(_ db: Database) throws {
         guard let newest = try Row.fetchOne(db, sql: "SELECT id, finished_at FROM run WHERE status = 'applied' ORDER BY id DESC LIMIT 1"),
               let runID: Int64 = newest[0], let time: String = newest[1] else { return }
-        var person = try RowWriter(db, sql: "INSERT INTO person_history (employee_id, lifecycle, attributes, from_run, from_at) VALUES (?, ?, ?, ?, ?)")
-        let persons = try Row.fetchCursor(db, sql: PersonColumns.selectSQL)
-        while let row = try persons.next() {
-            let stored = try PersonColumns.decode(row)
-            for text in [stored.employeeID, stored.lifecycle.rawValue, attributesJSON(stored.attributes)] { person.text(text) }
-            person.int(runID)
-            person.text(time)
-            try person.step()
-        }
+        try db.execute(sql: """
+            INSERT INTO person_history (employee_id, lifecycle, from_run, from_at) SELECT employee_id, lifecycle, ?, ? FROM person ORDER BY employee_id;
+            """, arguments: [runID, time])
         try db.execute(sql: """
             INSERT INTO link_history (employee_id, directory, anchor, dn, from_run, from_at)
                 SELECT l.employee_id, l.directory, l.anchor, COALESCE(a.dn, ''), ?, ? FROM link l

@@ -161,6 +161,23 @@ import Testing
         #expect(bad.status != 0 && bad.error.contains("--scope everyone is not privileged, group:DN or department:NAME"), "\(bad.error)")
     }
 
+    /// A reconcile after the due day escalates what is undecided, once; the run stands either way.
+    @Test func aRunAfterTheDueDayEscalates() async throws {
+        let world = try await Self.world()
+        let store = try world.store()
+        _ = try store.startReview(name: "late", scope: .group(Self.treasury), reviewer: .owner("sec-team"), fallback: nil,
+                                  due: try #require(Day(iso: "2026-03-10")), by: "test")
+        let before = try store.events().last?.rollcallseq ?? 0
+        // The world's clock says 2026-03-15: past the due day.
+        let outcome = try await world.run()
+        #expect(outcome.summary.events == 0)
+        let escalated = try store.events(after: before).map { "\($0.type) \($0.subject)" }
+        #expect(escalated == ["dev.rollcall.review.escalated E2"], "\(escalated)")
+        _ = try await world.run()
+        #expect(try store.events(after: before).count == 1)
+        #expect(try store.reviewItems(campaign: "late").allSatisfy { $0.escalatedAt != nil })
+    }
+
     static func shape(_ value: JSONValue) -> String {
         switch value {
         case .object(let fields): "{" + fields.keys.sorted().map { "\($0):\(shape(fields[$0] ?? .null))" }.joined(separator: ",") + "}"

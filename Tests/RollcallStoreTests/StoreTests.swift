@@ -43,6 +43,30 @@ import Testing
         return (plan, try store.apply(plan, stamp: stamp ?? self.stamp()))
     }
 
+    /// A store that had persons and links before access history existed gets open intervals for
+    /// them, known since its newest applied run; a later change closes them with the old values.
+    @Test func historyIsSeededOnUpgradeAndVersionsFollowChanges() throws {
+        let store = try Store.open(path: path)
+        _ = try run(store, [Self.record("E1"), Self.record("E2")], [Self.account("a1", "E1"), Self.account("a2", "E2")])
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            for table in ["person_history", "link_history", "account_history"] { try db.execute(sql: "DELETE FROM \(table)") }
+            try History.seed(db)
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM person_history WHERE to_run IS NULL AND from_run = 1") == 2)
+            #expect(try String.fetchAll(db, sql: "SELECT anchor || ' ' || dn FROM link_history ORDER BY anchor") == ["a1 uid=a1,dc=t", "a2 uid=a2,dc=t"])
+        }
+        try queue.close()
+        let nextDay = RunStamp(startedAt: Date(timeIntervalSince1970: 1_773_619_200), finishedAt: Date(timeIntervalSince1970: 1_773_619_201),
+                               eventSource: "urn:rollcall:test")
+        _ = try run(store, [Self.record("E1", department: "Legal"), Self.record("E2")], Self.ldap([Self.account("a1", "E1"), Self.account("a2", "E2")]),
+                    stamp: nextDay)
+        let before = try store.access(in: try #require(AccessWindow("2026-03-15T12:00:00Z")), person: "E1")
+        #expect(before.persons.first?.attributes["department"] == "Sales")
+        let now = try store.access(in: .now, person: "E1")
+        #expect(now.persons.first?.attributes["department"] == "Legal")
+        #expect(now.persons.first?.holdings.map(\.member) == ["a1"])
+    }
+
     @Test func stateRoundTripsAndUnchangedInputsWriteZeroEvents() throws {
         let store = try Store.open(path: path)
         let records = [Self.record("E1"), Self.record("E2")]
