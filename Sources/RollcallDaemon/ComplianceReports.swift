@@ -60,7 +60,7 @@ public struct ComplianceReports: Sendable {
         for directory in withLogon { rows += never[directory] ?? [] }
         var notes = ["last logon older than \(days) days (before \(Timestamp.day(cutoff))), or never; Active Directory updates lastLogonTimestamp only every 9 to 14 days"]
         for directory in directories.subtracting(withLogon).sorted() {
-            notes.append("directory \(directory): no account carries lastLogonTimestamp or pwdLastSuccess; add the attribute to the directory's attributes (OpenLDAP: the ppolicy overlay with olcPPolicyUseLockout or lastbind) to report dormancy")
+            notes.append("directory \(directory): no account carries lastLogonTimestamp or pwdLastSuccess; add the attribute to the directory's attributes (OpenLDAP 2.5+ keeps pwdLastSuccess with olcLastBind: TRUE on the database) to report dormancy")
         }
         rows.sort { ($0[0] ?? "", $0[1] ?? "") < ($1[0] ?? "", $1[1] ?? "") }
         return TabularReport(name: "dormant", title: "Dormant accounts", basis: try store.currentBasis(),

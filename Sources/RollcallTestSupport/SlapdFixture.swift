@@ -44,7 +44,7 @@ public final class SlapdFixture: Sendable {
     /// `suffix`, `sizeLimit` (the frontend default; slapd's own is 500) and `dataHasRoot` (the LDIF
     /// brings its own suffix entry, e.g. OpenLDAP's test data) serve foreign test data.
     public static func start(ldif: String, suffix: String = "dc=example,dc=test", sizeLimit: Int = 2000,
-                             dataHasRoot: Bool = false, tlsCiphers: String? = nil) async throws -> SlapdFixture {
+                             dataHasRoot: Bool = false, tlsCiphers: String? = nil, lastBind: Bool = false) async throws -> SlapdFixture {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rollcall-slapd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let data = directory.appendingPathComponent("data.ldif")
@@ -56,7 +56,7 @@ public final class SlapdFixture: Sendable {
             let result = try await Shell.run(RepositoryPaths.script("slapd-start"), [directory.path, "\(port)", "\(ldapsPort)", data.path],
                                        environment: ["ROLLCALL_SLAPD_SUFFIX": suffix, "ROLLCALL_SLAPD_SIZELIMIT": "\(sizeLimit)",
                                                      "ROLLCALL_SLAPD_DATA_HAS_ROOT": dataHasRoot ? "1" : "0",
-                                                     "ROLLCALL_SLAPD_TLS_CIPHERS": tlsCiphers ?? ""])
+                                                     "ROLLCALL_SLAPD_TLS_CIPHERS": tlsCiphers ?? "", "ROLLCALL_SLAPD_LASTBIND": lastBind ? "1" : "0"])
             if result.status == 0, let pid = Int32(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) {
                 return SlapdFixture(directory: directory, port: port, ldapsPort: ldapsPort, pid: pid, suffix: suffix)
             }

@@ -98,6 +98,33 @@ import Testing
         #expect(bad.status != 0 && bad.error.contains("--from and --to go together"), "\(bad.error)")
     }
 
+    /// Dormancy from a real OpenLDAP that keeps each bind's time (`olcLastBind`, pwdLastSuccess),
+    /// read by the configured attributes: a person who signed in is dormant only once the days
+    /// have passed; the others never signed in.
+    @Test func dormantFromOpenLDAPsLastBind() async throws {
+        let base = try await ReconcileJobTests.world(people: 3, rows: (1...3).map { ReconcileJobTests.row($0) }.joined(), lastBind: true)
+        let file = base.directory.appendingPathComponent("rollcall.yaml")
+        try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "attributes: [uid]", with: "attributes: [uid, pwdLastSuccess]")
+            .write(to: file, atomically: true, encoding: .utf8)
+        let world = ReconcileJobTests.World(slapd: base.slapd, directory: base.directory, configuration: try ConfigurationLoader.load(path: file.path))
+        // p1 signs in (a simple bind with its password); p2 and p3 never do.
+        try await world.slapd.modify("dn: uid=p1,ou=people,dc=example,dc=test\nchangetype: modify\nreplace: userPassword\nuserPassword: s3cret-p1\n-\n")
+        let bind = try await Shell.run("/usr/bin/ldapwhoami", ["-x", "-H", world.slapd.uri,
+                                                               "-ZZ", "-D", "uid=p1,ou=people,dc=example,dc=test", "-w", "s3cret-p1"],
+                                       environment: ["LDAPTLS_CACERT": world.slapd.caFile])
+        #expect(bind.status == 0, "\(bind.error)")
+        _ = try await world.run()
+        let store = try world.store()
+        let soon = try ComplianceReports(configuration: world.configuration, store: store, now: Date().addingTimeInterval(10 * 86_400)).dormant()
+        #expect(Self.column(soon, "dn") == ["uid=p2,ou=people,dc=example,dc=test", "uid=p3,ou=people,dc=example,dc=test"], "\(soon.rows)")
+        #expect(Self.column(soon, "last_logon") == [nil, nil])
+        #expect(soon.notes.count == 1, "\(soon.notes)")
+        let later = try ComplianceReports(configuration: world.configuration, store: store, now: Date().addingTimeInterval(120 * 86_400)).dormant()
+        #expect(Self.column(later, "dn").first == "uid=p1,ou=people,dc=example,dc=test", "\(later.rows)")
+        #expect(Self.column(later, "days_since").first == "120" && Self.column(later, "hr_id").first == "E1", "\(later.rows)")
+        #expect(Self.column(later, "last_logon").first == Timestamp.string(Date()).prefix(10).description)
+    }
+
     /// Dormancy from the logon times a directory reports (Active Directory's FILETIME
     /// lastLogonTimestamp, OpenLDAP's GeneralizedTime pwdLastSuccess), stored as accounts'
     /// attributes by a run: old and absent ones are dormant, recent ones are not.

@@ -54,11 +54,11 @@ import Testing
     }
 
     static func world(people: Int, rows: String, onBadRows: String = "stop", directoryExtra: String = "",
-                      sourceExtra: [String] = [], extra: String = "") async throws -> World {
+                      sourceExtra: [String] = [], extra: String = "", lastBind: Bool = false) async throws -> World {
         let sourceLines = sourceExtra.map { "      " + $0 }.joined(separator: "\n")
         // The first run applies as planned unless a test says otherwise (its hold is GuardRunTests' subject).
         let firstRun = extra.contains("guard:") ? "" : "guard: {first_run: apply}"
-        let slapd = try await SlapdFixture.start(ldif: (1...people).map(entry).joined())
+        let slapd = try await SlapdFixture.start(ldif: (1...people).map(entry).joined(), lastBind: lastBind)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let config = """
