@@ -67,6 +67,21 @@ extension Store {
                     """)),
                 "conversion_decisions": .array(try rows("SELECT employee_id, former_id, convert FROM conversion_decision WHERE employee_id = ? OR former_id = ?",
                                                         [id, id])),
+                // Access history: what they were and held, and the access reviews about them.
+                "person_history": .array(try rows("""
+                    SELECT lifecycle, attributes, from_run, from_at, to_run, to_at FROM person_history WHERE employee_id = ? ORDER BY from_at
+                    """)),
+                "link_history": .array(try rows("""
+                    SELECT directory, anchor, dn, from_run, from_at, to_run, to_at FROM link_history WHERE employee_id = ? ORDER BY from_at
+                    """)),
+                "membership_history": .array(try rows("""
+                    SELECT directory, group_dn, member_dn, direct, from_run, from_at, to_run, to_at FROM membership_history
+                    WHERE employee_id = ? ORDER BY from_at
+                    """)),
+                "review_items": .array(try rows("""
+                    SELECT c.name AS campaign, i.group_dn, i.reviewer, i.decision, i.comment, i.decided_by, i.decided_at, i.escalated_at
+                    FROM review_item i JOIN review_campaign c ON c.id = i.campaign_id WHERE i.employee_id = ? ORDER BY i.id
+                    """)),
                 "events": .array(eventValues),
                 "audit": .array(audit),
             ])

@@ -127,6 +127,12 @@ import Testing
                                                 + (FileManager.default.fileExists(atPath: schema) ? [schema] : []))
         #expect(validated.status == 0 && validated.output.contains("4 events valid"), "\(validated.output)\(validated.error)")
 
+        // A subject access request includes what history and reviews keep about the person.
+        let export = try #require(try store.identityExport("E2"))
+        func entries(_ key: String) -> Int { if case .array(let items)? = export[key] { items.count } else { -1 } }
+        #expect(entries("person_history") == 1 && entries("link_history") == 1 && entries("membership_history") == 2 && entries("review_items") == 3,
+                "\(export)")
+
         // docs/events.md's example of review.escalated has the shape of the real one.
         let catalogue = try String(contentsOf: RepositoryRoot.url.appendingPathComponent("docs/events.md"), encoding: .utf8)
         let line = try #require(catalogue.split(separator: "\n").first { $0.hasPrefix("{\"data\":") && $0.contains("dev.rollcall.review.escalated") })
