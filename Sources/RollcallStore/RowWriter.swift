@@ -22,24 +22,32 @@ struct RowWriter {
     mutating func text(_ value: String?) {
         position += 1
         guard var value else {
-            sqlite3_bind_null(statement.sqliteStatement, position)
+            note(sqlite3_bind_null(statement.sqliteStatement, position))
             return
         }
         let handle = statement.sqliteStatement
         let index = position
-        value.withUTF8 { bytes in
+        note(value.withUTF8 { bytes in
             // An empty buffer may have no base address; SQLite needs a pointer for '' (not NULL).
             if let base = bytes.baseAddress {
                 sqlite3_bind_text(handle, index, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(bytes.count), RowWriter.transient)
             } else {
                 sqlite3_bind_text(handle, index, "", 0, RowWriter.transient)
             }
-        }
+        })
+    }
+
+    /// The first bind that failed (too big, out of memory): `step` reports it instead of writing
+    /// the row with that value missing.
+    private var bindFailure: Int32 = SQLITE_OK
+
+    private mutating func note(_ code: Int32) {
+        if code != SQLITE_OK && bindFailure == SQLITE_OK { bindFailure = code }
     }
 
     mutating func int(_ value: Int64?) {
         position += 1
-        if let value { sqlite3_bind_int64(statement.sqliteStatement, position, value) } else { sqlite3_bind_null(statement.sqliteStatement, position) }
+        note(value.map { sqlite3_bind_int64(statement.sqliteStatement, position, $0) } ?? sqlite3_bind_null(statement.sqliteStatement, position))
     }
 
     mutating func bool(_ value: Bool?) {
@@ -53,6 +61,11 @@ struct RowWriter {
             sqlite3_reset(handle)
             sqlite3_clear_bindings(handle)
             position = 0
+            bindFailure = SQLITE_OK
+        }
+        guard bindFailure == SQLITE_OK else {
+            let connection = sqlite3_db_handle(handle)
+            throw DatabaseError(resultCode: ResultCode(rawValue: bindFailure), message: String(cString: sqlite3_errmsg(connection)), sql: statement.sql)
         }
         let code = sqlite3_step(handle)
         guard code == SQLITE_DONE else {

@@ -87,7 +87,7 @@ struct ReviewCommand: AsyncParsableCommand {
             let configuration = try options.load()
             let store = try Store.open(path: configuration.storePath, create: false)
             guard let campaign = try store.reviewCampaign(name) else { throw CLIFailure(message: "no review campaign \(name)") }
-            let report = try ReviewProgress.report(campaign: campaign, items: try store.reviewItems(campaign: name), basis: try store.currentBasis(),
+            let report = ReviewProgress.report(campaign: campaign, items: try store.reviewItems(campaign: name), basis: try store.currentBasis(),
                                                    detail: items)
             try AccessCommand.write(output) { out in
                 switch output.format {

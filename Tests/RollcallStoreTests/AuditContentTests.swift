@@ -61,6 +61,14 @@ import Testing
             row.text("x")
             try row.step()
             #expect(try String.fetchOne(db, sql: "SELECT s FROM t WHERE k = 'd'") == "x")
+            // A bind SQLite refuses (here one value too many) fails the row instead of writing it short.
+            row.text("e")
+            row.int(1)
+            row.bool(true)
+            row.text("y")
+            row.text("one too many")
+            #expect(throws: DatabaseError.self) { try row.step() }
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t WHERE k = 'e'") == 0)
         }
     }
 }
