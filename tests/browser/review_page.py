@@ -95,7 +95,8 @@ try:
     rows = driver.find_elements(By.CSS_SELECTOR, "tbody tr")
     seen["reviewer_rows"] = len(rows)
     page = driver.page_source
-    check("E4" not in page, "another reviewer's person (E4) is not on this page")
+    # (Persons show as "Name (ID, lifecycle)": match that, not a bare id a random token may contain.)
+    check("(E4, " not in page and "(E2, " in page, "another reviewer's person (E4) is not on this page")
     # Every checkbox has a label (screen readers, keyboard).
     for box in driver.find_elements(By.CSS_SELECTOR, "input[name=item]"):
         label = driver.find_elements(By.CSS_SELECTOR, "label[for='%s']" % box.get_attribute("id"))
@@ -152,7 +153,8 @@ try:
     driver.delete_all_cookies()
     driver.get(other_link)
     other = item_ids(driver)
-    check(len(other) == 1 and other[0] not in ids and "E4" in driver.page_source and "E2" not in driver.page_source, "other reviewer's page")
+    check(len(other) == 1 and other[0] not in ids and "(E4, " in driver.page_source and "(E2, " not in driver.page_source,
+          "other reviewer's page")
     status, body = post("/review/decide", {"csrf": csrf, "decision": "revoke", "item": other}, session)
     check(status == 403 and "not assigned to E1" in body, "deciding another reviewer's item: %s %s" % (status, body[:200]))
     seen["other_rows"] = len(other)
