@@ -8,11 +8,11 @@ public enum ReviewProgress {
             + "\(items.filter { $0.decision != nil }.count) of \(items.count) decided"
         if detail {
             let rows: [[String?]] = items.map { item in
-                [String(item.id), item.employeeID, item.displayName, item.group, item.how, item.reviewer, item.decision, item.comment,
+                [String(item.id), item.employeeID, item.displayName, item.member, item.group, item.how, item.reviewer, item.decision, item.comment,
                  item.decidedBy, item.decidedAt, item.escalatedAt]
             }
             return TabularReport(name: "review", title: title, basis: basis,
-                                 columns: ["item", "hr_id", "display_name", "group", "how", "reviewer", "decision", "comment", "decided_by",
+                                 columns: ["item", "hr_id", "display_name", "member", "group", "how", "reviewer", "decision", "comment", "decided_by",
                                            "decided_at", "escalated_at"], rows: rows)
         }
         var byReviewer: [String: (items: Int, kept: Int, revoked: Int, escalated: Int)] = [:]

@@ -464,10 +464,10 @@ enum Schema {
                     fallback TEXT, due TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL, created_by TEXT NOT NULL, closed_at TEXT);
                 CREATE TABLE review_item (
                     id INTEGER PRIMARY KEY AUTOINCREMENT, campaign_id INTEGER NOT NULL REFERENCES review_campaign(id),
-                    employee_id TEXT NOT NULL, directory TEXT NOT NULL, group_key TEXT NOT NULL, group_dn TEXT NOT NULL,
-                    member_dn TEXT NOT NULL, how TEXT NOT NULL, reviewer TEXT NOT NULL, decision TEXT, comment TEXT,
-                    decided_by TEXT, decided_at TEXT, decided_run INTEGER, escalated_at TEXT,
-                    UNIQUE (campaign_id, employee_id, directory, group_key));
+                    employee_id TEXT, directory TEXT NOT NULL, group_key TEXT NOT NULL, group_dn TEXT NOT NULL,
+                    member_key TEXT NOT NULL, member_dn TEXT NOT NULL, how TEXT NOT NULL, reviewer TEXT NOT NULL, decision TEXT,
+                    comment TEXT, decided_by TEXT, decided_at TEXT, decided_run INTEGER, escalated_at TEXT,
+                    UNIQUE (campaign_id, directory, group_key, member_key));
                 CREATE INDEX review_item_reviewer ON review_item (campaign_id, reviewer);
                 CREATE INDEX review_item_person ON review_item (employee_id);
                 CREATE TABLE review_token (

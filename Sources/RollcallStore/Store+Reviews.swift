@@ -62,11 +62,13 @@ public struct ReviewCampaign: Sendable, Codable, Hashable {
     public var createdBy: String
 }
 
-/// One (person, entitlement) to keep or revoke.
+/// One (person, entitlement) to keep or revoke; or, in privileged and group scopes, an account
+/// no person owns (a service account) and its membership.
 public struct ReviewItem: Sendable, Codable, Hashable {
     public var id: Int64
     public var campaign: String
-    public var employeeID: String
+    /// nil: the member is no person's account.
+    public var employeeID: String?
     public var displayName: String?
     public var department: String?
     public var lifecycle: String?
@@ -122,8 +124,8 @@ extension Store {
             }
             var sql = """
                 SELECT m.employee_id, m.directory, m.group_key, m.group_dn, m.member_dn, m.direct, p.manager_id,
-                       (SELECT mp.lifecycle FROM person mp WHERE mp.employee_id = p.manager_id)
-                FROM membership_history m JOIN person p ON p.employee_id = m.employee_id
+                       (SELECT mp.lifecycle FROM person mp WHERE mp.employee_id = p.manager_id), m.member_key
+                FROM membership_history m LEFT JOIN person p ON p.employee_id = m.employee_id
                 WHERE m.to_run IS NULL
                 """
             var arguments: StatementArguments = []
@@ -134,17 +136,19 @@ extension Store {
                 sql += " AND m.group_key = ?"
                 arguments += [dn.lowercased()]
             case .department(let department):
+                // Persons only: an account no person owns has no department.
                 sql += " AND lower(p.department) = lower(?)"
                 arguments += [department]
             }
-            let rows = try Row.fetchAll(db, sql: sql + " ORDER BY m.employee_id, m.group_key", arguments: arguments)
+            let rows = try Row.fetchAll(db, sql: sql + " ORDER BY m.employee_id IS NULL, m.employee_id, m.group_key, m.member_key", arguments: arguments)
             guard !rows.isEmpty else {
                 throw StoreError(path: path, reason: "nothing to review in scope \(scope): no person holds a membership there now (memberships of the groups Rollcall reads, see rollcall access)")
             }
             var assigned: [(row: Row, reviewer: String)] = []
             var unassigned: Set<String> = []
             for row in rows {
-                let person: String = row[0]
+                // An account no person owns (a service account) is named by its DN.
+                let person: String = (row[0] as String?) ?? (row[4] as String)
                 switch reviewer {
                 case .owner(let owner): assigned.append((row, owner))
                 case .manager:
@@ -161,21 +165,23 @@ extension Store {
                 }
             }
             if !unassigned.isEmpty {
-                throw StoreError(path: path, reason: "\(unassigned.count) persons have no employed manager (\(unassigned.sorted().prefix(5).joined(separator: ", "))\(unassigned.count > 5 ? ", ..." : "")): give --fallback REVIEWER; nothing was started")
+                throw StoreError(path: path, reason: "\(unassigned.count) persons or accounts have no employed manager (\(unassigned.sorted().prefix(5).joined(separator: ", "))\(unassigned.count > 5 ? ", ..." : "")): give --fallback REVIEWER; nothing was started")
             }
             try db.execute(sql: """
                 INSERT INTO review_campaign (name, scope, reviewer, fallback, due, status, created_at, created_by) VALUES (?, ?, ?, ?, ?, 'open', ?, ?)
                 """, arguments: [name, scope.description, reviewer.description, fallback, due.description, time, actor])
             let campaignID = db.lastInsertedRowID
             var insert = try RowWriter(db, sql: """
-                INSERT OR IGNORE INTO review_item (campaign_id, employee_id, directory, group_key, group_dn, member_dn, how, reviewer)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT OR IGNORE INTO review_item (campaign_id, employee_id, directory, group_key, group_dn, member_dn, how, reviewer, member_key)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for (row, reviewer) in assigned {
                 insert.int(campaignID)
-                for index in 0..<5 { insert.text(row[index] as String) }
+                insert.text(row[0] as String?)
+                for index in 1..<5 { insert.text(row[index] as String) }
                 insert.text((row[5] as Bool) ? "direct" : "nested")
                 insert.text(reviewer)
+                insert.text(row[8] as String)
                 try insert.step()
             }
             let items = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM review_item WHERE campaign_id = ?", arguments: [campaignID]) ?? 0
@@ -223,7 +229,7 @@ extension Store {
                 sql += " AND i.reviewer = ?"
                 arguments += [reviewer]
             }
-            return try Row.fetchAll(db, sql: sql + " ORDER BY i.employee_id, i.group_dn", arguments: arguments).map { row in
+            return try Row.fetchAll(db, sql: sql + " ORDER BY i.employee_id IS NULL, i.employee_id, i.member_dn, i.group_dn", arguments: arguments).map { row in
                 ReviewItem(id: row["id"], campaign: row["campaign"], employeeID: row["employee_id"], displayName: row["display_name"],
                            department: row["department"], lifecycle: row["lifecycle"], directory: row["directory"], group: row["group_dn"],
                            member: row["member_dn"], how: row["how"], reviewer: row["reviewer"], decision: row["decision"],
@@ -246,7 +252,9 @@ extension Store {
             var arguments: StatementArguments = [campaign?.id ?? -1]
             for id in unique { arguments += [id] }
             let rows = try Row.fetchAll(db, sql: """
-                SELECT i.*, a.anchor, a.dn AS account_dn FROM review_item i
+                SELECT i.*, COALESCE(a.anchor, (SELECT o.anchor FROM account o WHERE o.directory = i.directory AND lower(o.dn) = i.member_key
+                                                                  AND i.employee_id IS NULL)) AS anchor,
+                       a.dn AS account_dn FROM review_item i
                 LEFT JOIN link l ON l.employee_id = i.employee_id AND l.directory = i.directory
                 LEFT JOIN account a ON a.directory = l.directory AND a.anchor = l.anchor
                 WHERE i.campaign_id = ? AND i.id IN (\(marks))
@@ -261,21 +269,24 @@ extension Store {
         var decisions: [ReviewDecisionRow] = []
         for row in items {
             let id: Int64 = row["id"]
-            let person: String = row["employee_id"]
+            let person: String? = row["employee_id"]
+            let anchor: String? = row["anchor"]
+            // Identity events name the person; an account no person owns is named by its anchor (or DN).
+            let subject = person ?? anchor ?? (row["member_dn"] as String)
             guard admin || (row["reviewer"] as String) == reviewer else {
                 throw StoreError(path: path, reason: "item \(id) is not assigned to \(reviewer)")
             }
             if let done: String = row["decision"] { throw StoreError(path: path, reason: "item \(id) was decided already (\(done))") }
             if decision == .revoke {
-                plan.events.append(EventDraft(kind: .revoke, subject: person, data: .object([
-                    "hr_id": .string(person), "directory": .string(row["directory"]), "anchor": JSONValue(row["anchor"] as String?),
+                plan.events.append(EventDraft(kind: .revoke, subject: subject, data: .object([
+                    "hr_id": JSONValue(person), "directory": .string(row["directory"]), "anchor": JSONValue(anchor),
                     "dn": .string((row["account_dn"] as String?) ?? row["member_dn"]), "group": .string(row["group_dn"]),
                     "reason": .string("review"), "review": .object([
                         "campaign": .string(name), "item": .int(Int(id)), "reviewer": .string(reviewer), "comment": JSONValue(comment),
                     ]),
                 ])))
             }
-            audit.append(AuditDraft(action: "review.decided", subject: person, hrID: person, detail: .object([
+            audit.append(AuditDraft(action: "review.decided", subject: subject, hrID: person, detail: .object([
                 "campaign": .string(name), "item": .int(Int(id)), "group": .string(row["group_dn"]), "decision": .string(decision.rawValue),
                 "reviewer": .string(reviewer), "comment": JSONValue(comment),
             ])))
@@ -297,7 +308,7 @@ extension Store {
     public func escalateReviews(today: Day, eventSource: String, at date: Date = Date()) throws -> AppliedRun? {
         let rows = try writer.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT i.id, i.employee_id, i.group_dn, i.directory, i.reviewer, c.name, c.due FROM review_item i
+                SELECT i.id, COALESCE(i.employee_id, i.member_dn), i.group_dn, i.directory, i.reviewer, c.name, c.due, i.employee_id FROM review_item i
                 JOIN review_campaign c ON c.id = i.campaign_id
                 WHERE c.status = 'open' AND c.due < ? AND i.decision IS NULL AND i.escalated_at IS NULL
                 ORDER BY c.id, i.id
@@ -307,7 +318,7 @@ extension Store {
         var plan = Plan()
         for row in rows {
             plan.events.append(EventDraft(kind: .reviewEscalated, subject: row[1], data: .object([
-                "hr_id": .string(row[1]), "group": .string(row[2]), "directory": .string(row[3]),
+                "hr_id": JSONValue(row[7] as String?), "group": .string(row[2]), "directory": .string(row[3]),
                 "review": .object(["campaign": .string(row[5]), "item": .int(Int(row[0] as Int64)), "reviewer": .string(row[4]), "due": .string(row[6])]),
             ])))
         }

@@ -68,7 +68,7 @@ import Testing
         let (campaign, count) = try store.startReview(name: "q1", scope: .privileged, reviewer: .manager, fallback: "E1", due: due, by: "test")
         #expect(campaign.status == "open" && count == 4)
         let items = try store.reviewItems(campaign: "q1")
-        #expect(items.map { "\($0.employeeID) \($0.group) \($0.reviewer)" } == [
+        #expect(items.map { "\($0.employeeID ?? "-") \($0.group) \($0.reviewer)" } == [
             "E2 \(Self.payments) E1", "E2 \(Self.treasury) E1", "E3 \(Self.payments) E1", "E4 \(Self.payments) E1",
         ])
         // A second campaign with an owner, and one by department.
@@ -165,6 +165,45 @@ import Testing
         #expect(status.output.contains("\nreviewer,items,kept,revoked,pending,escalated\nE1,4,0,1,3,0\n"), "\(status.output)")
         let bad = try await Shell.run(CLITests.binary, ["review", "start", "--config", config, "--name", "x", "--scope", "everyone", "--due", "2026-06-30"])
         #expect(bad.status != 0 && bad.error.contains("--scope everyone is not privileged, group:DN or department:NAME"), "\(bad.error)")
+    }
+
+    /// A service account in a privileged group (no person owns it) is reviewed too: by the owner
+    /// or the fallback; its revoke names the account, not a person.
+    @Test func serviceAccountsInPrivilegedGroupsAreReviewed() async throws {
+        let world = try await Self.world()
+        let service = "cn=svc-pay,ou=services,dc=example,dc=test"
+        try await world.slapd.modify("""
+            dn: \(service)
+            changetype: add
+            objectClass: inetOrgPerson
+            cn: svc-pay
+            sn: svc
+
+            dn: \(Self.payments)
+            changetype: modify
+            add: member
+            member: \(service)
+            -
+
+            """)
+        _ = try await world.run()
+        let store = try world.store()
+        let due = try #require(Day(iso: "2026-03-31"))
+        // Without a fallback the manager rule has nobody for it, and says which account.
+        #expect { try store.startReview(name: "p", scope: .privileged, reviewer: .manager, fallback: nil, due: due, by: "test") } throws: { error in
+            "\(error)".contains(service)
+        }
+        #expect(try store.startReview(name: "p", scope: .privileged, reviewer: .manager, fallback: "sec-lead", due: due, by: "test").items == 5)
+        let item = try #require(try store.reviewItems(campaign: "p").first { $0.employeeID == nil })
+        #expect(item.member == service && item.reviewer == "sec-lead")
+        // By department: persons only.
+        #expect(try store.startReview(name: "d", scope: .department("Finance"), reviewer: .owner("o"), fallback: nil, due: due, by: "test").items == 4)
+        let before = try store.events().last?.rollcallseq ?? 0
+        _ = try store.decideReview(campaign: "p", items: [item.id], decision: .revoke, comment: "unused", by: "sec-lead", eventSource: "urn:rollcall:test")
+        let revoke = try #require(try store.events(after: before).first)
+        #expect(revoke.type == "dev.rollcall.entitlement.revoke" && revoke.data["hr_id"] == .null && revoke.data["dn"] == .string(service))
+        #expect(revoke.subject == service || revoke.subject == revoke.data["anchor"]?.stringValue, "\(revoke)")
+        #expect(try store.verifyAudit().ok)
     }
 
     /// A reconcile after the due day escalates what is undecided, once; the run stands either way.

@@ -185,14 +185,16 @@ public final class ReviewPages: Sendable {
         let show = request.uri.queryParameters["show"].map(String.init) ?? "pending"
         let query = (request.uri.queryParameters["q"].map(String.init) ?? "").trimmingCharacters(in: .whitespaces)
         let shown = all.filter { item in
-            (show == "all" || (show == "decided") == (item.decision != nil))
-                && (query.isEmpty || [item.employeeID, item.displayName ?? "", item.group, item.department ?? ""]
-                    .contains { $0.localizedCaseInsensitiveContains(query) })
+            let fields: [String] = [item.employeeID ?? item.member, item.displayName ?? "", item.group, item.department ?? ""]
+            return (show == "all" || (show == "decided") == (item.decision != nil))
+                && (query.isEmpty || fields.contains { $0.localizedCaseInsensitiveContains(query) })
         }
         let rows: [[String: Any]] = shown.map { item in
-            // Keys only where there is a value: an absent key is a false section.
+            // Keys only where there is a value: an absent key is a false section. An account no
+            // person owns shows its short name and "service account".
+            let name: String = item.displayName ?? item.employeeID ?? Self.shortName(item.member)
             var row: [String: Any] = [
-                "id": String(item.id), "hrID": item.employeeID, "name": item.displayName ?? item.employeeID,
+                "id": String(item.id), "hrID": item.employeeID ?? "service account", "name": name,
                 "department": item.department ?? "", "group": item.group, "groupName": Self.shortName(item.group),
                 "how": item.how, "open": item.decision == nil, "escalated": item.escalatedAt != nil && item.decision == nil,
             ]
