@@ -102,25 +102,48 @@ extension Store {
     /// Who held what in `window`, from the history tables alone (no directory read).
     /// `person` (current or former HR id) or `group` (DN, any case) narrows it.
     public func access(in window: AccessWindow, person: String? = nil, group: String? = nil) throws -> AccessReport {
+        guard group == nil else { return try accessOfGroup(in: window, group: group) }
+        var persons: [AccessPerson] = []
+        let (basis, unowned) = try access(in: window, person: person, begin: { _ in }) { persons.append($0) }
+        return AccessReport(basis: basis, persons: persons, unowned: unowned)
+    }
+
+    /// The same answer for everyone (or one person), one person at a time in HR id order, so that
+    /// a million persons are never held at once: the person, link and membership intervals are
+    /// read as three cursors ordered by HR id and merged.
+    /// `begin` gets the basis before the first person.
+    public func access(in window: AccessWindow, person: String? = nil, begin: (AccessBasis) throws -> Void,
+                       each: (AccessPerson) throws -> Void) throws -> (basis: AccessBasis, unowned: [AccessHolding]) {
         try writer.read { db in
             let basis = try Store.accessBasis(window, db: db)
+            try begin(basis)
             let id = try person.map { try String.fetchOne(db, sql: "SELECT employee_id FROM person_alias WHERE former_id = ?", arguments: [$0]) ?? $0 }
-            let overlap = "from_at < ? AND (to_at IS NULL OR to_at > ?)"
-            var persons: [String: AccessPerson] = [:]
-            var personSQL = "SELECT employee_id, lifecycle, attributes FROM person_history WHERE \(overlap)"
-            var personArguments: StatementArguments = [window.end, window.start]
-            if let id {
-                personSQL += " AND employee_id = ?"
-                personArguments += [id]
+            let only = id == nil ? "" : " AND employee_id = ?"
+            func arguments(_ count: Int) -> StatementArguments {
+                var arguments: StatementArguments = []
+                for _ in 0..<count { arguments += [window.end, window.start] }
+                if let id { arguments += [id] }
+                return arguments
             }
-            // A day may hold two versions of a person: the later one describes them.
-            personSQL += " ORDER BY from_at"
-            // An open version's attributes are the person row's.
-            // Statements run once per person: prepared once (preparing each was half the time of a full answer).
+            let overlap = "from_at < ? AND (to_at IS NULL OR to_at > ?)"
+            let persons = try Row.fetchCursor(try db.makeStatement(sql: """
+                SELECT employee_id, lifecycle, attributes FROM person_history WHERE \(overlap)\(only) ORDER BY employee_id, from_at
+                """), arguments: arguments(1))
+            let links = try Row.fetchCursor(try db.makeStatement(sql: """
+                SELECT l.employee_id, l.directory, l.dn, l.anchor, l.from_run, l.from_at, l.to_run, l.to_at,
+                       (SELECT a.enabled FROM account_history a WHERE a.directory = l.directory AND a.anchor = l.anchor
+                           AND a.from_at < ? AND (a.to_at IS NULL OR a.to_at > ?) ORDER BY a.from_at DESC LIMIT 1)
+                FROM link_history l WHERE l.\(overlap)\(id == nil ? "" : " AND l.employee_id = ?") ORDER BY l.employee_id, l.directory, l.from_at
+                """), arguments: arguments(2))
+            let memberships = try Row.fetchCursor(try db.makeStatement(sql: """
+                SELECT employee_id, directory, group_dn, member_dn, direct, from_run, from_at, to_run, to_at
+                FROM membership_history WHERE \(overlap) AND employee_id IS NOT NULL\(only) ORDER BY employee_id, group_key, member_key, from_at
+                """), arguments: arguments(1))
             let current = try db.cachedStatement(sql: PersonColumns.selectSQL + " WHERE employee_id = ?")
             let lastVersion = try db.cachedStatement(sql: """
                 SELECT lifecycle, attributes FROM person_history WHERE employee_id = ? AND from_at < ? ORDER BY from_at DESC LIMIT 1
                 """)
+            // An open version's attributes are the person row's.
             func attributes(_ id: String, _ stored: String?) throws -> JSONValue {
                 var text = stored
                 if text == nil, let row = try Row.fetchOne(current, arguments: [id]) {
@@ -129,59 +152,95 @@ extension Store {
                 guard let text else { return .null }
                 return CanonicalJSON.value(text) ?? .string(text)
             }
-            if group == nil {
-                for row in try Row.fetchAll(db, sql: personSQL, arguments: personArguments) {
-                    persons[row[0]] = AccessPerson(hrID: row[0], lifecycle: row[1], attributes: try attributes(row[0], row[2]), holdings: [])
-                }
+            func link(_ row: Row) -> AccessHolding {
+                let enabled: Bool? = row[8]
+                return AccessHolding(kind: "account", hrID: row[0], directory: row[1], dn: row[2], member: row[3],
+                                     state: enabled.map { $0 ? "enabled" : "disabled" }, fromRun: row[4], from: row[5], toRun: row[6], to: row[7])
             }
+            func membership(_ row: Row) -> AccessHolding {
+                let direct: Bool = row[4]
+                return AccessHolding(kind: "group", hrID: row[0], directory: row[1], dn: row[2], member: row[3],
+                                     state: direct ? "direct" : "nested", fromRun: row[5], from: row[6], toRun: row[7], to: row[8])
+            }
+            // SQLite orders text by its bytes: compare the same way.
+            func before(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+            var nextPerson = try persons.next()
+            var nextLink = try links.next()
+            var nextMembership = try memberships.next()
             var unowned: [AccessHolding] = []
-            func add(_ holding: AccessHolding) throws {
-                guard let owner = holding.hrID else { unowned.append(holding); return }
+            while true {
+                let heads = [nextPerson?[0] as String?, nextLink?[0] as String?, nextMembership?[0] as String?].compactMap { $0 }
+                guard let owner = heads.min(by: before) else { break }
+                // The person's versions in the window: the last describes them.
+                var described: (lifecycle: String, attributes: String?)?
+                while let row = nextPerson, (row[0] as String) == owner {
+                    described = (row[1], row[2])
+                    nextPerson = try persons.next()
+                }
+                var holdings: [AccessHolding] = []
+                while let row = nextLink, (row[0] as String) == owner {
+                    holdings.append(link(row))
+                    nextLink = try links.next()
+                }
+                while let row = nextMembership, (row[0] as String) == owner {
+                    holdings.append(membership(row))
+                    nextMembership = try memberships.next()
+                }
+                if described == nil, let row = try Row.fetchOne(lastVersion, arguments: [owner, window.end]) { described = (row[0], row[1]) }
+                guard let described else {
+                    unowned += holdings
+                    continue
+                }
+                try each(AccessPerson(hrID: owner, lifecycle: described.lifecycle, attributes: try attributes(owner, described.attributes),
+                                      holdings: holdings))
+            }
+            if id == nil {
+                unowned += try Row.fetchAll(db, sql: """
+                    SELECT employee_id, directory, group_dn, member_dn, direct, from_run, from_at, to_run, to_at FROM membership_history
+                    WHERE \(overlap) AND employee_id IS NULL ORDER BY group_key, member_key, from_at
+                    """, arguments: [window.end, window.start]).map(membership)
+            }
+            return (basis, unowned)
+        }
+    }
+
+    /// One group's members in the window (small: held whole), each with the person whose account
+    /// it was, as the window last saw them.
+    private func accessOfGroup(in window: AccessWindow, group: String?) throws -> AccessReport {
+        try writer.read { db in
+            let basis = try Store.accessBasis(window, db: db)
+            let lastVersion = try db.cachedStatement(sql: """
+                SELECT lifecycle, attributes FROM person_history WHERE employee_id = ? AND from_at < ? ORDER BY from_at DESC LIMIT 1
+                """)
+            let current = try db.cachedStatement(sql: PersonColumns.selectSQL + " WHERE employee_id = ?")
+            var persons: [String: AccessPerson] = [:]
+            var unowned: [AccessHolding] = []
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT employee_id, directory, group_dn, member_dn, direct, from_run, from_at, to_run, to_at
+                FROM membership_history WHERE from_at < ? AND (to_at IS NULL OR to_at > ?) AND group_key = ?
+                ORDER BY group_key, member_key, from_at
+                """, arguments: [window.end, window.start, group?.lowercased()])
+            for row in rows {
+                let direct: Bool = row[4]
+                let holding = AccessHolding(kind: "group", hrID: row[0], directory: row[1], dn: row[2], member: row[3],
+                                            state: direct ? "direct" : "nested", fromRun: row[5], from: row[6], toRun: row[7], to: row[8])
+                guard let owner = holding.hrID else {
+                    unowned.append(holding)
+                    continue
+                }
                 if persons[owner] == nil {
-                    // A member found by group: describe the person as the window last saw them.
-                    guard let row = try Row.fetchOne(lastVersion, arguments: [owner, window.end]) else {
+                    guard let version = try Row.fetchOne(lastVersion, arguments: [owner, window.end]) else {
                         unowned.append(holding)
-                        return
+                        continue
                     }
-                    persons[owner] = AccessPerson(hrID: owner, lifecycle: row[0], attributes: try attributes(owner, row[1]), holdings: [])
+                    var text: String? = version[1]
+                    if text == nil, let person = try Row.fetchOne(current, arguments: [owner]) {
+                        text = History.attributesJSON(try PersonColumns.decode(person).attributes)
+                    }
+                    persons[owner] = AccessPerson(hrID: owner, lifecycle: version[0],
+                                                  attributes: text.map { CanonicalJSON.value($0) ?? .string($0) } ?? .null, holdings: [])
                 }
                 persons[owner]?.holdings.append(holding)
-            }
-            if group == nil {
-                var linkSQL = """
-                    SELECT l.employee_id, l.directory, l.dn, l.anchor, l.from_run, l.from_at, l.to_run, l.to_at,
-                           (SELECT a.enabled FROM account_history a WHERE a.directory = l.directory AND a.anchor = l.anchor
-                               AND a.from_at < ? AND (a.to_at IS NULL OR a.to_at > ?) ORDER BY a.from_at DESC LIMIT 1)
-                    FROM link_history l WHERE l.from_at < ? AND (l.to_at IS NULL OR l.to_at > ?)
-                    """
-                var arguments: StatementArguments = [window.end, window.start, window.end, window.start]
-                if let id {
-                    linkSQL += " AND l.employee_id = ?"
-                    arguments += [id]
-                }
-                for row in try Row.fetchAll(db, sql: linkSQL + " ORDER BY l.employee_id, l.directory, l.from_at", arguments: arguments) {
-                    let enabled: Bool? = row[8]
-                    try add(AccessHolding(kind: "account", hrID: row[0], directory: row[1], dn: row[2], member: row[3],
-                                          state: enabled.map { $0 ? "enabled" : "disabled" }, fromRun: row[4], from: row[5], toRun: row[6], to: row[7]))
-                }
-            }
-            var memberSQL = """
-                SELECT employee_id, directory, group_dn, member_dn, direct, from_run, from_at, to_run, to_at
-                FROM membership_history WHERE \(overlap)
-                """
-            var arguments: StatementArguments = [window.end, window.start]
-            if let id {
-                memberSQL += " AND employee_id = ?"
-                arguments += [id]
-            }
-            if let group {
-                memberSQL += " AND group_key = ?"
-                arguments += [group.lowercased()]
-            }
-            for row in try Row.fetchAll(db, sql: memberSQL + " ORDER BY group_key, member_key, from_at", arguments: arguments) {
-                let direct: Bool = row[4]
-                try add(AccessHolding(kind: "group", hrID: row[0], directory: row[1], dn: row[2], member: row[3],
-                                      state: direct ? "direct" : "nested", fromRun: row[5], from: row[6], toRun: row[7], to: row[8]))
             }
             let ordered = persons.values.sorted { $0.hrID.utf8.lexicographicallyPrecedes($1.hrID.utf8) }
             return AccessReport(basis: basis, persons: ordered, unowned: unowned)

@@ -69,30 +69,53 @@ struct AccessCommand: AsyncParsableCommand {
             let window = try AccessCommand.window(asOf, option: "--as-of")
             let configuration = try options.load()
             let store = try Store.open(path: configuration.storePath, create: false)
-            let report = try store.access(in: window, person: person, group: group)
+            let header = ["hr_id", "display_name", "lifecycle", "kind", "directory", "dn", "member", "state", "from_run", "from", "to_run", "to"]
             try AccessCommand.write(output) { out in
-                switch output.format {
-                case .json: try out.line(try AccessCommand.json(report))
-                case .csv:
-                    try out.line(AccessCommand.basisComment(report.basis))
-                    try out.line(CSVLine.make(["hr_id", "display_name", "lifecycle", "kind", "directory", "dn", "member", "state",
-                                               "from_run", "from", "to_run", "to"]))
-                    for person in report.persons {
+                // Everyone (or one person) is written as it is read, a person at a time; a group's
+                // members are few and come whole.
+                var started = false
+                var count = 0
+                func begin(_ basis: AccessBasis) throws {
+                    switch output.format {
+                    case .json: try out.line("{\"basis\":" + (try AccessCommand.compact(basis)) + ",\"persons\":[")
+                    case .csv:
+                        try out.line(AccessCommand.basisComment(basis))
+                        try out.line(CSVLine.make(header))
+                    case .text: try out.line(AccessCommand.basisText(basis))
+                    }
+                }
+                func each(_ person: AccessPerson) throws {
+                    count += 1
+                    switch output.format {
+                    case .json:
+                        try out.line((started ? "," : "") + (try AccessCommand.compact(person)))
+                        started = true
+                    case .csv:
                         for holding in person.holdings {
                             try out.line(CSVLine.make([person.hrID, person.attributes["display_name"]?.stringValue, person.lifecycle] + AccessCommand.fields(holding)))
                         }
-                    }
-                    for holding in report.unowned { try out.line(CSVLine.make([nil, nil, nil] + AccessCommand.fields(holding))) }
-                case .text:
-                    try out.line(AccessCommand.basisText(report.basis))
-                    if report.persons.isEmpty && report.unowned.isEmpty { try out.line("nothing was held in \(window)") }
-                    for person in report.persons {
+                    case .text:
                         let name = person.attributes["display_name"]?.stringValue.map { " (\($0))" } ?? ""
                         try out.line("\(person.hrID)\(name): \(person.lifecycle)")
                         for holding in person.holdings { try out.line("  " + AccessCommand.text(holding)) }
                     }
-                    if !report.unowned.isEmpty { try out.line("no person's account:") }
-                    for holding in report.unowned { try out.line("  " + AccessCommand.text(holding)) }
+                }
+                var unowned: [AccessHolding]
+                if group == nil {
+                    unowned = try store.access(in: window, person: person, begin: begin, each: each).unowned
+                } else {
+                    let report = try store.access(in: window, group: group)
+                    try begin(report.basis)
+                    for person in report.persons { try each(person) }
+                    unowned = report.unowned
+                }
+                switch output.format {
+                case .json: try out.line("],\"unowned\":" + (try AccessCommand.compact(unowned)) + "}")
+                case .csv: for holding in unowned { try out.line(CSVLine.make([nil, nil, nil] + AccessCommand.fields(holding))) }
+                case .text:
+                    if count == 0 && unowned.isEmpty { try out.line("nothing was held in \(window)") }
+                    if !unowned.isEmpty { try out.line("no person's account:") }
+                    for holding in unowned { try out.line("  " + AccessCommand.text(holding)) }
                 }
             }
         }
@@ -155,6 +178,13 @@ struct AccessCommand: AsyncParsableCommand {
     static func json(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// One value as compact JSON (sorted keys), for documents written piece by piece.
+    static func compact(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
