@@ -194,6 +194,14 @@ import Testing
         #expect(report.persons.allSatisfy { $0.holdings.count == 1 && $0.holdings[0].state == "direct" && $0.holdings[0].to == nil })
         #expect(report.basis.newestRun == 1 && report.basis.auditHead != nil)
 
+        // Everyone, written a person at a time: still one JSON document, the same as the store's answer.
+        let everyone = try await Shell.run(CLITests.binary, ["access", "--config", config, "--as-of", today, "--json"])
+        #expect(everyone.status == 0, "\(everyone.error)")
+        let streamed = try JSONDecoder().decode(AccessReport.self, from: Data(everyone.output.utf8))
+        let whole = try world.store().access(in: try #require(AccessWindow(today)))
+        #expect(streamed.persons == whole.persons && streamed.unowned == whole.unowned && streamed.persons.map(\.hrID) == ["E1", "E2", "E3"])
+        #expect(streamed.persons.first { $0.hrID == "E2" }?.holdings.map(\.kind) == ["account", "group"])
+
         let csv = try await Shell.run(CLITests.binary, ["access", "as-of", "--config", config, "--as-of", today, "--person", "E2", "--csv"])
         #expect(csv.status == 0, "\(csv.error)")
         let file = world.directory.appendingPathComponent("access.csv")
