@@ -41,7 +41,6 @@ struct EventPayload {
     /// straight as canonical JSON: no `JSONValue` tree per event. Keys in canonical order.
     func draft(_ kind: EventKind, changes: [AttributeChange] = [], linked: (directory: String, account: DirectoryAccount)? = nil,
                rule: String? = nil, previousAnchor: String? = nil, previousID: String? = nil, tombstone: String? = nil) -> EventDraft {
-        let a = record.attributes
         var out = CanonicalJSON.Writer(capacity: 640)
         out.beginObject()
         if let linked {
@@ -68,20 +67,7 @@ struct EventPayload {
         out.field("lifecycle", lifecycle.rawValue)
         if let rule { out.field("matched_by", rule) }
         out.key("person")
-        out.beginObject()
-        out.field("department", a.department)
-        out.field("display_name", a.displayName)
-        out.field("email", a.email)
-        out.field("employee_type", a.employeeType)
-        out.field("family_name", a.familyName)
-        out.field("given_name", a.givenName)
-        out.field("hire_date", a.hireDate?.description)
-        out.field("location", a.location)
-        out.field("manager_id", a.managerID)
-        out.field("status", a.status.rawValue)
-        out.field("termination_date", a.terminationDate?.description)
-        out.field("title", a.title)
-        out.endObject()
+        out.person(record.attributes)
         if let previousAnchor { out.field("previous_anchor", previousAnchor) }
         if let previousID { out.field("previous_hr_id", previousID) }
         if let tombstone { out.field("tombstone", tombstone) }
@@ -137,5 +123,26 @@ enum AttributeDiff {
             ("termination_date", old.terminationDate?.description, new.terminationDate?.description),
         ])
         return (job, record)
+    }
+}
+
+extension CanonicalJSON.Writer {
+    /// A person's HR attributes as an object: the `person` of identity events, and what person
+    /// history keeps of each version. Keys in canonical order.
+    public mutating func person(_ a: PersonAttributes) {
+        beginObject()
+        field("department", a.department)
+        field("display_name", a.displayName)
+        field("email", a.email)
+        field("employee_type", a.employeeType)
+        field("family_name", a.familyName)
+        field("given_name", a.givenName)
+        field("hire_date", a.hireDate?.description)
+        field("location", a.location)
+        field("manager_id", a.managerID)
+        field("status", a.status.rawValue)
+        field("termination_date", a.terminationDate?.description)
+        field("title", a.title)
+        endObject()
     }
 }

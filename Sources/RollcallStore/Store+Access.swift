@@ -98,6 +98,50 @@ public struct AccessChange: Sendable, Hashable, Codable {
     public var holding: AccessHolding
 }
 
+extension AccessHolding {
+    /// The columns `membership(_:)` reads, in its order.
+    static let membershipColumns = "employee_id, directory, group_dn, member_dn, direct, from_run, from_at, to_run, to_at"
+
+    /// A `membership_history` row selected with `membershipColumns`.
+    static func membership(_ row: Row) -> AccessHolding {
+        let direct: Bool = row[4]
+        return AccessHolding(kind: "group", hrID: row[0], directory: row[1], dn: row[2], member: row[3],
+                             state: direct ? "direct" : "nested", fromRun: row[5], from: row[6], toRun: row[7], to: row[8])
+    }
+}
+
+/// How a person was in a window, from their versions: the stored attributes of a past version,
+/// or (an open version holds none) the person row's.
+struct PersonDescriber {
+    let current: Statement
+    let lastVersion: Statement
+    let end: String
+
+    init(_ db: Database, window: AccessWindow) throws {
+        current = try db.cachedStatement(sql: PersonColumns.selectSQL + " WHERE employee_id = ?")
+        lastVersion = try db.cachedStatement(sql: """
+            SELECT lifecycle, attributes FROM person_history WHERE employee_id = ? AND from_at < ? ORDER BY from_at DESC LIMIT 1
+            """)
+        end = window.end
+    }
+
+    /// The person from a version's lifecycle and stored attributes (nil: an open version).
+    func person(_ id: String, lifecycle: String, attributes stored: String?, holdings: [AccessHolding]) throws -> AccessPerson {
+        var text = stored
+        if text == nil, let row = try Row.fetchOne(current, arguments: [id]) {
+            text = History.attributesJSON(try PersonColumns.decode(row).attributes)
+        }
+        return AccessPerson(hrID: id, lifecycle: lifecycle, attributes: text.map { CanonicalJSON.value($0) ?? .string($0) } ?? .null,
+                            holdings: holdings)
+    }
+
+    /// The person as their last version before the window's end describes them; nil when none.
+    func lastSeen(_ id: String, holdings: [AccessHolding]) throws -> AccessPerson? {
+        guard let row = try Row.fetchOne(lastVersion, arguments: [id, end]) else { return nil }
+        return try person(id, lifecycle: row[0], attributes: row[1], holdings: holdings)
+    }
+}
+
 extension Store {
     /// Who held what in `window`, from the history tables alone (no directory read).
     /// `person` (current or former HR id) or `group` (DN, any case) narrows it.
@@ -136,31 +180,14 @@ extension Store {
                 FROM link_history l WHERE l.\(overlap)\(id == nil ? "" : " AND l.employee_id = ?") ORDER BY l.employee_id, l.directory, l.from_at
                 """), arguments: arguments(2))
             let memberships = try Row.fetchCursor(try db.makeStatement(sql: """
-                SELECT employee_id, directory, group_dn, member_dn, direct, from_run, from_at, to_run, to_at
+                SELECT \(AccessHolding.membershipColumns)
                 FROM membership_history WHERE \(overlap) AND employee_id IS NOT NULL\(only) ORDER BY employee_id, group_key, member_key, from_at
                 """), arguments: arguments(1))
-            let current = try db.cachedStatement(sql: PersonColumns.selectSQL + " WHERE employee_id = ?")
-            let lastVersion = try db.cachedStatement(sql: """
-                SELECT lifecycle, attributes FROM person_history WHERE employee_id = ? AND from_at < ? ORDER BY from_at DESC LIMIT 1
-                """)
-            // An open version's attributes are the person row's.
-            func attributes(_ id: String, _ stored: String?) throws -> JSONValue {
-                var text = stored
-                if text == nil, let row = try Row.fetchOne(current, arguments: [id]) {
-                    text = History.attributesJSON(try PersonColumns.decode(row).attributes)
-                }
-                guard let text else { return .null }
-                return CanonicalJSON.value(text) ?? .string(text)
-            }
+            let describer = try PersonDescriber(db, window: window)
             func link(_ row: Row) -> AccessHolding {
                 let enabled: Bool? = row[8]
                 return AccessHolding(kind: "account", hrID: row[0], directory: row[1], dn: row[2], member: row[3],
                                      state: enabled.map { $0 ? "enabled" : "disabled" }, fromRun: row[4], from: row[5], toRun: row[6], to: row[7])
-            }
-            func membership(_ row: Row) -> AccessHolding {
-                let direct: Bool = row[4]
-                return AccessHolding(kind: "group", hrID: row[0], directory: row[1], dn: row[2], member: row[3],
-                                     state: direct ? "direct" : "nested", fromRun: row[5], from: row[6], toRun: row[7], to: row[8])
             }
             // SQLite orders text by its bytes: compare the same way.
             func before(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
@@ -183,22 +210,22 @@ extension Store {
                     nextLink = try links.next()
                 }
                 while let row = nextMembership, (row[0] as String) == owner {
-                    holdings.append(membership(row))
+                    holdings.append(AccessHolding.membership(row))
                     nextMembership = try memberships.next()
                 }
-                if described == nil, let row = try Row.fetchOne(lastVersion, arguments: [owner, window.end]) { described = (row[0], row[1]) }
-                guard let described else {
+                let person = try described.map { try describer.person(owner, lifecycle: $0.lifecycle, attributes: $0.attributes, holdings: holdings) }
+                    ?? describer.lastSeen(owner, holdings: holdings)
+                guard let person else {
                     unowned += holdings
                     continue
                 }
-                try each(AccessPerson(hrID: owner, lifecycle: described.lifecycle, attributes: try attributes(owner, described.attributes),
-                                      holdings: holdings))
+                try each(person)
             }
             if id == nil {
                 unowned += try Row.fetchAll(db, sql: """
-                    SELECT employee_id, directory, group_dn, member_dn, direct, from_run, from_at, to_run, to_at FROM membership_history
+                    SELECT \(AccessHolding.membershipColumns) FROM membership_history
                     WHERE \(overlap) AND employee_id IS NULL ORDER BY group_key, member_key, from_at
-                    """, arguments: [window.end, window.start]).map(membership)
+                    """, arguments: [window.end, window.start]).map(AccessHolding.membership)
             }
             return (basis, unowned)
         }
@@ -209,36 +236,21 @@ extension Store {
     private func accessOfGroup(in window: AccessWindow, group: String?) throws -> AccessReport {
         try writer.read { db in
             let basis = try Store.accessBasis(window, db: db)
-            let lastVersion = try db.cachedStatement(sql: """
-                SELECT lifecycle, attributes FROM person_history WHERE employee_id = ? AND from_at < ? ORDER BY from_at DESC LIMIT 1
-                """)
-            let current = try db.cachedStatement(sql: PersonColumns.selectSQL + " WHERE employee_id = ?")
+            let describer = try PersonDescriber(db, window: window)
             var persons: [String: AccessPerson] = [:]
             var unowned: [AccessHolding] = []
             let rows = try Row.fetchAll(db, sql: """
-                SELECT employee_id, directory, group_dn, member_dn, direct, from_run, from_at, to_run, to_at
+                SELECT \(AccessHolding.membershipColumns)
                 FROM membership_history WHERE from_at < ? AND (to_at IS NULL OR to_at > ?) AND group_key = ?
                 ORDER BY group_key, member_key, from_at
                 """, arguments: [window.end, window.start, group?.lowercased()])
-            for row in rows {
-                let direct: Bool = row[4]
-                let holding = AccessHolding(kind: "group", hrID: row[0], directory: row[1], dn: row[2], member: row[3],
-                                            state: direct ? "direct" : "nested", fromRun: row[5], from: row[6], toRun: row[7], to: row[8])
-                guard let owner = holding.hrID else {
+            for holding in rows.map(AccessHolding.membership) {
+                if let owner = holding.hrID, persons[owner] == nil, let person = try describer.lastSeen(owner, holdings: []) {
+                    persons[owner] = person
+                }
+                guard let owner = holding.hrID, persons[owner] != nil else {
                     unowned.append(holding)
                     continue
-                }
-                if persons[owner] == nil {
-                    guard let version = try Row.fetchOne(lastVersion, arguments: [owner, window.end]) else {
-                        unowned.append(holding)
-                        continue
-                    }
-                    var text: String? = version[1]
-                    if text == nil, let person = try Row.fetchOne(current, arguments: [owner]) {
-                        text = History.attributesJSON(try PersonColumns.decode(person).attributes)
-                    }
-                    persons[owner] = AccessPerson(hrID: owner, lifecycle: version[0],
-                                                  attributes: text.map { CanonicalJSON.value($0) ?? .string($0) } ?? .null, holdings: [])
                 }
                 persons[owner]?.holdings.append(holding)
             }
@@ -266,11 +278,7 @@ extension Store {
                     if let run = holding.toRun, let at = holding.to { changes.append(AccessChange(change: "removed", run: run, at: at, holding: holding)) }
                 }
             }
-            try collect("SELECT employee_id, directory, group_dn, member_dn, direct, from_run, from_at, to_run, to_at FROM membership_history") { row in
-                let direct: Bool = row[4]
-                return AccessHolding(kind: "group", hrID: row[0], directory: row[1], dn: row[2], member: row[3], state: direct ? "direct" : "nested",
-                                     fromRun: row[5], from: row[6], toRun: row[7], to: row[8])
-            }
+            try collect("SELECT \(AccessHolding.membershipColumns) FROM membership_history", AccessHolding.membership)
             try collect("SELECT employee_id, directory, dn, anchor, from_run, from_at, to_run, to_at FROM link_history") { row in
                 AccessHolding(kind: "account", hrID: row[0], directory: row[1], dn: row[2], member: row[3], state: "linked",
                               fromRun: row[4], from: row[5], toRun: row[6], to: row[7])
@@ -293,7 +301,11 @@ extension Store {
         let newest = try Row.fetchOne(db, sql: "SELECT id, finished_at FROM run WHERE status = 'applied' AND finished_at < ? ORDER BY id DESC LIMIT 1",
                                       arguments: [window.end])
         let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-        let since = try String.fetchOne(db, sql: "SELECT MIN(from_at) FROM (SELECT MIN(from_at) AS from_at FROM person_history UNION ALL SELECT MIN(from_at) FROM membership_history)")
+        // Rows are only ever appended, so each table's first row is its oldest (no scan of either).
+        let since = try String.fetchOne(db, sql: """
+            SELECT MIN(from_at) FROM (SELECT from_at FROM (SELECT from_at FROM person_history ORDER BY id LIMIT 1)
+                                      UNION ALL SELECT from_at FROM (SELECT from_at FROM membership_history ORDER BY id LIMIT 1))
+            """)
         return AccessBasis(window: window.description, newestRun: newest?[0], newestRunAt: newest?[1],
                            auditHead: head.map { "\($0[0] as Int64):\($0[1] as String)" }, historySince: since)
     }

@@ -10,20 +10,7 @@ enum History {
     /// keys of an event's `person` object.
     static func attributesJSON(_ a: PersonAttributes) -> String {
         var out = CanonicalJSON.Writer(capacity: 320)
-        out.beginObject()
-        out.field("department", a.department)
-        out.field("display_name", a.displayName)
-        out.field("email", a.email)
-        out.field("employee_type", a.employeeType)
-        out.field("family_name", a.familyName)
-        out.field("given_name", a.givenName)
-        out.field("hire_date", a.hireDate?.description)
-        out.field("location", a.location)
-        out.field("manager_id", a.managerID)
-        out.field("status", a.status.rawValue)
-        out.field("termination_date", a.terminationDate?.description)
-        out.field("title", a.title)
-        out.endObject()
+        out.person(a)
         return out.text
     }
 

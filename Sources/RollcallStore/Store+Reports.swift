@@ -132,14 +132,10 @@ extension Store {
             var arguments = StatementArguments(groups)
             arguments += [window.end, window.start]
             return try Row.fetchAll(db, sql: """
-                SELECT employee_id, directory, group_dn, member_dn, direct, from_run, from_at, to_run, to_at FROM membership_history
+                SELECT \(AccessHolding.membershipColumns) FROM membership_history
                 WHERE group_key IN (\(marks)) AND from_at < ? AND (to_at IS NULL OR to_at > ?)
                 ORDER BY employee_id, from_at
-                """, arguments: arguments).map { row in
-                let direct: Bool = row[4]
-                return AccessHolding(kind: "group", hrID: row[0], directory: row[1], dn: row[2], member: row[3], state: direct ? "direct" : "nested",
-                                     fromRun: row[5], from: row[6], toRun: row[7], to: row[8])
-            }
+                """, arguments: arguments).map(AccessHolding.membership)
         }
     }
 }

@@ -79,7 +79,7 @@ struct AccessCommand: AsyncParsableCommand {
                     switch output.format {
                     case .json: try out.line("{\"basis\":" + (try AccessCommand.compact(basis)) + ",\"persons\":[")
                     case .csv:
-                        try out.line(AccessCommand.basisComment(basis))
+                        try out.line(AccessCommand.basisText(basis))
                         try out.line(CSVLine.make(header))
                     case .text: try out.line(AccessCommand.basisText(basis))
                     }
@@ -147,7 +147,7 @@ struct AccessCommand: AsyncParsableCommand {
                     struct Document: Encodable { var basis: AccessBasis; var changes: [AccessChange] }
                     try out.line(try AccessCommand.json(Document(basis: basis, changes: changes)))
                 case .csv:
-                    try out.line(AccessCommand.basisComment(basis))
+                    try out.line(AccessCommand.basisText(basis))
                     try out.line(CSVLine.make(["change", "run", "at", "hr_id", "kind", "directory", "dn", "member", "state"]))
                     for change in changes {
                         let h = change.holding
@@ -204,6 +204,4 @@ struct AccessCommand: AsyncParsableCommand {
         "# \(basis.window); newest run then: \(basis.newestRun.map { "\($0) at \(basis.newestRunAt ?? "?")" } ?? "none")"
             + "; history since \(basis.historySince ?? "never"); audit head \(basis.auditHead ?? "none")"
     }
-
-    static func basisComment(_ basis: AccessBasis) -> String { basisText(basis) }
 }

@@ -16,17 +16,25 @@ extension ComplianceReportCommand {
         let configuration = try options.load()
         let store = try Store.open(path: configuration.storePath, create: false)
         let report = try self.report(ComplianceReports(configuration: configuration, store: store))
+        try ReportDocument.write(report, output, title: "\(report.title): \(report.rows.count)")
+    }
+}
+
+/// A table (compliance report, review progress) as JSON (rows as objects keyed by column), CSV
+/// (the basis in a leading comment line) or text (one `column=value` line per row).
+struct ReportDocument: Encodable {
+    static func write(_ report: TabularReport, _ output: AccessCommand.Output, title: String) throws {
         try AccessCommand.write(output) { out in
             switch output.format {
             case .json:
                 try out.line(try AccessCommand.json(ReportDocument(name: report.name, title: report.title, basis: report.basis,
-                                                             notes: report.notes, rows: report.objects)))
+                                                                   notes: report.notes, rows: report.objects)))
             case .csv:
-                try out.line(AccessCommand.basisComment(report.basis))
+                try out.line(AccessCommand.basisText(report.basis))
                 try out.line(CSVLine.make(report.columns))
                 for row in report.rows { try out.line(CSVLine.make(row)) }
             case .text:
-                try out.line("\(report.title): \(report.rows.count)")
+                try out.line(title)
                 try out.line(AccessCommand.basisText(report.basis))
                 for note in report.notes { try out.line("# \(note)") }
                 for row in report.rows {
@@ -35,10 +43,7 @@ extension ComplianceReportCommand {
             }
         }
     }
-}
 
-/// A compliance report as JSON: rows as objects keyed by column.
-struct ReportDocument: Encodable {
     var name: String
     var title: String
     var basis: AccessBasis

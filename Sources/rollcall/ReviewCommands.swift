@@ -89,23 +89,7 @@ struct ReviewCommand: AsyncParsableCommand {
             guard let campaign = try store.reviewCampaign(name) else { throw CLIFailure(message: "no review campaign \(name)") }
             let report = ReviewProgress.report(campaign: campaign, items: try store.reviewItems(campaign: name), basis: try store.currentBasis(),
                                                    detail: items)
-            try AccessCommand.write(output) { out in
-                switch output.format {
-                case .json:
-                    try out.line(try AccessCommand.json(ReportDocument(name: report.name, title: report.title, basis: report.basis,
-                                                                       notes: report.notes, rows: report.objects)))
-                case .csv:
-                    try out.line(AccessCommand.basisComment(report.basis))
-                    try out.line(CSVLine.make(report.columns))
-                    for row in report.rows { try out.line(CSVLine.make(row)) }
-                case .text:
-                    try out.line(report.title)
-                    for note in report.notes { try out.line("# \(note)") }
-                    for row in report.rows {
-                        try out.line(zip(report.columns, row).compactMap { column, value in value.map { "\(column)=\($0)" } }.joined(separator: "  "))
-                    }
-                }
-            }
+            try ReportDocument.write(report, output, title: report.title)
         }
     }
 

@@ -328,8 +328,25 @@ public final class ReviewPages: Sendable {
     }
 
     /// The first RDN's value of a DN, for a short label (`cn=payments-approve,...` → payments-approve).
+    /// (`cn=Smith\, Jo,ou=x` → `Smith, Jo`: an escaped comma does not end the RDN.)
     static func shortName(_ dn: String) -> String {
-        let first = dn.split(separator: ",", maxSplits: 1).first ?? Substring(dn)
-        return first.split(separator: "=", maxSplits: 1).last.map(String.init) ?? dn
+        var value = ""
+        var inValue = false
+        var escaped = false
+        for character in dn {
+            if escaped {
+                if inValue { value.append(character) }
+                escaped = false
+            } else if character == "\\" {
+                escaped = true
+            } else if character == "," {
+                break
+            } else if character == "=" && !inValue {
+                inValue = true
+            } else if inValue {
+                value.append(character)
+            }
+        }
+        return value.isEmpty ? dn : value
     }
 }
